@@ -1,0 +1,60 @@
+package dev.knot.emulation;
+
+import dev.knot.bindings.linux.epoll_event;
+import dev.knot.bindings.linux.itimerspec;
+import dev.knot.bindings.linux.siginfo_t;
+import dev.knot.bindings.linux.tcp_info;
+import dev.knot.bindings.linux.timespec;
+import dev.knot.sys.CallState;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The native buffers one kevent call needs: the epoll event array it waits into, argument structs and the errno
+ * capture. A kqueue keeps a few of these and lends one to each call in progress, so a call never allocates and
+ * concurrent calls never share a buffer.
+ */
+final class Scratch {
+    static final int MAX_EPOLL_EVENTS = 4096;
+
+    private final Arena arena = Arena.ofShared();
+    final MemorySegment callState = CallState.allocate(arena);
+    final MemorySegment ctlEvent = epoll_event.allocate(arena);
+    final MemorySegment timeout = timespec.allocate(arena);
+    final MemorySegment timerSpec = itimerspec.allocate(arena);
+    final MemorySegment clock = timespec.allocate(arena);
+    final MemorySegment intArg = arena.allocate(ValueLayout.JAVA_INT);
+    final MemorySegment lenArg = arena.allocate(ValueLayout.JAVA_INT);
+    final MemorySegment longArg = arena.allocate(ValueLayout.JAVA_LONG);
+    final MemorySegment tcpInfo = tcp_info.allocate(arena);
+    final MemorySegment stat = dev.knot.bindings.linux.stat.allocate(arena);
+    final MemorySegment siginfo = siginfo_t.allocate(arena);
+    final MemorySegment inotifyBuf = arena.allocate(16 * 1024, 8);
+    final MemorySegment pollfd = dev.knot.bindings.linux.pollfd.allocate(arena);
+    final MemorySegment path = arena.allocate(64);
+    MemorySegment events = epoll_event.allocateArray(64, arena);
+    int eventCapacity = 64;
+    Scratch next;                       // free-list link, guarded by the kqueue's lock
+
+    /** An epoll event array of at least {@code n} entries (capped at {@link #MAX_EPOLL_EVENTS}). */
+    MemorySegment events(int n) {
+        if (n > eventCapacity) {
+            int cap = Math.min(MAX_EPOLL_EVENTS, Math.max(n, eventCapacity * 2));
+            if (cap > eventCapacity) {
+                events = epoll_event.allocateArray(cap, arena);
+                eventCapacity = cap;
+            }
+        }
+        return events;
+    }
+
+    int errno() {
+        return CallState.errno(callState);
+    }
+
+    void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.knot.kqueue;
+
+import dev.knot.emulation.EpollKqueue;
+import dev.knot.sys.ErrnoException;
+
+import java.lang.foreign.MemorySegment;
+
+/** The Linux backend: FreeBSD's kevent(2) emulated over epoll by {@link EpollKqueue}. */
+final class EmulatedBackend implements Backend {
+    final EpollKqueue kq;
+
+    private EmulatedBackend(EpollKqueue kq) {
+        this.kq = kq;
+    }
+
+    static EmulatedBackend open(int flags) throws KqueueException {
+        try {
+            return new EmulatedBackend(EpollKqueue.open((flags & Kqueue.CLOEXEC) != 0));
+        } catch (ErrnoException e) {
+            throw new KqueueException(e.errno(), "kqueue: " + e.operation());
+        }
+    }
+
+    @Override
+    public int kevent(MemorySegment changes, int nchanges, MemorySegment events, int nevents, long timeoutNanos) {
+        return kq.kevent(changes, nchanges, events, nevents, timeoutNanos);
+    }
+
+    @Override
+    public int fd() {
+        return kq.fd();
+    }
+
+    @Override
+    public void wakeAll() {
+        kq.wakeAll();
+    }
+
+    @Override
+    public void close() {
+        kq.close();
+    }
+}

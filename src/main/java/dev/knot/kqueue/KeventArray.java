@@ -1,0 +1,202 @@
+package dev.knot.kqueue;
+
+import dev.knot.sys.Platform;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+
+/**
+ * A flyweight over a native array of {@code struct kevent}, used as a changelist and as an eventlist.
+ *
+ * <p>The layout is the platform's own: FreeBSD's 64-byte {@code struct kevent} (with {@code ext[4]}) on FreeBSD
+ * and on Linux, whose emulation reads and writes exactly that layout, and the 32-byte one on macOS. Offsets come
+ * from the generated bindings.
+ *
+ * <p><b>Ownership:</b> {@link #allocate(int)} gives the array its own arena, freed by {@link #close()};
+ * {@link #allocate(Arena, int)} places it in the caller's arena, which frees it, and {@link #close()} then only
+ * marks the array unusable. <b>Threading:</b> an array is not synchronised; use it from one thread at a time
+ * (the memory itself may be touched by any thread, so handing an array between threads is fine). Closing is
+ * idempotent. <b>Errors:</b> an index outside {@code [0, capacity)} throws {@link IndexOutOfBoundsException}, a
+ * field value that does not fit {@code struct kevent} throws {@link IllegalArgumentException}, and any use after
+ * {@link #close()} throws {@link IllegalStateException}.
+ */
+public final class KeventArray implements AutoCloseable {
+    private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
+
+    /** {@code sizeof(struct kevent)} on this platform. */
+    public static final long SIZEOF = MACOS ? dev.knot.bindings.macos.kevent.SIZEOF : dev.knot.bindings.freebsd.kevent.SIZEOF;
+    /** Byte offsets of the fields, for code that walks {@link #segment()} itself. */
+    public static final long IDENT = MACOS ? dev.knot.bindings.macos.kevent.ident$OFFSET : dev.knot.bindings.freebsd.kevent.ident$OFFSET;
+    public static final long FILTER = MACOS ? dev.knot.bindings.macos.kevent.filter$OFFSET : dev.knot.bindings.freebsd.kevent.filter$OFFSET;
+    public static final long FLAGS = MACOS ? dev.knot.bindings.macos.kevent.flags$OFFSET : dev.knot.bindings.freebsd.kevent.flags$OFFSET;
+    public static final long FFLAGS = MACOS ? dev.knot.bindings.macos.kevent.fflags$OFFSET : dev.knot.bindings.freebsd.kevent.fflags$OFFSET;
+    public static final long DATA = MACOS ? dev.knot.bindings.macos.kevent.data$OFFSET : dev.knot.bindings.freebsd.kevent.data$OFFSET;
+    public static final long UDATA = MACOS ? dev.knot.bindings.macos.kevent.udata$OFFSET : dev.knot.bindings.freebsd.kevent.udata$OFFSET;
+    /** Offset and size of FreeBSD's {@code ext[4]}; size 0 on macOS. */
+    public static final long EXT = MACOS ? SIZEOF : dev.knot.bindings.freebsd.kevent.ext$OFFSET;
+    public static final long EXT_SIZE = MACOS ? 0 : dev.knot.bindings.freebsd.kevent.ext$SIZE;
+    /** The largest capacity an array may have. */
+    public static final int MAX_CAPACITY = (int) Math.min(Integer.MAX_VALUE, (1L << 31) / SIZEOF);
+
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+
+    private final MemorySegment segment;
+    private final int capacity;
+    private final Arena ownArena;   // null when the caller's arena owns the memory
+    private volatile boolean closed;
+
+    private KeventArray(MemorySegment segment, int capacity, Arena ownArena) {
+        this.segment = segment;
+        this.capacity = capacity;
+        this.ownArena = ownArena;
+    }
+
+    /**
+     * Allocates a zeroed array of {@code capacity} kevents in its own arena, freed by {@link #close()}.
+     *
+     * @throws IllegalArgumentException if {@code capacity} is negative or above {@link #MAX_CAPACITY}
+     */
+    public static KeventArray allocate(int capacity) {
+        checkCapacity(capacity);
+        Arena arena = Arena.ofShared();
+        try {
+            return new KeventArray(arena.allocate(SIZEOF * Math.max(capacity, 1), 8), capacity, arena);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Allocates a zeroed array of {@code capacity} kevents in {@code arena}, which owns and frees the memory.
+     *
+     * @throws IllegalArgumentException if {@code capacity} is negative or above {@link #MAX_CAPACITY}
+     * @throws NullPointerException if {@code arena} is null
+     */
+    public static KeventArray allocate(Arena arena, int capacity) {
+        Objects.requireNonNull(arena, "arena");
+        checkCapacity(capacity);
+        return new KeventArray(arena.allocate(SIZEOF * Math.max(capacity, 1), 8), capacity, null);
+    }
+
+    private static void checkCapacity(int capacity) {
+        if (capacity < 0 || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException("KeventArray capacity " + capacity + " is outside [0, " + MAX_CAPACITY + "]");
+        }
+    }
+
+    /** The number of kevents the array holds. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The native memory: {@code capacity() * SIZEOF} bytes (at least one entry's worth) in the platform layout. */
+    public MemorySegment segment() {
+        ensureOpen();
+        return segment;
+    }
+
+    /** True until {@link #close()}. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * Sets entry {@code i} like {@code EV_SET}: all six fields, and FreeBSD's {@code ext[]} zeroed.
+     *
+     * @param filter a filter number; must fit a C {@code short}
+     * @param flags the {@code EV_*} flags; must fit an {@code unsigned short}
+     * @param fflags the filter flags, all 32 bits
+     * @return this array, for chaining
+     */
+    public KeventArray set(int i, long ident, int filter, int flags, int fflags, long data, long udata) {
+        long base = offset(i);
+        if (filter < Short.MIN_VALUE || filter > Short.MAX_VALUE) {
+            throw new IllegalArgumentException("filter " + filter + " does not fit struct kevent's short filter");
+        }
+        if ((flags & ~0xFFFF) != 0) {
+            throw new IllegalArgumentException("flags 0x" + Integer.toHexString(flags) + " do not fit struct kevent's unsigned short flags");
+        }
+        segment.set(LONG, base + IDENT, ident);
+        segment.set(SHORT, base + FILTER, (short) filter);
+        segment.set(SHORT, base + FLAGS, (short) flags);
+        segment.set(INT, base + FFLAGS, fflags);
+        segment.set(LONG, base + DATA, data);
+        segment.set(LONG, base + UDATA, udata);
+        for (long k = 0; k < EXT_SIZE; k += 8) segment.set(LONG, base + EXT + k, 0L);   // EV_SET zeroes ext[]
+        return this;
+    }
+
+    /** The ident of entry {@code i}, as an unsigned {@code uintptr_t} in a long. */
+    public long ident(int i) {
+        return segment.get(LONG, offset(i) + IDENT);
+    }
+
+    /** The filter of entry {@code i}, sign-extended. */
+    public int filter(int i) {
+        return segment.get(SHORT, offset(i) + FILTER);
+    }
+
+    /** The flags of entry {@code i}, unsigned 16-bit. */
+    public int flags(int i) {
+        return Short.toUnsignedInt(segment.get(SHORT, offset(i) + FLAGS));
+    }
+
+    /** The filter flags of entry {@code i}. */
+    public int fflags(int i) {
+        return segment.get(INT, offset(i) + FFLAGS);
+    }
+
+    /** The data of entry {@code i}. */
+    public long data(int i) {
+        return segment.get(LONG, offset(i) + DATA);
+    }
+
+    /** The udata of entry {@code i}, as the pointer's bits. */
+    public long udata(int i) {
+        return segment.get(LONG, offset(i) + UDATA);
+    }
+
+    /** FreeBSD's {@code ext[k]} of entry {@code i} ({@code k} in 0..3); always 0 on macOS. */
+    public long ext(int i, int k) {
+        long base = offset(i);
+        if (EXT_SIZE == 0) return 0;
+        Objects.checkIndex(k, (int) (EXT_SIZE / 8));
+        return segment.get(LONG, base + EXT + 8L * k);
+    }
+
+    /** Entry {@code i} in a readable form, e.g. {@code {ident=5, EVFILT_READ, EV_ADD|EV_CLEAR, fflags=0x0, data=3, udata=0x0}}. */
+    public String toString(int i) {
+        return "{ident=" + ident(i) + ", " + Kevent.filterName(filter(i)) + ", " + Kevent.flagsToString(flags(i))
+                + ", fflags=0x" + Integer.toHexString(fflags(i)) + ", data=" + data(i) + ", udata=0x" + Long.toHexString(udata(i)) + "}";
+    }
+
+    @Override
+    public String toString() {
+        return "KeventArray[capacity=" + capacity + (closed ? ", closed" : "") + "]";
+    }
+
+    private long offset(int i) {
+        ensureOpen();
+        return Objects.checkIndex(i, capacity) * SIZEOF;
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("KeventArray is closed");
+    }
+
+    /** Frees the memory if this array owns it and makes the array unusable. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        if (ownArena != null) ownArena.close();
+    }
+}

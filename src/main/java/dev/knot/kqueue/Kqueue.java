@@ -1,0 +1,192 @@
+package dev.knot.kqueue;
+
+import dev.knot.sys.Platform;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A kqueue: the Java face of kqueue(2) and kevent(2).
+ *
+ * <p>On FreeBSD and macOS this is the kernel's kqueue. On Linux it is Knot's emulation over epoll, which gives
+ * FreeBSD's semantics for EVFILT_READ, WRITE, TIMER, USER, PROC, SIGNAL and VNODE (see the README's "Linux
+ * emulation" for how, and for each known deviation); {@link #backend()} tells which one runs.
+ *
+ * <p><b>Ownership:</b> a Kqueue owns its descriptor and releases it on {@link #close()}; the {@link KeventArray}s
+ * passed to {@link #kevent} stay the caller's. <b>Threading:</b> every method is thread-safe; several threads may
+ * be in {@link #kevent} at once (each with its own arrays), a change made by one (an EVFILT_USER trigger, say)
+ * wakes another blocked in it, and {@link #close()} wakes every blocked thread, whose call then fails with EBADF.
+ * <b>Errors:</b> where kevent(2) returns -1, a {@link KqueueException} carries the errno; errors of individual
+ * changes, and EV_RECEIPT acknowledgements, come back in the eventlist as EV_ERROR entries with the errno in data,
+ * exactly as kevent(2) defines. Misuse that C would turn into memory corruption is refused up front: a count
+ * larger than its array throws {@link IndexOutOfBoundsException}, a closed array {@link IllegalStateException}.
+ */
+public final class Kqueue implements AutoCloseable {
+    /** kqueuex(2) flag: the descriptor is closed on exec. */
+    public static final int CLOEXEC = dev.knot.bindings.freebsd.event_h.KQUEUE_CLOEXEC;
+    /** kqueuex(2) flag: fork(2) copies the kqueue and its knotes into the child (FreeBSD 15.1+). */
+    public static final int CPONFORK = dev.knot.bindings.freebsd.event_h.KQUEUE_CPONFORK;
+
+    private static final int EINVAL = 22, EBADF = 9, EFAULT = 14;   // equal on Linux, FreeBSD and macOS
+    private static final int CLOSED = 1 << 30;
+
+    private final Backend backend;
+    private final int fd;
+    private final int flags;
+    /** CLOSED bit plus the number of threads inside kevent; the last one out after close releases the backend. */
+    private final AtomicInteger state = new AtomicInteger();
+
+    private Kqueue(Backend backend, int flags) {
+        this.backend = backend;
+        this.fd = backend.fd();
+        this.flags = flags;
+    }
+
+    /** Opens a kqueue with {@link #CLOEXEC}. */
+    public static Kqueue open() throws KqueueException {
+        return open(CLOEXEC);
+    }
+
+    /**
+     * Opens a kqueue, as kqueuex(2) does.
+     *
+     * @param flags {@link #CLOEXEC} and {@link #CPONFORK}; any other bit is EINVAL. CPONFORK is accepted everywhere
+     *              but only honoured where {@link #copiesOnFork()} is true
+     * @throws KqueueException EINVAL for unknown flags, EMFILE/ENFILE/ENOMEM when the system is out of resources
+     * @throws UnsupportedOperationException on an OS or arch Knot has no bindings for
+     */
+    public static Kqueue open(int flags) throws KqueueException {
+        if ((flags & ~(CLOEXEC | CPONFORK)) != 0) {
+            throw new KqueueException(EINVAL, "kqueuex(0x" + Integer.toHexString(flags) + "): unknown flag bits");
+        }
+        Backend b = switch (Platform.CURRENT) {
+            case LINUX -> EmulatedBackend.open(flags);
+            case FREEBSD -> NativeBackend.open(flags & (Holder.COPIES_ON_FORK ? CLOEXEC | CPONFORK : CLOEXEC));
+            case MACOS -> NativeBackend.open(flags & CLOEXEC);
+            case OTHER -> throw new UnsupportedOperationException("Knot has no kqueue for " + System.getProperty("os.name"));
+        };
+        return new Kqueue(b, flags);
+    }
+
+    /** {@code "kqueue"} where the kernel has one, {@code "epoll-emulation"} on Linux. */
+    public static String backend() {
+        return Platform.CURRENT == Platform.LINUX ? "epoll-emulation" : "kqueue";
+    }
+
+    /** True where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS. */
+    public static boolean copiesOnFork() {
+        return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;
+    }
+
+    private static final class Holder {
+        static final boolean COPIES_ON_FORK = Platform.CURRENT == Platform.FREEBSD && NativeBackend.probeCopyOnFork();
+    }
+
+    /**
+     * Applies {@code nchanges} entries of {@code changes}, then collects up to {@code nevents} events into
+     * {@code events}. Both arrays may be the same.
+     *
+     * @param changes the changelist; may be null when {@code nchanges} is 0
+     * @param events the eventlist; may be null when {@code nevents} is 0
+     * @param timeoutNanos how long to wait for events: negative waits forever, 0 polls
+     * @return the number of entries written to {@code events}: events, or EV_ERROR/EV_RECEIPT entries for changes
+     * @throws KqueueException EBADF if this kqueue is closed (also for a thread blocked here when another closes it),
+     *         EINVAL for a negative count, EFAULT for a null array with a positive count, EINTR if a signal
+     *         interrupted the wait (the changes were applied), or the errno of a change that failed when there was
+     *         no room to report it in {@code events}
+     * @throws IndexOutOfBoundsException if a count exceeds its array's capacity
+     * @throws IllegalStateException if an array is closed
+     */
+    public int kevent(KeventArray changes, int nchanges, KeventArray events, int nevents, long timeoutNanos)
+            throws KqueueException {
+        if (nchanges < 0) throw new KqueueException(EINVAL, "kevent: nchanges " + nchanges + " is negative");
+        if (nevents < 0) throw new KqueueException(EINVAL, "kevent: nevents " + nevents + " is negative");
+        MemorySegment ch = segment(changes, nchanges, "changes");
+        MemorySegment ev = segment(events, nevents, "events");
+        if (!enter()) throw new KqueueException(EBADF, "kevent: the kqueue is closed");
+        int r;
+        try {
+            r = backend.kevent(ch, nchanges, ev, nevents, timeoutNanos);
+        } finally {
+            exit();
+        }
+        if (r < 0) throw new KqueueException(-r, "kevent(kqueue fd " + fd + ")");
+        // A native kqueue wakes the threads that close() interrupts with its private event: they get EBADF too.
+        if (backend instanceof NativeBackend && (state.get() & CLOSED) != 0) {
+            throw new KqueueException(EBADF, "kevent(kqueue fd " + fd + "): closed while waiting");
+        }
+        return r;
+    }
+
+    private static MemorySegment segment(KeventArray a, int n, String name) throws KqueueException {
+        if (n == 0) return a == null ? MemorySegment.NULL : a.segment();
+        if (a == null) throw new KqueueException(EFAULT, "kevent: " + name + " is null but its count is " + n);
+        if (n > a.capacity()) {
+            throw new IndexOutOfBoundsException("kevent: " + name + " count " + n + " exceeds the array's capacity " + a.capacity());
+        }
+        return a.segment();
+    }
+
+    private boolean enter() {
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) return false;
+            if (state.compareAndSet(s, s + 1)) return true;
+        }
+    }
+
+    private void exit() {
+        if (state.decrementAndGet() == CLOSED) release();
+    }
+
+    private void release() {
+        // Exactly one thread sees the count reach zero after close; it frees the backend.
+        if (state.compareAndSet(CLOSED, CLOSED | (1 << 29))) backend.close();
+    }
+
+    /** The kqueue's descriptor (on Linux, the emulation's epoll instance); it polls readable while events are pending. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The flags it was opened with. */
+    public int flags() {
+        return flags;
+    }
+
+    /** True until {@link #close()}. */
+    public boolean isOpen() {
+        return (state.get() & CLOSED) == 0;
+    }
+
+    /**
+     * Closes the kqueue: its knotes are dropped and its descriptor released, once no thread is inside
+     * {@link #kevent}. Threads blocked in {@link #kevent} are woken and their calls fail with EBADF. Idempotent.
+     */
+    @Override
+    public void close() {
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSED) != 0) return;
+            // Count this thread as inside while it wakes the others, so the backend cannot be released under it.
+            if (state.compareAndSet(s, (s | CLOSED) + 1)) {
+                try {
+                    if (s != 0) backend.wakeAll();
+                } finally {
+                    exit();
+                }
+                return;
+            }
+        }
+    }
+
+    /** The Linux emulation behind this kqueue, or null on a native backend; for Knot's own diagnostics and tests. */
+    dev.knot.emulation.EpollKqueue emulation() {
+        return backend instanceof EmulatedBackend e ? e.kq : null;
+    }
+
+    @Override
+    public String toString() {
+        return "Kqueue[fd=" + fd + ", " + backend() + (isOpen() ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,124 @@
+package dev.knot.kqueue;
+
+import dev.knot.sys.CallState;
+import dev.knot.sys.Platform;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * FreeBSD's and macOS's own kqueue(2) and kevent(2), through the generated bindings. Deliberately thin: the
+ * argument checks and the lifecycle live in {@link Kqueue}, the layout in {@link KeventArray}.
+ *
+ * <p>kevent(2) on these kernels does not wake a thread blocked on a kqueue that another thread closes (the
+ * blocked call holds its own reference), so every native kqueue carries one private EVFILT_USER knote, with
+ * ident {@link #CLOSE_IDENT}, that {@link #wakeAll} triggers.
+ */
+final class NativeBackend implements Backend {
+    /** The EVFILT_USER ident Knot reserves in native kqueues to wake waiters on close. */
+    static final long CLOSE_IDENT = 0x4B4E4F54_434C4F53L;   // "KNOTCLOS"
+
+    private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
+
+    private final int fd;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment wake;              // one kevent that triggers CLOSE_IDENT
+
+    /** The errno capture and timespec of one calling thread. */
+    private record CallScratch(MemorySegment state, MemorySegment timeout) {
+        static CallScratch allocate() {
+            Arena auto = Arena.ofAuto();
+            return new CallScratch(CallState.allocate(auto), auto.allocate(16, 8));
+        }
+    }
+
+    private static final ThreadLocal<CallScratch> SCRATCH = ThreadLocal.withInitial(CallScratch::allocate);
+
+    private NativeBackend(int fd) {
+        this.fd = fd;
+        this.wake = arena.allocate(KeventArray.SIZEOF, 8);
+    }
+
+    static NativeBackend open(int flags) throws KqueueException {
+        MemorySegment st = CallState.forThread();
+        int fd;
+        if (MACOS) {
+            fd = dev.knot.bindings.macos.event_h.kqueue(st);
+            if (fd < 0) throw new KqueueException(CallState.errno(st), "kqueue");
+            if ((flags & Kqueue.CLOEXEC) != 0) {
+                dev.knot.bindings.macos.fcntl_h.fcntl(st, fd, dev.knot.bindings.macos.fcntl_h.F_SETFD,
+                        dev.knot.bindings.macos.fcntl_h.FD_CLOEXEC);
+            }
+        } else {
+            fd = dev.knot.bindings.freebsd.event_h.kqueuex(st, flags);
+            if (fd < 0) throw new KqueueException(CallState.errno(st), "kqueuex(0x" + Integer.toHexString(flags) + ")");
+        }
+        NativeBackend b = new NativeBackend(fd);
+        int r = b.userChange(dev.knot.bindings.freebsd.event_h.EV_ADD | dev.knot.bindings.freebsd.event_h.EV_CLEAR, 0);
+        if (r < 0) {
+            b.close();
+            throw new KqueueException(-r, "kevent(EV_ADD wake knote)");
+        }
+        return b;
+    }
+
+    /** True when kqueuex(KQUEUE_CPONFORK) is accepted, i.e. the kernel copies kqueues into fork children. */
+    static boolean probeCopyOnFork() {
+        if (MACOS) return false;
+        MemorySegment st = CallState.forThread();
+        try {
+            int fd = dev.knot.bindings.freebsd.event_h.kqueuex(st, Kqueue.CLOEXEC | Kqueue.CPONFORK);
+            if (fd < 0) return false;
+            dev.knot.bindings.freebsd.unistd_h.close(st, fd);
+            return true;
+        } catch (UnsatisfiedLinkError noKqueuex) {
+            return false;
+        }
+    }
+
+    private int userChange(int flags, int fflags) {
+        MemorySegment k = wake;
+        k.fill((byte) 0);
+        k.set(java.lang.foreign.ValueLayout.JAVA_LONG, KeventArray.IDENT, CLOSE_IDENT);
+        k.set(java.lang.foreign.ValueLayout.JAVA_SHORT, KeventArray.FILTER, (short) Kevent.EVFILT_USER);
+        k.set(java.lang.foreign.ValueLayout.JAVA_SHORT, KeventArray.FLAGS, (short) flags);
+        k.set(java.lang.foreign.ValueLayout.JAVA_INT, KeventArray.FFLAGS, fflags);
+        return kevent(k, 1, MemorySegment.NULL, 0, 0);
+    }
+
+    @Override
+    public int kevent(MemorySegment changes, int nchanges, MemorySegment events, int nevents, long timeoutNanos) {
+        CallScratch scratch = SCRATCH.get();
+        MemorySegment st = scratch.state();
+        MemorySegment ts = MemorySegment.NULL;
+        if (timeoutNanos >= 0) {
+            ts = scratch.timeout();
+            // Very long timeouts make some kernels return EINVAL: cap the wait at a day, like Netty does.
+            long t = Math.min(timeoutNanos, 86_399_000_000_000L);
+            ts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, t / 1_000_000_000L);
+            ts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, t % 1_000_000_000L);
+        }
+        int r = MACOS
+                ? dev.knot.bindings.macos.event_h.kevent(st, fd, changes, nchanges, events, nevents, ts)
+                : dev.knot.bindings.freebsd.event_h.kevent(st, fd, changes, nchanges, events, nevents, ts);
+        return r < 0 ? -CallState.errno(st) : r;
+    }
+
+    @Override
+    public int fd() {
+        return fd;
+    }
+
+    @Override
+    public void wakeAll() {
+        userChange(0, Kevent.NOTE_TRIGGER);
+    }
+
+    @Override
+    public void close() {
+        MemorySegment st = CallState.forThread();
+        if (MACOS) dev.knot.bindings.macos.unistd_h.close(st, fd);
+        else dev.knot.bindings.freebsd.unistd_h.close(st, fd);
+        arena.close();
+    }
+}

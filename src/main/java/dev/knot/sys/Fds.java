@@ -1,0 +1,158 @@
+package dev.knot.sys;
+
+import static dev.knot.bindings.linux.fcntl_h.FD_CLOEXEC;
+import static dev.knot.bindings.linux.fcntl_h.F_GETFD;
+import static dev.knot.bindings.linux.fcntl_h.F_GETFL;
+import static dev.knot.bindings.linux.fcntl_h.F_SETFD;
+import static dev.knot.bindings.linux.fcntl_h.F_SETFL;
+import static dev.knot.bindings.linux.fcntl_h.O_NONBLOCK;
+
+import dev.knot.bindings.linux.fcntl_h;
+import dev.knot.bindings.linux.unistd_h;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.IntConsumer;
+
+/**
+ * Raw file descriptors: closing, flags, pipes. Linux only.
+ *
+ * <p>Ownership: a descriptor belongs to whoever opened it; these helpers never close one unless asked.
+ * {@link #close(int)} is the close that kqueue semantics need: like FreeBSD's {@code knote_fdclose}, it first tells
+ * every listener (Knot's kqueue emulation registers one) that the number is going away, so that no knote keyed by
+ * it survives the close. All methods are thread-safe; errors are {@link ErrnoException}s naming the call and fd.
+ */
+public final class Fds {
+    private Fds() {}
+
+    private static final List<IntConsumer> CLOSE_LISTENERS = new CopyOnWriteArrayList<>();
+
+    /**
+     * Registers a listener called with the fd number just before {@link #close(int)} closes it. Listeners must be
+     * quick and must not throw; they run on the closing thread.
+     */
+    public static void addCloseListener(IntConsumer listener) {
+        CLOSE_LISTENERS.add(listener);
+    }
+
+    /** Tells the close listeners that {@code fd} is about to be closed (or replaced, e.g. by dup2). */
+    public static void closing(int fd) {
+        for (IntConsumer l : CLOSE_LISTENERS) l.accept(fd);
+    }
+
+    /**
+     * Closes {@code fd} after dropping every kevent registration that references it. Linux's close is not
+     * retried on EINTR: the descriptor is released either way.
+     *
+     * @throws ErrnoException EBADF if {@code fd} is not open, or EIO from the file system
+     */
+    public static void close(int fd) throws ErrnoException {
+        closing(fd);
+        MemorySegment st = CallState.forThread();
+        if (unistd_h.close(st, fd) != 0) {
+            int e = CallState.errno(st);
+            if (e != dev.knot.bindings.linux.errno_h.EINTR) throw new ErrnoException("close(" + fd + ")", e);
+        }
+    }
+
+    /** Closes {@code fd} if it is not negative, ignoring errors; for cleanup paths. */
+    public static void closeQuietly(int fd) {
+        if (fd < 0) return;
+        try {
+            close(fd);
+        } catch (ErrnoException ignored) {
+            // cleanup: the descriptor is gone either way
+        }
+    }
+
+    /** True if {@code fd} is an open descriptor of this process. */
+    public static boolean isOpen(int fd) {
+        return fd >= 0 && fcntl_h.fcntl(CallState.forThread(), fd, F_GETFD, 0) >= 0;
+    }
+
+    /** Sets or clears O_NONBLOCK. */
+    public static void setNonBlocking(int fd, boolean on) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        int fl = fcntl_h.fcntl(st, fd, F_GETFL, 0);
+        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFL)", CallState.errno(st));
+        int nfl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+        if (nfl != fl && fcntl_h.fcntl(st, fd, F_SETFL, nfl) < 0) {
+            throw new ErrnoException("fcntl(" + fd + ", F_SETFL)", CallState.errno(st));
+        }
+    }
+
+    /** True if O_NONBLOCK is set. */
+    public static boolean isNonBlocking(int fd) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        int fl = fcntl_h.fcntl(st, fd, F_GETFL, 0);
+        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFL)", CallState.errno(st));
+        return (fl & O_NONBLOCK) != 0;
+    }
+
+    /** Sets or clears FD_CLOEXEC. */
+    public static void setCloseOnExec(int fd, boolean on) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        int fl = fcntl_h.fcntl(st, fd, F_GETFD, 0);
+        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFD)", CallState.errno(st));
+        int nfl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
+        if (nfl != fl && fcntl_h.fcntl(st, fd, F_SETFD, nfl) < 0) {
+            throw new ErrnoException("fcntl(" + fd + ", F_SETFD)", CallState.errno(st));
+        }
+    }
+
+    /** True if FD_CLOEXEC is set. */
+    public static boolean isCloseOnExec(int fd) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        int fl = fcntl_h.fcntl(st, fd, F_GETFD, 0);
+        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFD)", CallState.errno(st));
+        return (fl & FD_CLOEXEC) != 0;
+    }
+
+    /**
+     * Creates a pipe with {@code pipe2(flags)}; the caller owns both ends.
+     *
+     * @param flags O_CLOEXEC, O_NONBLOCK (from {@code fcntl_h})
+     * @return {@code {readEnd, writeEnd}}
+     */
+    public static int[] pipe(int flags) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
+            MemorySegment st = CallState.forThread();
+            if (unistd_h.pipe2(st, fds, flags) != 0) throw new ErrnoException("pipe2", CallState.errno(st));
+            return new int[] {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
+        }
+    }
+
+    /**
+     * Duplicates {@code fd} to the lowest free number at or above {@code min}, close-on-exec.
+     */
+    public static int dupAtLeast(int fd, int min) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        int r = fcntl_h.fcntl(st, fd, fcntl_h.F_DUPFD_CLOEXEC, min);
+        if (r < 0) throw new ErrnoException("fcntl(" + fd + ", F_DUPFD_CLOEXEC, " + min + ")", CallState.errno(st));
+        return r;
+    }
+
+    /**
+     * The descriptors open in this process right now, from {@code /proc/self/fd} (the listing's own descriptor
+     * excluded). Meant for diagnostics and leak tests.
+     */
+    public static List<Integer> openDescriptors() throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path p : ds) fds.add(Integer.parseInt(p.getFileName().toString()));
+        }
+        // The directory stream's own descriptor was open while listing and is closed now.
+        fds.removeIf(fd -> !isOpen(fd));
+        fds.sort(null);
+        return fds;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.knot.sys;
+
+import java.util.Locale;
+
+/**
+ * The operating system Knot runs on, decided once from {@code os.name}.
+ *
+ * <p>Knot's kqueue layer runs natively on FreeBSD and macOS and as an emulation over epoll on Linux; the
+ * socket, fork and prefork layers are bound to Linux headers only.
+ */
+public enum Platform {
+    LINUX, FREEBSD, MACOS, OTHER;
+
+    /** The platform of this JVM. */
+    public static final Platform CURRENT = detect(System.getProperty("os.name", ""));
+
+    static Platform detect(String osName) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        if (os.startsWith("linux")) return LINUX;
+        if (os.startsWith("freebsd")) return FREEBSD;
+        if (os.startsWith("mac")) return MACOS;
+        return OTHER;
+    }
+
+    /**
+     * Throws {@link UnsupportedOperationException} naming the feature when this JVM is not on Linux.
+     *
+     * @param feature what the caller wanted, for the message
+     */
+    public static void requireLinux(String feature) {
+        if (CURRENT != LINUX) {
+            throw new UnsupportedOperationException(feature + " is bound to Linux headers only; this JVM runs on "
+                    + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+        }
+        dev.knot.bindings.linux.Abi.require();
+    }
+}

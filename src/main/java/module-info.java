@@ -1,0 +1,12 @@
+/**
+ * Knot: BSD kqueue on the JVM through the FFM API.
+ *
+ * <p>Grant this module native access ({@code --enable-native-access=dev.knot}, or {@code ALL-UNNAMED} on the class
+ * path) so that no restricted-method warning is printed.
+ */
+module dev.knot {
+    requires jdk.unsupported;      // sun.misc.Signal, the only way to see signals in a JVM
+
+    exports dev.knot.kqueue;
+    exports dev.knot.sys;
+}
