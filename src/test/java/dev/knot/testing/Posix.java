@@ -1,0 +1,173 @@
+package dev.knot.testing;
+
+import dev.knot.bindings.linux.fcntl_h;
+import dev.knot.bindings.linux.in_h;
+import dev.knot.bindings.linux.linger;
+import dev.knot.bindings.linux.sockaddr_in;
+import dev.knot.bindings.linux.socket_h;
+import dev.knot.bindings.linux.unistd_h;
+import dev.knot.sys.CallState;
+import dev.knot.sys.ErrnoException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Raw descriptors for tests, straight from the bindings: socketpairs, pipes, loopback TCP, files. Nothing here goes
+ * through Knot's own socket layer, so kqueue tests exercise the kernel objects directly.
+ */
+public final class Posix {
+    private Posix() {}
+
+    private static MemorySegment st() {
+        return CallState.forThread();
+    }
+
+    private static int check(String op, long r) throws ErrnoException {
+        if (r < 0) throw new ErrnoException(op, CallState.errno(st()));
+        return (int) r;
+    }
+
+    /** An AF_UNIX stream socketpair (close-on-exec). */
+    public static int[] socketpair() throws ErrnoException {
+        return socketpair(socket_h.SOCK_STREAM);
+    }
+
+    public static int[] socketpair(int type) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sv = a.allocate(ValueLayout.JAVA_INT, 2);
+            check("socketpair", socket_h.socketpair(st(), socket_h.AF_UNIX, type | socket_h.SOCK_CLOEXEC, 0, sv));
+            return new int[] {sv.getAtIndex(ValueLayout.JAVA_INT, 0), sv.getAtIndex(ValueLayout.JAVA_INT, 1)};
+        }
+    }
+
+    /** A pipe: {read end, write end}, close-on-exec. */
+    public static int[] pipe() throws ErrnoException {
+        return dev.knot.sys.Fds.pipe(fcntl_h.O_CLOEXEC);
+    }
+
+    public static int write(int fd, byte[] data) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, 0, data.length);
+            return check("write(" + fd + ")", unistd_h.write(st(), fd, buf, data.length));
+        }
+    }
+
+    public static int write(int fd, String s) throws ErrnoException {
+        return write(fd, s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Reads up to {@code n} bytes (blocking unless the fd is non-blocking). */
+    public static byte[] read(int fd, int n) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, n));
+            int r = check("read(" + fd + ")", unistd_h.read(st(), fd, buf, n));
+            return buf.asSlice(0, r).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** close(2) directly, bypassing Knot's close hook: what a program closing a descriptor on its own does. */
+    public static void rawClose(int fd) {
+        unistd_h.close(st(), fd);
+    }
+
+    public static int dup(int fd) throws ErrnoException {
+        return check("dup", unistd_h.dup(st(), fd));
+    }
+
+    public static void shutdown(int fd, int how) throws ErrnoException {
+        check("shutdown", socket_h.shutdown(st(), fd, how));
+    }
+
+    public static void nonBlocking(int fd) throws ErrnoException {
+        dev.knot.sys.Fds.setNonBlocking(fd, true);
+    }
+
+    /** A loopback TCP listener on an ephemeral port: {fd, port}. */
+    public static int[] tcpListener(int backlog) throws ErrnoException {
+        int fd = check("socket", socket_h.socket(st(), socket_h.AF_INET, socket_h.SOCK_STREAM | socket_h.SOCK_CLOEXEC, 0));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(ValueLayout.JAVA_INT);
+            one.set(ValueLayout.JAVA_INT, 0, 1);
+            socket_h.setsockopt(st(), fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, one, 4);
+            MemorySegment sa = loopback(a, 0);
+            check("bind", socket_h.bind(st(), fd, sa, (int) sockaddr_in.SIZEOF));
+            check("listen", socket_h.listen(st(), fd, backlog));
+            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, (int) sockaddr_in.SIZEOF);
+            check("getsockname", socket_h.getsockname(st(), fd, sa, len));
+            return new int[] {fd, port(sa)};
+        }
+    }
+
+    /** A blocking loopback TCP connection to {@code port}. */
+    public static int tcpConnect(int port) throws ErrnoException {
+        int fd = check("socket", socket_h.socket(st(), socket_h.AF_INET, socket_h.SOCK_STREAM | socket_h.SOCK_CLOEXEC, 0));
+        try (Arena a = Arena.ofConfined()) {
+            check("connect", socket_h.connect(st(), fd, loopback(a, port), (int) sockaddr_in.SIZEOF));
+        }
+        return fd;
+    }
+
+    public static int accept(int listener) throws ErrnoException {
+        return check("accept4", socket_h.accept4(st(), listener, MemorySegment.NULL, MemorySegment.NULL, socket_h.SOCK_CLOEXEC));
+    }
+
+    /** A connected loopback TCP pair {client, server}. */
+    public static int[] tcpPair() throws ErrnoException {
+        int[] l = tcpListener(8);
+        try {
+            int c = tcpConnect(l[1]);
+            return new int[] {c, accept(l[0])};
+        } finally {
+            rawClose(l[0]);
+        }
+    }
+
+    /** SO_LINGER {1, 0}: close then sends a RST. */
+    public static void lingerZero(int fd) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment l = linger.allocate(a);
+            linger.l_onoff(l, 1);
+            linger.l_linger(l, 0);
+            check("setsockopt(SO_LINGER)", socket_h.setsockopt(st(), fd, socket_h.SOL_SOCKET, socket_h.SO_LINGER, l, (int) linger.SIZEOF));
+        }
+    }
+
+    public static void setIntOption(int fd, int level, int name, int value) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            check("setsockopt", socket_h.setsockopt(st(), fd, level, name, v, 4));
+        }
+    }
+
+    /** open(2) with flags and mode 0600. */
+    public static int open(String path, int flags) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            return check("open(" + path + ")", fcntl_h.open(st(), a.allocateFrom(path), flags | fcntl_h.O_CLOEXEC, 0600));
+        }
+    }
+
+    public static long lseek(int fd, long offset, int whence) throws ErrnoException {
+        return check("lseek", unistd_h.lseek(st(), fd, offset, whence));
+    }
+
+    private static MemorySegment loopback(Arena a, int port) {
+        MemorySegment sa = sockaddr_in.allocate(a);
+        sockaddr_in.sin_family(sa, (short) socket_h.AF_INET);
+        sockaddr_in.sin_port(sa, Short.reverseBytes((short) port));
+        byte[] addr = ByteBuffer.allocate(4).order(ByteOrder.BIG_ENDIAN).putInt(in_h.INADDR_LOOPBACK).array();
+        MemorySegment.copy(addr, 0, sockaddr_in.sin_addr(sa), ValueLayout.JAVA_BYTE, 0, 4);
+        return sa;
+    }
+
+    private static int port(MemorySegment sa) {
+        return Short.toUnsignedInt(Short.reverseBytes(sockaddr_in.sin_port(sa)));
+    }
+}
