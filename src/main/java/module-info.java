@@ -9,4 +9,6 @@ module dev.knot {
 
     exports dev.knot.kqueue;
     exports dev.knot.sys;
+    exports dev.knot.loop;
+    exports dev.knot.net;
 }

@@ -9,6 +9,7 @@ import dev.knot.bindings.linux.stat;
 import dev.knot.bindings.linux.stat_h;
 import dev.knot.bindings.linux.tcp_h;
 import dev.knot.bindings.linux.tcp_info;
+import dev.knot.sys.SocketErrors;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -57,7 +58,10 @@ final class Sys {
      */
     static void readSocketError(FdRecord rec, Scratch s) {
         int e = sockOptInt(rec.fd, socket_h.SOL_SOCKET, socket_h.SO_ERROR, s);
-        if (e > 0) rec.soError = e;
+        if (e > 0) {
+            rec.soError = e;
+            SocketErrors.stash(rec.fd, e);     // reading consumed it: leave it for the socket's owner
+        }
     }
 
     /** The completed connections waiting in a listening TCP socket's accept queue, or -1 if it is not one. */

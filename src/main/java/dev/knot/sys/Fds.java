@@ -46,6 +46,7 @@ public final class Fds {
     /** Tells the close listeners that {@code fd} is about to be closed (or replaced, e.g. by dup2). */
     public static void closing(int fd) {
         for (IntConsumer l : CLOSE_LISTENERS) l.accept(fd);
+        SocketErrors.clear(fd);
     }
 
     /**

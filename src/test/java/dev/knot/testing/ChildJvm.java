@@ -14,6 +14,14 @@ public final class ChildJvm {
 
     public record Result(int exit, String stdout, String stderr) {}
 
+    /**
+     * Opens what the JDK opens lazily and keeps (the SecureRandom behind temporary file names holds /dev/random and
+     * /dev/urandom), so that descriptor counts taken after this call are not disturbed by {@link #run}.
+     */
+    public static void warmUp() throws IOException {
+        File.createTempFile("knot-warm", ".tmp").delete();
+    }
+
     /** The java launcher of the JDK running the tests. */
     public static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -1,0 +1,369 @@
+package dev.knot.examples.http;
+
+import dev.knot.loop.EventLoop;
+import dev.knot.loop.Key;
+import dev.knot.loop.Pollable;
+import dev.knot.loop.Selector;
+import dev.knot.loop.Timer;
+import dev.knot.net.ListenSocket;
+import dev.knot.net.StreamSocket;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A small HTTP/1.1 server on one {@link EventLoop}, made to be measured: keep-alive, pipelining (every complete
+ * request in a read is answered, and the answers go out in one write), Content-Length request bodies, 400 for
+ * malformed requests, 431 for a request head over {@link Config#maxHeadBytes()}, 413 for a body over
+ * {@link Config#maxBodyBytes()}, 501 for transfer codings. Routes: {@code /} and {@code /plaintext} answer a
+ * fixed {@code Hello, World!}; {@code /echo} answers the request body; everything else is 404.
+ *
+ * <p>The request path allocates nothing: connections parse their native input buffer in place and responses are
+ * assembled from pre-rendered bytes and a Date header refreshed once a second. A server can stop accepting and
+ * drain ({@link #drain()}): requests in progress are answered (with {@code Connection: close}), idle keep-alive
+ * connections are closed.
+ *
+ * <p>Threading: everything runs on the loop thread; {@link #start} must be called there or before the loop runs.
+ */
+public final class HttpServer {
+    /**
+     * Limits.
+     *
+     * @param maxHeadBytes the largest request line plus headers (else 431)
+     * @param maxBodyBytes the largest request body (else 413)
+     */
+    public record Config(int maxHeadBytes, int maxBodyBytes) {
+        public static Config defaults() {
+            return new Config(8 * 1024, 1024 * 1024);
+        }
+    }
+
+    static final byte[] HELLO = "Hello, World!".getBytes(StandardCharsets.US_ASCII);
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US);
+
+    private final EventLoop loop;
+    private final ListenSocket listener;
+    private final Config config;
+    private final Arena arena = Arena.ofShared();
+    final MemorySegment date = arena.allocate(29);
+    private final Timer clock;
+    private Key listenKey;
+    private boolean draining;
+    private int open;
+    private long requests;
+    private Runnable onDrained;
+
+    private HttpServer(EventLoop loop, ListenSocket listener, Config config) {
+        this.loop = loop;
+        this.listener = listener;
+        this.config = config;
+        refreshDate();
+        this.clock = loop.scheduleAtFixedRate(this::refreshDate, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Serves on {@code listener}. The listener stays the caller's: the server never closes it (a prefork worker's
+     * listener belongs to its master), but the loop closes the connections at shutdown.
+     */
+    public static HttpServer start(EventLoop loop, ListenSocket listener, Config config) {
+        HttpServer s = new HttpServer(loop, listener, config);
+        s.listenKey = loop.register(listener.fd(), Selector.OP_READ, s::accept);
+        return s;
+    }
+
+    private void refreshDate() {
+        byte[] d = HTTP_DATE.format(ZonedDateTime.now(ZoneOffset.UTC)).getBytes(StandardCharsets.US_ASCII);
+        MemorySegment.copy(d, 0, date, ValueLayout.JAVA_BYTE, 0, Math.min(d.length, 29));
+    }
+
+    private void accept(Key key) throws IOException {
+        if (draining) return;
+        StreamSocket s;
+        // On a listener, EVFILT_READ's data is the number of connections waiting: take them all.
+        while ((s = listener.accept()) != null) {
+            s.setTcpNoDelayIfTcp();
+            Connection c = new Connection(this, s, config);
+            c.key = loop.register(c, Selector.OP_READ, c);
+            open++;
+        }
+    }
+
+    /** Connections open now. */
+    public int openConnections() {
+        return open;
+    }
+
+    /** Requests answered so far. */
+    public long requests() {
+        return requests;
+    }
+
+    /**
+     * Stops accepting and closes connections as their requests complete; {@code whenDone} runs (on the loop) when
+     * the last one is gone. Idempotent.
+     */
+    public void drain(Runnable whenDone) {
+        onDrained = whenDone;
+        drain();
+    }
+
+    /** Stops accepting (the listener stays open) and lets open connections finish their request, then close. */
+    public void drain() {
+        if (!draining) {
+            draining = true;
+            if (listenKey != null && listenKey.isValid()) listenKey.cancel();
+            clock.cancel();
+            loop.selector().forEachKey(k -> {
+                if (k.attachment() instanceof Connection c) c.drain();
+            });
+        }
+        checkDrained();
+    }
+
+    boolean draining() {
+        return draining;
+    }
+
+    void requestDone() {
+        requests++;
+    }
+
+    void closed() {
+        open--;
+        checkDrained();
+    }
+
+    private void checkDrained() {
+        if (draining && open == 0 && onDrained != null) {
+            Runnable r = onDrained;
+            onDrained = null;
+            r.run();
+        }
+    }
+
+    /** Serves on a new loop on the calling thread: {@code java -cp knot.jar dev.knot.examples.http.HttpServer [port]}. */
+    public static void main(String[] args) throws Exception {
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 8080;
+        EventLoop loop = EventLoop.open();
+        ListenSocket l = ListenSocket.bind(new InetSocketAddress("127.0.0.1", port));
+        start(loop, l, Config.defaults());
+        System.out.println("http server on " + l.localAddress());
+        loop.run();
+    }
+
+    /** One client connection: parses requests in place and queues answers. */
+    static final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
+        private final HttpServer server;
+        private final StreamSocket socket;
+        private final Config config;
+        private final Arena arena = Arena.ofConfined();
+        private MemorySegment in;
+        private int inStart, inEnd;
+        private MemorySegment out;
+        private int outStart, outEnd;
+        private boolean closeAfterWrite;
+        private boolean closed;
+        private final Request request = new Request();
+        Key key;
+
+        Connection(HttpServer server, StreamSocket socket, Config config) {
+            this.server = server;
+            this.socket = socket;
+            this.config = config;
+            this.in = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
+            this.out = arena.allocate(16 * 1024);
+        }
+
+        @Override
+        public int fd() {
+            return socket.fd();
+        }
+
+        @Override
+        public void ready(Key k) throws IOException {
+            if ((k.readyOps() & Key.ERROR) != 0) {
+                close();
+                return;
+            }
+            if (k.isWritable() && !flush()) return;
+            if (k.isReadable()) {
+                while (!closeAfterWrite) {
+                    if (inEnd == in.byteSize() && !makeRoom()) break;
+                    int n = socket.read(in, inEnd, in.byteSize() - inEnd);
+                    if (n == 0) break;
+                    if (n < 0) {
+                        // The client is done sending: answer what is complete, then close.
+                        closeAfterWrite = true;
+                        break;
+                    }
+                    inEnd += n;
+                    parse();
+                }
+                if (!flush()) return;
+            }
+            if (closeAfterWrite && outStart == outEnd) close();
+        }
+
+        /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
+        private boolean makeRoom() {
+            if (inStart > 0) {
+                MemorySegment.copy(in, inStart, in, 0, inEnd - inStart);
+                inEnd -= inStart;
+                inStart = 0;
+                return true;
+            }
+            long max = (long) config.maxHeadBytes() + config.maxBodyBytes();
+            if (in.byteSize() >= max) return false;
+            MemorySegment bigger = arena.allocate(Math.min(max, in.byteSize() * 2));
+            MemorySegment.copy(in, 0, bigger, 0, inEnd);
+            in = bigger;
+            return true;
+        }
+
+        /** Answers every complete request in the input buffer. */
+        private void parse() {
+            while (!closeAfterWrite && inStart < inEnd) {
+                int headEnd = findHeadEnd();
+                if (headEnd < 0) {
+                    if (inEnd - inStart > config.maxHeadBytes()) error(Responses.HEADERS_TOO_LARGE);
+                    return;
+                }
+                if (headEnd - inStart > config.maxHeadBytes()) {
+                    error(Responses.HEADERS_TOO_LARGE);
+                    return;
+                }
+                Request r = request.parse(in, inStart, headEnd);
+                if (r.status != 0) {
+                    error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
+                    return;
+                }
+                if (r.contentLength > config.maxBodyBytes()) {
+                    error(Responses.PAYLOAD_TOO_LARGE);
+                    return;
+                }
+                long end = headEnd + r.contentLength;
+                if (end > inEnd) return;                     // the body is still arriving
+                if (!r.keepAlive || server.draining()) closeAfterWrite = true;
+                respond(r, headEnd, (int) r.contentLength);
+                inStart = (int) end;
+                server.requestDone();
+            }
+            if (inStart == inEnd) inStart = inEnd = 0;
+        }
+
+        /** The offset just past the CRLFCRLF that ends the head, or -1. */
+        private int findHeadEnd() {
+            for (int i = inStart + 3; i < inEnd; i++) {
+                if (in.get(ValueLayout.JAVA_BYTE, i) == '\n' && in.get(ValueLayout.JAVA_BYTE, i - 1) == '\r'
+                        && in.get(ValueLayout.JAVA_BYTE, i - 2) == '\n' && in.get(ValueLayout.JAVA_BYTE, i - 3) == '\r') {
+                    return i + 1;
+                }
+            }
+            return -1;
+        }
+
+        private void respond(Request r, int bodyStart, int bodyLen) {
+            switch (r.route) {
+                case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : Responses.HELLO_SEGMENT, 0, HELLO.length);
+                case Request.ROUTE_ECHO -> appendResponse(Responses.OK_OCTETS, r.head ? null : in, bodyStart, bodyLen);
+                default -> appendResponse(Responses.NOT_FOUND, null, 0, 0);
+            }
+        }
+
+        /** Status line and headers (with Date and Content-Length), then the body. */
+        private void appendResponse(Responses.Head head, MemorySegment body, long bodyOffset, int bodyLen) {
+            int need = head.prefix().length + 29 + Responses.CONTENT_LENGTH.length + 10
+                    + (closeAfterWrite ? Responses.CLOSE_END.length : Responses.END.length) + (body == null ? 0 : bodyLen);
+            ensureOut(need);
+            put(head.prefix());
+            MemorySegment.copy(server.date, 0, out, outEnd, 29);
+            outEnd += 29;
+            put(Responses.CONTENT_LENGTH);
+            outEnd += Responses.putDecimal(out, outEnd, bodyLen);
+            put(closeAfterWrite ? Responses.CLOSE_END : Responses.END);
+            if (body != null && bodyLen > 0) {
+                MemorySegment.copy(body, bodyOffset, out, outEnd, bodyLen);
+                outEnd += bodyLen;
+            }
+        }
+
+        private void error(Responses.Head head) {
+            closeAfterWrite = true;
+            appendResponse(head, null, 0, 0);
+            inStart = inEnd = 0;
+        }
+
+        private void put(byte[] b) {
+            MemorySegment.copy(b, 0, out, ValueLayout.JAVA_BYTE, outEnd, b.length);
+            outEnd += b.length;
+        }
+
+        private void ensureOut(int need) {
+            if (outEnd + need <= out.byteSize()) return;
+            if (outStart > 0) {
+                MemorySegment.copy(out, outStart, out, 0, outEnd - outStart);
+                outEnd -= outStart;
+                outStart = 0;
+            }
+            if (outEnd + need > out.byteSize()) {
+                MemorySegment bigger = arena.allocate(Math.max(out.byteSize() * 2, outEnd + need));
+                MemorySegment.copy(out, 0, bigger, 0, outEnd);
+                out = bigger;
+            }
+        }
+
+        /** Writes queued answers; false if the socket is full (interest switches to WRITE until it drains). */
+        private boolean flush() throws IOException {
+            while (outStart < outEnd) {
+                int n = socket.write(out, outStart, outEnd - outStart);
+                if (n == 0) {
+                    key.interest(Selector.OP_WRITE);         // stop reading new requests until the client reads
+                    return false;
+                }
+                outStart += n;
+            }
+            outStart = outEnd = 0;
+            if (key.interest() != Selector.OP_READ && !closeAfterWrite) key.interest(Selector.OP_READ);
+            return true;
+        }
+
+        /** Drain: an idle connection closes now, a busy one after its current answer. */
+        void drain() {
+            if (inStart == inEnd && outStart == outEnd) {
+                closeQuietly();
+            } else {
+                closeAfterWrite = true;
+            }
+        }
+
+        private void closeQuietly() {
+            try {
+                close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed) return;
+            closed = true;
+            if (key != null && key.isValid()) key.cancelForClose();
+            try {
+                socket.close();
+            } finally {
+                if (arena.scope().isAlive()) arena.close();
+                server.closed();
+            }
+        }
+    }
+}

@@ -1,0 +1,409 @@
+package dev.knot.loop;
+
+import dev.knot.kqueue.KqueueException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * A single-threaded event loop: a {@link Selector} that dispatches readiness to {@link Handler}s, a task queue any
+ * thread may feed, and timers with nanosecond deadlines, all driven by one kevent call per iteration.
+ *
+ * <p>One iteration: run the timers that are due, apply pending interest changes and wait (until the next timer,
+ * or not at all when tasks are queued) in a single kevent call, dispatch every ready key, then run the queued tasks.
+ * Dispatching and task running allocate nothing.
+ *
+ * <p><b>Threading:</b> {@link #run()} runs the loop on the calling thread (or {@link #start(String)} on a new
+ * one). {@link #register}, {@link Key} methods and handlers belong to that thread; {@link #execute},
+ * {@link #schedule}, {@link #scheduleAtFixedRate}, the shutdown methods and {@link #metrics()} may be called from
+ * any thread. <b>Ownership:</b> the loop owns its selector and every {@link Pollable} registered with it that is
+ * also {@link AutoCloseable}: shutdown closes them. <b>Errors:</b> an exception from a handler, task or timer is
+ * passed to the error handler (by default printed) and the loop goes on; the failing handler's resource is
+ * closed if the loop owns it.
+ */
+public final class EventLoop implements Executor, AutoCloseable {
+    /** Reacts to readiness of a registered descriptor. */
+    @FunctionalInterface
+    public interface Handler {
+        /** Called on the loop thread with the key whose {@link Key#readyOps()} were found by the last select. */
+        void ready(Key key) throws Exception;
+    }
+
+    private static final int RUNNING = 0, SHUTTING_DOWN = 1, STOPPING_NOW = 2, TERMINATED = 3;
+
+    private final Selector selector;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger pendingTasks = new AtomicInteger();
+    private final TimerHeap timers = new TimerHeap();
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile Thread thread;
+    private volatile Consumer<Throwable> errorHandler = t -> t.printStackTrace();
+
+    // Metrics (written by the loop thread; read racily by metrics()).
+    private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
+
+    private record Registration(Handler handler, AutoCloseable owned) {}
+
+    private EventLoop(Selector selector) {
+        this.selector = selector;
+    }
+
+    /** Opens a loop with its own selector. Nothing runs until {@link #run()} or {@link #start(String)}. */
+    public static EventLoop open() throws KqueueException {
+        return new EventLoop(Selector.open());
+    }
+
+    /** Sets what receives exceptions thrown by handlers, tasks and timers (default: print the stack trace). */
+    public void onError(Consumer<Throwable> handler) {
+        this.errorHandler = Objects.requireNonNull(handler);
+    }
+
+    /** The loop's selector, for the loop thread. */
+    public Selector selector() {
+        return selector;
+    }
+
+    /** True when called on the loop's thread. */
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    /**
+     * Registers a descriptor the loop does not own.
+     *
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
+     */
+    public Key register(int fd, int interest, Handler handler) {
+        checkLoopThread();
+        return selector.register(fd, interest, new Registration(Objects.requireNonNull(handler), null));
+    }
+
+    /**
+     * Registers a {@link Pollable}; if it is also {@link AutoCloseable} the loop owns it and closes it on shutdown
+     * (or when its handler throws).
+     */
+    public Key register(Pollable p, int interest, Handler handler) {
+        checkLoopThread();
+        AutoCloseable owned = p instanceof AutoCloseable c ? c : null;
+        return selector.register(p.fd(), interest, new Registration(Objects.requireNonNull(handler), owned));
+    }
+
+    private void checkLoopThread() {
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread()) {
+            throw new IllegalStateException("register on the loop thread (" + t.getName() + "); use execute() from others");
+        }
+        if (state.get() >= STOPPING_NOW) throw new IllegalStateException("the event loop is shut down");
+    }
+
+    /**
+     * Runs {@code task} on the loop thread, after the current iteration's dispatch. Callable from any thread.
+     *
+     * @throws RejectedExecutionException after shutdown
+     */
+    @Override
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        if (state.get() != RUNNING) throw new RejectedExecutionException("the event loop is shut down");
+        tasks.offer(task);
+        pendingTasks.incrementAndGet();
+        if (!inLoop()) selector.wakeup();
+    }
+
+    /**
+     * Runs {@code task} once after {@code delay}. Callable from any thread.
+     *
+     * @return a handle whose {@link Timer#cancel()} stops it
+     */
+    public Timer schedule(Runnable task, long delay, TimeUnit unit) {
+        return addTimer(new Timer(task, System.nanoTime() + Math.max(0, unit.toNanos(delay)), 0));
+    }
+
+    /**
+     * Runs {@code task} at {@code initialDelay} and then every {@code period}, measured from the planned start of
+     * the previous run (a late run is followed by catch-up runs, as {@code ScheduledExecutorService} does).
+     */
+    public Timer scheduleAtFixedRate(Runnable task, long initialDelay, long period, TimeUnit unit) {
+        long p = unit.toNanos(period);
+        if (p <= 0) throw new IllegalArgumentException("period " + period + " " + unit + " is not positive");
+        return addTimer(new Timer(task, System.nanoTime() + Math.max(0, unit.toNanos(initialDelay)), p));
+    }
+
+    private Timer addTimer(Timer t) {
+        if (state.get() != RUNNING) throw new RejectedExecutionException("the event loop is shut down");
+        t.loop = this;
+        if (inLoop()) {
+            timers.add(t);
+        } else {
+            execute(() -> {
+                if (!t.cancelled) timers.add(t);
+            });
+        }
+        return t;
+    }
+
+    void cancel(Timer t) {
+        if (inLoop()) {
+            timers.remove(t);
+        } else if (state.get() == RUNNING) {
+            try {
+                execute(() -> timers.remove(t));
+            } catch (RejectedExecutionException shuttingDown) {
+                // the timers go with the loop
+            }
+        }
+    }
+
+    /** Starts the loop on a new platform thread and returns it. */
+    public Thread start(String name) {
+        Thread t = Thread.ofPlatform().name(name).unstarted(this::run);
+        t.start();
+        return t;
+    }
+
+    /**
+     * Runs the loop on the calling thread until {@link #shutdownGracefully()} or {@link #shutdownNow()}, then closes
+     * what it owns and its selector.
+     *
+     * @throws IllegalStateException if the loop is already running or was run before
+     */
+    public void run() {
+        synchronized (this) {
+            if (thread != null) throw new IllegalStateException("the event loop already ran on " + thread.getName());
+            thread = Thread.currentThread();
+        }
+        try {
+            loop();
+        } finally {
+            closeOwned();
+            selector.close();
+            state.set(TERMINATED);
+            terminated.countDown();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            int st = state.get();
+            if (st == STOPPING_NOW) return;
+            if (st == SHUTTING_DOWN && pendingTasks.get() == 0) return;
+            long now = System.nanoTime();
+            runTimers(now);
+            long timeout;
+            if (pendingTasks.get() > 0 || st != RUNNING) {
+                timeout = 0;
+            } else {
+                Timer next = timers.peek();
+                timeout = next == null ? -1 : Math.max(0, next.deadline - System.nanoTime());
+            }
+            try {
+                selector.select(timeout);
+            } catch (KqueueException | RuntimeException e) {
+                error(e);
+                if (!selector.isOpen()) return;
+                sleepAfterFailure();
+            }
+            long t0 = System.nanoTime();
+            dispatch();
+            runTasks();
+            busyNanos += System.nanoTime() - t0;
+            iterations++;
+        }
+    }
+
+    private void dispatch() {
+        int n = selector.readyCount();
+        for (int i = 0; i < n; i++) {
+            Key k = selector.readyKey(i);
+            if (!k.isValid()) continue;
+            Registration r = (Registration) k.attachment();
+            try {
+                r.handler.ready(k);
+            } catch (Throwable t) {
+                error(t);
+                if (r.owned != null) {
+                    if (k.isValid()) k.cancelForClose();
+                    closeQuietly(r.owned);
+                }
+            }
+            k.clearReady();
+        }
+    }
+
+    private void runTasks() {
+        // Only the tasks present now: a task that re-submits itself runs next iteration, after I/O.
+        int n = pendingTasks.get();
+        for (int i = 0; i < n; i++) {
+            Runnable task = tasks.poll();
+            if (task == null) break;
+            pendingTasks.decrementAndGet();
+            tasksRun++;
+            try {
+                task.run();
+            } catch (Throwable t) {
+                error(t);
+            }
+        }
+    }
+
+    private void runTimers(long now) {
+        Timer t;
+        while ((t = timers.peek()) != null && t.deadline - now <= 0) {
+            timers.poll();
+            long lag = now - t.deadline;
+            if (lag > maxTimerLag) maxTimerLag = lag;
+            totalTimerLag += lag;
+            timersFired++;
+            if (t.period > 0) {
+                t.deadline += t.period;
+                timers.add(t);
+            }
+            try {
+                t.task.run();
+            } catch (Throwable e) {
+                error(e);
+            }
+            now = System.nanoTime();
+        }
+    }
+
+    private void error(Throwable t) {
+        try {
+            errorHandler.accept(t);
+        } catch (Throwable ignored) {
+            // the error handler failed too: nothing more to do
+        }
+    }
+
+    private static void sleepAfterFailure() {
+        // A persistent kevent failure must not spin a core.
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeOwned() {
+        List<AutoCloseable> owned = new ArrayList<>();
+        selector.forEachKey(k -> {
+            if (k.attachment() instanceof Registration r && r.owned != null) owned.add(r.owned);
+            k.cancelForClose();
+        });
+        for (AutoCloseable c : owned) closeQuietly(c);
+        timers.clear();
+        tasks.clear();
+        pendingTasks.set(0);
+    }
+
+    private void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            error(e);
+        }
+    }
+
+    /**
+     * Stops taking tasks, runs the ones already queued, then closes what the loop owns and exits {@link #run()}.
+     * Timers that are not due are dropped.
+     */
+    public void shutdownGracefully() {
+        if (state.compareAndSet(RUNNING, SHUTTING_DOWN)) wake();
+    }
+
+    /** Stops at once: queued tasks and timers are dropped, owned resources closed. */
+    public void shutdownNow() {
+        while (true) {
+            int s = state.get();
+            if (s >= STOPPING_NOW) return;
+            if (state.compareAndSet(s, STOPPING_NOW)) break;
+        }
+        wake();
+    }
+
+    private void wake() {
+        if (thread == null && state.get() == STOPPING_NOW) {
+            // Stopped before it ever ran: release now (a graceful shutdown leaves its tasks for run()).
+            synchronized (this) {
+                if (thread == null) {
+                    thread = Thread.currentThread();
+                    closeOwned();
+                    selector.close();
+                    state.set(TERMINATED);
+                    terminated.countDown();
+                    return;
+                }
+            }
+        }
+        selector.wakeup();
+    }
+
+    /** Waits until {@link #run()} has returned; true if it did within the timeout. */
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        return terminated.await(timeout, unit);
+    }
+
+    /** True once the loop has exited and closed what it owns. */
+    public boolean isTerminated() {
+        return state.get() == TERMINATED;
+    }
+
+    /** {@link #shutdownNow()} and wait for the loop to finish. */
+    @Override
+    public void close() throws InterruptedException {
+        shutdownNow();
+        if (!inLoop()) awaitTermination(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The loop's counters: iterations, kevent calls with their events and changes, tasks, timers and their lag,
+     * and the time spent working and blocked. Safe to call from any thread; the values are a racy snapshot.
+     */
+    public Metrics metrics() {
+        Selector s = selector;
+        return new Metrics(iterations, s.keventCalls, s.eventsTotal, s.changesTotal, s.maxEventsPerCall, tasksRun,
+                pendingTasks.get(), timersFired, maxTimerLag, timersFired == 0 ? 0 : totalTimerLag / timersFired,
+                busyNanos, s.blockedNanos, s.size());
+    }
+
+    /**
+     * A snapshot of an event loop's counters.
+     *
+     * @param iterations loop iterations
+     * @param keventCalls kevent calls made by the selector
+     * @param events events returned by those calls
+     * @param changes changes submitted in them
+     * @param maxEventsPerCall the most events one call returned
+     * @param tasksRun tasks run
+     * @param taskQueueDepth tasks waiting now
+     * @param timersFired timer runs
+     * @param maxTimerLagNanos the latest a timer ran after its deadline
+     * @param avgTimerLagNanos the average lateness of timer runs
+     * @param busyNanos time spent dispatching and running tasks
+     * @param blockedNanos time spent waiting in kevent
+     * @param registered keys registered now
+     */
+    public record Metrics(long iterations, long keventCalls, long events, long changes, long maxEventsPerCall,
+                          long tasksRun, int taskQueueDepth, long timersFired, long maxTimerLagNanos,
+                          long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered) {
+        /** Events per kevent call. */
+        public double eventsPerCall() {
+            return keventCalls == 0 ? 0 : (double) events / keventCalls;
+        }
+
+        /** Changes per kevent call. */
+        public double changesPerCall() {
+            return keventCalls == 0 ? 0 : (double) changes / keventCalls;
+        }
+    }
+}

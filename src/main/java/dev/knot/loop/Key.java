@@ -1,0 +1,224 @@
+package dev.knot.loop;
+
+import static dev.knot.kqueue.Kevent.EVFILT_READ;
+import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
+
+/**
+ * A descriptor registered with a {@link Selector}: its interest, its attachment, and what the last select found.
+ *
+ * <p>{@link #readyOps()} combines {@link Selector#OP_READ} and {@link Selector#OP_WRITE} with {@link #READ_EOF}
+ * (the peer will send no more: drain, then close), {@link #WRITE_EOF} (the peer will take no more) and
+ * {@link #ERROR} (registering failed; see {@link #errno()}). EOF is not an error: data may still be buffered, and
+ * {@link #socketError()} holds the socket error that came with it, if any.
+ *
+ * <p>Same threading as its selector: use a key only on the selector's thread. A key object is reused for later
+ * registrations after {@link #cancel()}, so do not keep one past its cancellation.
+ */
+public final class Key {
+    /** Readiness flag: EV_EOF on the read filter. */
+    public static final int READ_EOF = 0x100;
+    /** Readiness flag: EV_EOF on the write filter. */
+    public static final int WRITE_EOF = 0x200;
+    /** Readiness flag: a change for this key failed; {@link #errno()} says why. */
+    public static final int ERROR = 0x400;
+
+    static final int NONE = 0, ON = 1, OFF = 2;
+
+    private final Selector selector;
+    final int slot;
+    int gen;
+    boolean valid;
+    private int fd;
+    private Object attachment;
+    private int interest;
+    private int readState, writeState;           // what the kernel has: NONE, ON (enabled), OFF (disabled)
+    private boolean queued;                      // in the selector's updated list
+    int readyOps;
+    long readyRound;
+    long readData, writeData;
+    int socketError;
+    private int errno;
+
+    Key(Selector selector, int slot) {
+        this.selector = selector;
+        this.slot = slot;
+    }
+
+    void init(int fd, Object attachment) {
+        this.fd = fd;
+        this.attachment = attachment;
+        this.valid = true;
+        this.interest = 0;
+        this.readState = this.writeState = NONE;
+        this.queued = false;
+        this.readyOps = 0;
+        this.readyRound = 0;
+        this.readData = this.writeData = 0;
+        this.socketError = 0;
+        this.errno = 0;
+    }
+
+    /** The registered descriptor. */
+    public int fd() {
+        return fd;
+    }
+
+    public Object attachment() {
+        return attachment;
+    }
+
+    /** Replaces the attachment; returns the previous one. */
+    public Object attach(Object attachment) {
+        Object old = this.attachment;
+        this.attachment = attachment;
+        return old;
+    }
+
+    /** The current interest: {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}. */
+    public int interest() {
+        return interest;
+    }
+
+    /**
+     * Sets the interest. Nothing is sent to the kernel now: the net change joins the changelist of the next select.
+     *
+     * @throws IllegalStateException if the key was cancelled
+     */
+    public Key interest(int ops) {
+        ensureValid();
+        Selector.checkInterest(ops);
+        if (ops != interest) {
+            interest = ops;
+            if (!queued) {
+                queued = true;
+                selector.updated(this);
+            }
+        }
+        return this;
+    }
+
+    /** Adds {@code ops} to the interest. */
+    public Key interestOr(int ops) {
+        return interest(interest | ops);
+    }
+
+    /** Removes {@code ops} from the interest. */
+    public Key interestAnd(int ops) {
+        return interest(interest & ops);
+    }
+
+    /** The readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR. */
+    public int readyOps() {
+        return readyOps;
+    }
+
+    public boolean isReadable() {
+        return (readyOps & Selector.OP_READ) != 0;
+    }
+
+    public boolean isWritable() {
+        return (readyOps & Selector.OP_WRITE) != 0;
+    }
+
+    /** The peer has shut down its sending side (or the connection is gone). */
+    public boolean isReadEof() {
+        return (readyOps & READ_EOF) != 0;
+    }
+
+    /** EVFILT_READ's data: bytes readable (or, on a listening socket, connections waiting). */
+    public long readData() {
+        return readData;
+    }
+
+    /** EVFILT_WRITE's data: free space in the send buffer. */
+    public long writeData() {
+        return writeData;
+    }
+
+    /** The socket error reported with EOF, 0 if none. */
+    public int socketError() {
+        return socketError;
+    }
+
+    /** The errno of a failed change ({@link #ERROR}), 0 if none. */
+    public int errno() {
+        return errno;
+    }
+
+    /** Clears the readiness the last select found; the dispatcher calls this after handling the key. */
+    public void clearReady() {
+        readyOps = 0;
+    }
+
+    /** True until {@link #cancel()} or the selector's close. */
+    public boolean isValid() {
+        return valid;
+    }
+
+    /**
+     * Cancels the key: its knotes are deleted with the next select and any event still in flight for it is ignored.
+     * The descriptor stays open; the caller closes it.
+     */
+    public void cancel() {
+        cancel(false);
+    }
+
+    /**
+     * Cancels the key because its descriptor is about to be closed: closing drops the knotes (close(2) does on BSD;
+     * Knot's {@code Fds.close} does in the Linux emulation), so no delete is sent.
+     */
+    public void cancelForClose() {
+        cancel(true);
+    }
+
+    private void cancel(boolean closing) {
+        if (!valid) return;
+        if (!closing) {
+            long udata = udata();
+            if (readState != NONE) selector.change(fd, EVFILT_READ, Selector.deleteFlags(), udata);
+            if (writeState != NONE) selector.change(fd, EVFILT_WRITE, Selector.deleteFlags(), udata);
+        }
+        valid = false;
+        gen++;
+        attachment = null;
+        readyOps = 0;
+        selector.release(this);
+    }
+
+    long udata() {
+        return ((long) gen << 32) | slot;
+    }
+
+    /** Turns the interest into the net changes the kernel needs (at most one per filter). */
+    void flush() {
+        queued = false;
+        if (!valid) return;
+        long udata = udata();
+        int rf = Selector.flagsFor(readState, (interest & Selector.OP_READ) != 0);
+        if (rf != 0) {
+            selector.change(fd, EVFILT_READ, rf, udata);
+            readState = (interest & Selector.OP_READ) != 0 ? ON : OFF;
+        }
+        int wf = Selector.flagsFor(writeState, (interest & Selector.OP_WRITE) != 0);
+        if (wf != 0) {
+            selector.change(fd, EVFILT_WRITE, wf, udata);
+            writeState = (interest & Selector.OP_WRITE) != 0 ? ON : OFF;
+        }
+    }
+
+    void changeFailed(int filter, int err) {
+        errno = err;
+        readyOps |= ERROR;
+        if (filter == EVFILT_READ) readState = NONE;
+        else if (filter == EVFILT_WRITE) writeState = NONE;
+    }
+
+    private void ensureValid() {
+        if (!valid) throw new IllegalStateException("the key of fd " + fd + " was cancelled");
+    }
+
+    @Override
+    public String toString() {
+        return "Key[fd=" + fd + ", interest=" + interest + ", ready=0x" + Integer.toHexString(readyOps) + (valid ? "" : ", cancelled") + "]";
+    }
+}

@@ -1,0 +1,342 @@
+package dev.knot.loop;
+
+import static dev.knot.kqueue.Kevent.EVFILT_READ;
+import static dev.knot.kqueue.Kevent.EVFILT_USER;
+import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
+import static dev.knot.kqueue.Kevent.EV_ADD;
+import static dev.knot.kqueue.Kevent.EV_CLEAR;
+import static dev.knot.kqueue.Kevent.EV_DELETE;
+import static dev.knot.kqueue.Kevent.EV_DISABLE;
+import static dev.knot.kqueue.Kevent.EV_ENABLE;
+import static dev.knot.kqueue.Kevent.EV_EOF;
+import static dev.knot.kqueue.Kevent.EV_ERROR;
+import static dev.knot.kqueue.Kevent.NOTE_TRIGGER;
+
+import dev.knot.kqueue.KeventArray;
+import dev.knot.kqueue.Kqueue;
+import dev.knot.kqueue.KqueueException;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A selector over a {@link Kqueue}, in the spirit of {@link java.nio.channels.Selector} but without its costs:
+ * interest changes are batched into the changelist of the next kevent call (N changes plus the wait cost one
+ * system call), the ready set is an array that is iterated by index, and nothing is allocated per event.
+ *
+ * <p>Each registered descriptor has a {@link Key}. Its READ and WRITE knotes are added on first interest and then
+ * only enabled and disabled, which the kqueue (and Knot's emulation, lazily) does cheaply; level-triggered, so a
+ * handler that does not drain a descriptor is told again. The key's token (slot and generation) travels in
+ * udata, so an event for a cancelled key whose slot was reused is recognised and dropped.
+ *
+ * <p><b>Threading:</b> a selector belongs to one thread, which registers, changes interest, cancels and selects;
+ * only {@link #wakeup()} may be called from any thread. {@link EventLoop} gives other threads a way in through
+ * tasks. <b>Ownership:</b> the selector owns its kqueue and arrays, not the descriptors of its keys.
+ * <b>Errors:</b> kevent failures are {@link KqueueException}s; a change that fails for one key (EV_ADD of a
+ * descriptor that was closed, say) marks that key {@link Key#ERROR} with the errno instead of failing the select.
+ */
+public final class Selector implements AutoCloseable {
+    /** Interest and readiness: the descriptor is readable (EVFILT_READ fired). */
+    public static final int OP_READ = 1;
+    /** Interest and readiness: the descriptor is writable (EVFILT_WRITE fired). */
+    public static final int OP_WRITE = 4;
+
+    private static final long WAKE_IDENT = 0;
+    private static final long MAX_WAIT_NANOS = 86_399_000_000_000L;      // macOS rejects longer timeouts
+    private static final int MAX_EVENTS = 64 * 1024;
+
+    private final Kqueue kq;
+    private KeventArray changes;
+    private KeventArray events;
+    private final KeventArray wakeChange;
+    private int nchanges;
+
+    private Key[] keys = new Key[64];
+    private int[] freeSlots = new int[64];
+    private int freeTop;
+    private int nextSlot = 1;                     // slot 0 is never used, so udata 0 is never a key
+    private int registered;
+
+    // Keys whose interest changed since the last select; their changes are computed when the select flushes.
+    private Key[] updated = new Key[64];
+    private int nupdated;
+
+    private Key[] ready = new Key[64];
+    private int nready;
+    private long round;
+
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private boolean closed;
+
+    // Metrics, read through the event loop.
+    long keventCalls, eventsTotal, changesTotal, maxEventsPerCall, blockedNanos;
+
+    private Selector(Kqueue kq) {
+        this.kq = kq;
+        this.changes = KeventArray.allocate(256);
+        this.events = KeventArray.allocate(1024);
+        this.wakeChange = KeventArray.allocate(1);
+    }
+
+    /**
+     * Opens a selector with its own kqueue and its wakeup knote (EVFILT_USER, ident 0, EV_CLEAR).
+     *
+     * @throws KqueueException if the kqueue cannot be opened
+     */
+    public static Selector open() throws KqueueException {
+        Kqueue kq = Kqueue.open();
+        Selector s = new Selector(kq);
+        try {
+            s.wakeChange.set(0, WAKE_IDENT, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, 0);
+            kq.kevent(s.wakeChange, 1, null, 0, 0);
+            s.wakeChange.set(0, WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
+        } catch (KqueueException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    /** The kqueue underneath, for registrations the selector does not model (timers, signals, processes). */
+    public Kqueue kqueue() {
+        return kq;
+    }
+
+    /**
+     * Registers a descriptor. The knotes are added with the next select.
+     *
+     * @param fd an open descriptor, owned by the caller
+     * @param interest {@link #OP_READ}, {@link #OP_WRITE}, both, or 0
+     * @param attachment anything; returned by {@link Key#attachment()}
+     * @return the key, valid until {@link Key#cancel()}
+     */
+    public Key register(int fd, int interest, Object attachment) {
+        ensureOpen();
+        if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
+        checkInterest(interest);
+        int slot = freeTop > 0 ? freeSlots[--freeTop] : nextSlot++;
+        if (slot >= keys.length) keys = Arrays.copyOf(keys, keys.length * 2);
+        Key k = keys[slot];
+        if (k == null) keys[slot] = k = new Key(this, slot);
+        k.init(fd, attachment);
+        registered++;
+        k.interest(interest);
+        return k;
+    }
+
+    /** Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}. */
+    public Key register(Pollable p, int interest, Object attachment) {
+        return register(p.fd(), interest, attachment);
+    }
+
+    static void checkInterest(int interest) {
+        if ((interest & ~(OP_READ | OP_WRITE)) != 0) {
+            throw new IllegalArgumentException("interest 0x" + Integer.toHexString(interest) + " has bits other than OP_READ and OP_WRITE");
+        }
+    }
+
+    /** Calls {@code action} for every valid key (for shutdown: the caller may cancel keys as it goes). */
+    public void forEachKey(java.util.function.Consumer<Key> action) {
+        for (Key k : keys) if (k != null && k.valid) action.accept(k);
+    }
+
+    /** The number of keys registered. */
+    public int size() {
+        return registered;
+    }
+
+    void updated(Key k) {
+        if (nupdated == updated.length) updated = Arrays.copyOf(updated, nupdated * 2);
+        updated[nupdated++] = k;
+    }
+
+    void release(Key k) {
+        registered--;
+        if (freeTop == freeSlots.length) freeSlots = Arrays.copyOf(freeSlots, freeTop * 2);
+        freeSlots[freeTop++] = k.slot;
+    }
+
+    /**
+     * Applies pending interest changes and waits for readiness; the ready keys are then available through
+     * {@link #readyCount()} and {@link #readyKey(int)}.
+     *
+     * @param timeoutNanos negative: wait until an event or {@link #wakeup()}; 0: do not wait. Capped at about a day.
+     * @return the number of ready keys
+     */
+    public int select(long timeoutNanos) throws KqueueException {
+        ensureOpen();
+        round++;
+        nready = 0;
+        flushUpdates();
+        long timeout = timeoutNanos < 0 ? -1 : Math.min(timeoutNanos, MAX_WAIT_NANOS);
+        // A changelist larger than the eventlist could meet more errors than there is room to report, and kevent
+        // then stops applying changes: send such excess without waiting first.
+        while (nchanges > events.capacity()) {
+            int chunk = events.capacity();
+            int n = kevent(chunk, 0);
+            shiftChanges(chunk);
+            process(n);
+        }
+        if (timeout != 0 && wakeupPending.get()) timeout = 0;
+        long t0 = timeout != 0 ? System.nanoTime() : 0;
+        int n = kevent(nchanges, timeout);
+        int sent = nchanges;
+        nchanges = 0;
+        if (process(n) == 0 && n > 0 && sent > 0) {
+            // Only change errors came back, and kevent does not look for events then: look now, with nothing to apply.
+            process(kevent(0, nready > 0 ? 0 : timeout));
+        }
+        if (timeout != 0) blockedNanos += System.nanoTime() - t0;
+        wakeupPending.set(false);
+        if (n == events.capacity() && events.capacity() < MAX_EVENTS) {
+            KeventArray bigger = KeventArray.allocate(Math.min(MAX_EVENTS, events.capacity() * 2));
+            events.close();
+            events = bigger;
+        }
+        return nready;
+    }
+
+    /** {@link #select(long)} with no wait. */
+    public int selectNow() throws KqueueException {
+        return select(0);
+    }
+
+    private int kevent(int n, long timeout) throws KqueueException {
+        int r = kq.kevent(changes, n, events, events.capacity(), timeout);
+        keventCalls++;
+        changesTotal += n;
+        eventsTotal += r;
+        if (r > maxEventsPerCall) maxEventsPerCall = r;
+        return r;
+    }
+
+    private void shiftChanges(int done) {
+        // Rare (more changes than the eventlist holds): copy the rest to the front.
+        for (int i = done; i < nchanges; i++) {
+            changes.set(i - done, changes.ident(i), changes.filter(i), changes.flags(i), changes.fflags(i), changes.data(i), changes.udata(i));
+        }
+        nchanges -= done;
+    }
+
+    /** Folds n returned entries into the ready set; returns how many were events rather than change errors. */
+    private int process(int n) {
+        int real = 0;
+        KeventArray ev = events;
+        for (int i = 0; i < n; i++) {
+            int filter = ev.filter(i);
+            int flags = ev.flags(i);
+            if (filter == EVFILT_USER && ev.ident(i) == WAKE_IDENT && (flags & EV_ERROR) == 0) {
+                real++;
+                continue;                                        // a wakeup: nothing to dispatch
+            }
+            Key k = keyFor(ev.udata(i));
+            if ((flags & EV_ERROR) != 0) {
+                if (k != null && ev.data(i) != 0) k.changeFailed(filter, (int) ev.data(i));
+                if (k != null && k.readyOps != 0) addReady(k);
+                continue;
+            }
+            real++;
+            if (k == null) continue;                             // cancelled: its slot moved on
+            if (filter == EVFILT_READ) {
+                k.readyOps |= OP_READ | ((flags & EV_EOF) != 0 ? Key.READ_EOF : 0);
+                k.readData = ev.data(i);
+                if ((flags & EV_EOF) != 0 && ev.fflags(i) != 0) k.socketError = ev.fflags(i);
+            } else if (filter == EVFILT_WRITE) {
+                k.readyOps |= OP_WRITE | ((flags & EV_EOF) != 0 ? Key.WRITE_EOF : 0);
+                k.writeData = ev.data(i);
+                if ((flags & EV_EOF) != 0 && ev.fflags(i) != 0) k.socketError = ev.fflags(i);
+            }
+            addReady(k);
+        }
+        return real;
+    }
+
+    private void addReady(Key k) {
+        if (k.readyRound == round) return;
+        k.readyRound = round;
+        if (nready == ready.length) ready = Arrays.copyOf(ready, nready * 2);
+        ready[nready++] = k;
+    }
+
+    private Key keyFor(long udata) {
+        int slot = (int) udata;
+        if (slot <= 0 || slot >= keys.length) return null;
+        Key k = keys[slot];
+        return k != null && k.valid && k.gen == (int) (udata >>> 32) ? k : null;
+    }
+
+    private void flushUpdates() {
+        for (int i = 0; i < nupdated; i++) {
+            Key k = updated[i];
+            updated[i] = null;
+            k.flush();
+        }
+        nupdated = 0;
+    }
+
+    /** Appends one change; the keys call this while flushing. */
+    void change(int fd, int filter, int flags, long udata) {
+        if (nchanges == changes.capacity()) {
+            KeventArray bigger = KeventArray.allocate(changes.capacity() * 2);
+            java.lang.foreign.MemorySegment.copy(changes.segment(), 0, bigger.segment(), 0, (long) nchanges * KeventArray.SIZEOF);
+            changes.close();
+            changes = bigger;
+        }
+        changes.set(nchanges++, fd, filter, flags, 0, 0, udata);
+    }
+
+    static int flagsFor(int state, boolean want) {
+        if (state == Key.NONE) return want ? EV_ADD : 0;
+        if (want) return state == Key.ON ? 0 : EV_ENABLE;
+        return state == Key.ON ? EV_DISABLE : 0;
+    }
+
+    static int deleteFlags() {
+        return EV_DELETE;
+    }
+
+    /** The number of ready keys from the last select. */
+    public int readyCount() {
+        return nready;
+    }
+
+    /** The i-th ready key of the last select, {@code 0 <= i < readyCount()}. */
+    public Key readyKey(int i) {
+        if (i < 0 || i >= nready) throw new IndexOutOfBoundsException("ready key " + i + " of " + nready);
+        return ready[i];
+    }
+
+    /**
+     * Makes the current or next {@link #select} return at once. Callable from any thread; concurrent wakeups cost
+     * one EVFILT_USER trigger between two selects.
+     */
+    public void wakeup() {
+        if (closed || !wakeupPending.compareAndSet(false, true)) return;
+        try {
+            kq.kevent(wakeChange, 1, null, 0, 0);
+        } catch (KqueueException | IllegalStateException e) {
+            // Closed meanwhile: nobody to wake.
+        }
+    }
+
+    /** True until {@link #close()}. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("the selector is closed");
+    }
+
+    /** Closes the kqueue (dropping every knote) and frees the arrays; the keys' descriptors stay open. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Key k : keys) if (k != null) k.valid = false;
+        kq.close();
+        changes.close();
+        events.close();
+        wakeChange.close();
+    }
+}

@@ -1,0 +1,162 @@
+package dev.knot.net;
+
+import dev.knot.bindings.linux.errno_h;
+import dev.knot.bindings.linux.socket_h;
+import dev.knot.sys.CallState;
+import dev.knot.sys.ErrnoException;
+import dev.knot.sys.Fds;
+import dev.knot.sys.Platform;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+
+/**
+ * A non-blocking listening socket: TCP over IPv4 or IPv6, or Unix-domain stream. Register it with EVFILT_READ (or
+ * {@code Selector.OP_READ}), whose data is the number of connections waiting, and {@link #accept()} until it
+ * returns null.
+ *
+ * <p><b>Ownership:</b> the socket owns its descriptor (and, for a Unix-domain socket it bound, not the path: the
+ * caller removes the file). <b>Threading:</b> accept from one thread at a time; {@link #close()} from any.
+ * <b>Errors:</b> {@link ErrnoException}s naming the call, descriptor and address.
+ */
+public final class ListenSocket extends SocketBase {
+    /**
+     * How to bind.
+     *
+     * @param backlog the accept queue length (the kernel caps it at somaxconn)
+     * @param reuseAddress SO_REUSEADDR: rebind a port whose old connections are in TIME_WAIT
+     * @param reusePort SO_REUSEPORT: several sockets (e.g. one per prefork worker) share the port and the kernel
+     *                  balances connections between them
+     */
+    public record Options(int backlog, boolean reuseAddress, boolean reusePort) {
+        /** Backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off. */
+        public static Options defaults() {
+            return new Options(socket_h.SOMAXCONN, true, false);
+        }
+
+        public Options backlog(int n) {
+            return new Options(n, reuseAddress, reusePort);
+        }
+
+        public Options reusePort(boolean on) {
+            return new Options(backlog, reuseAddress, on);
+        }
+
+        public Options reuseAddress(boolean on) {
+            return new Options(backlog, on, reusePort);
+        }
+    }
+
+    private ListenSocket(int fd, int family) {
+        super(fd, family);
+    }
+
+    /** Binds and listens with {@link Options#defaults()}. */
+    public static ListenSocket bind(SocketAddress local) throws IOException {
+        return bind(local, Options.defaults());
+    }
+
+    /** Binds and listens with the given backlog and default options. */
+    public static ListenSocket bind(SocketAddress local, int backlog) throws IOException {
+        return bind(local, Options.defaults().backlog(backlog));
+    }
+
+    /**
+     * Creates a non-blocking, close-on-exec socket of {@code local}'s family, applies the options, binds and listens.
+     *
+     * @throws ErrnoException e.g. EADDRINUSE, EACCES, or EADDRNOTAVAIL, naming the address
+     */
+    public static ListenSocket bind(SocketAddress local, Options options) throws IOException {
+        Platform.requireLinux("Knot's sockets");
+        int family = SocketAddresses.family(local);
+        MemorySegment st = CallState.forThread();
+        int fd = socket_h.socket(st, family, socket_h.SOCK_STREAM | socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new ErrnoException("socket(" + family + ")", CallState.errno(st));
+        try {
+            if (family != socket_h.AF_UNIX) {
+                SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, options.reuseAddress(), "SO_REUSEADDR");
+                if (options.reusePort()) SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, true, "SO_REUSEPORT");
+            }
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment sa = SocketAddresses.encode(local, a);
+                if (socket_h.bind(st, fd, sa, (int) sa.byteSize()) != 0) throw new ErrnoException("bind(" + local + ")", CallState.errno(st));
+            }
+            if (socket_h.listen(st, fd, options.backlog()) != 0) throw new ErrnoException("listen(" + local + ")", CallState.errno(st));
+            return new ListenSocket(fd, family);
+        } catch (IOException | RuntimeException e) {
+            Fds.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Takes over a listening socket received from elsewhere (inherited from a parent, LISTEN_FDS, SCM_RIGHTS): makes
+     * it non-blocking and close-on-exec. The socket then owns the descriptor.
+     *
+     * @throws ErrnoException EBADF if it is not open, ENOTSOCK if it is not a socket
+     * @throws IllegalArgumentException if it is a socket but not a listening stream socket
+     */
+    public static ListenSocket adopt(int fd) throws IOException {
+        Platform.requireLinux("Knot's sockets");
+        if (!SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_ACCEPTCONN, "SO_ACCEPTCONN")) {
+            throw new IllegalArgumentException("fd " + fd + " is not a listening socket");
+        }
+        int family = SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_DOMAIN, "SO_DOMAIN");
+        Fds.setNonBlocking(fd, true);
+        Fds.setCloseOnExec(fd, true);
+        return new ListenSocket(fd, family);
+    }
+
+    /**
+     * Accepts one pending connection, non-blocking and close-on-exec.
+     *
+     * @return the connection, or null if none is waiting
+     * @throws ErrnoException for real failures (EMFILE when out of descriptors: the connection stays queued)
+     */
+    public StreamSocket accept() throws IOException {
+        int c = acceptFd();
+        return c < 0 ? null : new StreamSocket(c, family, true);
+    }
+
+    /** Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting. */
+    public int acceptFd() throws IOException {
+        ensureOpen();
+        MemorySegment st = CallState.forThread();
+        while (true) {
+            int c = socket_h.accept4(st, fd, MemorySegment.NULL, MemorySegment.NULL, socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC);
+            if (c >= 0) return c;
+            int e = CallState.errno(st);
+            if (e == errno_h.EAGAIN) return -1;
+            // The connection was reset before we took it, or a signal interrupted: try the next one.
+            if (e == errno_h.ECONNABORTED || e == errno_h.EINTR) continue;
+            throw new ErrnoException("accept4(" + fd + ")", e);
+        }
+    }
+
+    /** SO_REUSEPORT. */
+    public boolean reusePort() throws IOException {
+        ensureOpen();
+        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, "SO_REUSEPORT");
+    }
+
+    /** The local port of a TCP listener. */
+    public int port() throws IOException {
+        SocketAddress a = localAddress();
+        if (a instanceof java.net.InetSocketAddress i) return i.getPort();
+        throw new IllegalStateException("a Unix-domain socket has no port");
+    }
+
+    /** True for a Unix-domain listener. */
+    public boolean isUnix() {
+        return family == socket_h.AF_UNIX;
+    }
+
+    /** The path of a Unix-domain listener. */
+    public java.nio.file.Path path() throws IOException {
+        if (localAddress() instanceof UnixDomainSocketAddress u) return u.getPath();
+        throw new IllegalStateException("not a Unix-domain socket");
+    }
+}

@@ -1,0 +1,174 @@
+package dev.knot.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.knot.examples.http.HttpServer;
+import dev.knot.loop.EventLoop;
+import dev.knot.net.ListenSocket;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The HTTP example driven by real clients: the JDK HttpClient, curl, and raw sockets for the edge cases. */
+@Timeout(60)
+class HttpServerTest {
+    EventLoop loop;
+    ListenSocket listener;
+    AtomicReference<HttpServer> server = new AtomicReference<>();
+    int port;
+
+    @BeforeEach
+    void start() throws Exception {
+        loop = EventLoop.open();
+        listener = ListenSocket.bind(new InetSocketAddress("127.0.0.1", 0));
+        port = listener.port();
+        CountDownLatch up = new CountDownLatch(1);
+        loop.execute(() -> {
+            server.set(HttpServer.start(loop, listener, new HttpServer.Config(1024, 64 * 1024)));
+            up.countDown();
+        });
+        loop.start("http");
+        assertTrue(up.await(5, TimeUnit.SECONDS));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        loop.close();
+        listener.close();
+    }
+
+    @Test
+    void jdkHttpClientGetsHelloWorldOverOneKeptAliveConnection() throws Exception {
+        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            for (int i = 0; i < 20; i++) {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/plaintext")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                assertEquals("Hello, World!", r.body());
+                assertEquals("text/plain", r.headers().firstValue("content-type").orElseThrow());
+                assertTrue(r.headers().firstValue("date").orElseThrow().endsWith("GMT"));
+            }
+            HttpResponse<String> nf = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/missing")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, nf.statusCode());
+            byte[] body = new byte[50_000];
+            new java.util.Random(1).nextBytes(body);
+            HttpResponse<byte[]> echo = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/echo"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, echo.statusCode());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(body, echo.body());
+        }
+        CountDownLatch checked = new CountDownLatch(1);
+        int[] open = new int[1];
+        long[] requests = new long[1];
+        loop.execute(() -> {
+            open[0] = server.get().openConnections();
+            requests[0] = server.get().requests();
+            checked.countDown();
+        });
+        assertTrue(checked.await(5, TimeUnit.SECONDS));
+        assertEquals(22, requests[0]);
+        assertTrue(open[0] <= 1, "keep-alive: one connection for 22 requests, open now " + open[0]);
+    }
+
+    @Test
+    void curlGetsTheFixedResponseAndTheEcho() throws Exception {
+        Process p = new ProcessBuilder("curl", "-s", "-i", "http://127.0.0.1:" + port + "/", "http://127.0.0.1:" + port + "/plaintext")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertEquals(2, out.split("HTTP/1.1 200 OK", -1).length - 1, out);
+        assertEquals(2, out.split("Hello, World!", -1).length - 1, out);
+        Process post = new ProcessBuilder("curl", "-s", "--data-binary", "knot over curl", "http://127.0.0.1:" + port + "/echo")
+                .redirectErrorStream(true).start();
+        String echoed = new String(post.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        assertTrue(post.waitFor(30, TimeUnit.SECONDS));
+        assertEquals("knot over curl", echoed);
+    }
+
+    private String exchange(String request, boolean waitForClose) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            long deadline = System.currentTimeMillis() + 5000;
+            while (System.currentTimeMillis() < deadline) {
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (java.net.SocketTimeoutException e) {
+                    break;
+                }
+                if (n < 0) break;
+                got.write(buf, 0, n);
+                if (!waitForClose && got.toString(StandardCharsets.ISO_8859_1).split("HTTP/1.1", -1).length - 1 >= 3) break;
+            }
+            return got.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAllAnsweredInOrder() throws Exception {
+        String one = "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
+        String post = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+        String r = exchange(one + post + one, false);
+        int a = r.indexOf("Hello, World!"), b = r.indexOf("\r\n\r\nhello"), c = r.lastIndexOf("Hello, World!");
+        assertTrue(a > 0 && b > a && c > b, r);
+        assertEquals(3, r.split("HTTP/1.1 200 OK", -1).length - 1, r);
+    }
+
+    @Test
+    void malformedRequestsGet400AndTheConnectionCloses() throws Exception {
+        for (String bad : new String[] {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nNo-Colon\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "GET / HTTP/1.1\nHost: x\n\n\r\n\r\n"}) {
+            String r = exchange(bad, true);
+            assertTrue(r.startsWith("HTTP/1.1 400 Bad Request\r\n"), "for " + bad.replace("\r\n", "\\r\\n") + ": " + r);
+            assertTrue(r.contains("Connection: close"), r);
+        }
+        String te = exchange("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", true);
+        assertTrue(te.startsWith("HTTP/1.1 501"), te);
+    }
+
+    @Test
+    void oversizedHeadersGet431AndOversizedBodiesGet413() throws Exception {
+        String big = "GET / HTTP/1.1\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n";
+        String r = exchange(big, true);
+        assertTrue(r.startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n"), r);
+        String body = exchange("POST /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", true);
+        assertTrue(body.startsWith("HTTP/1.1 413 Content Too Large\r\n"), body);
+    }
+
+    @Test
+    void http10ClosesUnlessKeepAliveAndConnectionCloseIsHonoured() throws Exception {
+        String r = exchange("GET / HTTP/1.0\r\n\r\n", true);
+        assertTrue(r.startsWith("HTTP/1.1 200 OK") && r.contains("Connection: close") && r.endsWith("Hello, World!"), r);
+        String c = exchange("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", true);
+        assertTrue(c.contains("Connection: close") && c.endsWith("Hello, World!"), c);
+        String head = exchange("HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n", true);
+        assertTrue(head.contains("Content-Length: 0") || head.contains("Content-Length: "), head);
+        assertTrue(!head.contains("Hello"), head);
+    }
+}

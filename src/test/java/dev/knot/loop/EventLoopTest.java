@@ -1,0 +1,240 @@
+package dev.knot.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.knot.sys.Fds;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+class EventLoopTest {
+    @Test
+    @Timeout(60)
+    void hundredThousandCrossThreadTasksFromFourThreadsEachRunOnce() throws Exception {
+        EventLoop loop = EventLoop.open();
+        Thread t = loop.start("loop");
+        int perThread = 25_000, threads = 4;
+        BitSet seen = new BitSet(perThread * threads);
+        AtomicInteger duplicates = new AtomicInteger();
+        AtomicInteger ran = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(perThread * threads);
+        List<Thread> producers = new ArrayList<>();
+        for (int p = 0; p < threads; p++) {
+            int base = p * perThread;
+            producers.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    int id = base + i;
+                    loop.execute(() -> {
+                        // Runs on the loop thread only, so the BitSet needs no lock.
+                        if (seen.get(id)) duplicates.incrementAndGet();
+                        seen.set(id);
+                        ran.incrementAndGet();
+                        done.countDown();
+                    });
+                }
+            }));
+        }
+        for (Thread p : producers) p.join();
+        assertTrue(done.await(30, TimeUnit.SECONDS), "only " + ran.get() + " tasks ran");
+        loop.execute(() -> { });
+        Thread.sleep(50);
+        assertEquals(perThread * threads, ran.get());
+        assertEquals(0, duplicates.get());
+        assertEquals(perThread * threads, seen.cardinality());
+        assertEquals(0, loop.metrics().taskQueueDepth());
+        loop.shutdownGracefully();
+        assertTrue(loop.awaitTermination(10, TimeUnit.SECONDS));
+        t.join();
+    }
+
+    @Test
+    @Timeout(30)
+    void timersFireInOrderWithinTwoMillisecondsOfTheirDeadlineOnAnIdleLoop() throws Exception {
+        EventLoop loop = EventLoop.open();
+        loop.start("loop");
+        int n = 40;
+        long[] deadline = new long[n];
+        long[] fired = new long[n];
+        List<Integer> order = new ArrayList<>();
+        CountDownLatch done = new CountDownLatch(n);
+        // Warm the loop and the JIT first, so the first timers do not measure class loading.
+        CountDownLatch warm = new CountDownLatch(200);
+        for (int i = 0; i < 200; i++) loop.schedule(warm::countDown, i % 5, TimeUnit.MILLISECONDS);
+        assertTrue(warm.await(5, TimeUnit.SECONDS));
+        java.util.Random r = new java.util.Random(42);
+        CountDownLatch scheduled = new CountDownLatch(1);
+        loop.execute(() -> {
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                long delay = 20_000_000L + r.nextInt(400) * 1_000_000L + r.nextInt(1000) * 1000L;
+                deadline[id] = System.nanoTime() + delay;
+                loop.schedule(() -> {
+                    fired[id] = System.nanoTime();
+                    order.add(id);
+                    done.countDown();
+                }, delay, TimeUnit.NANOSECONDS);
+            }
+            scheduled.countDown();
+        });
+        assertTrue(done.await(10, TimeUnit.SECONDS));
+        for (int k = 1; k < n; k++) {
+            assertTrue(deadline[order.get(k - 1)] <= deadline[order.get(k)], "timers ran out of deadline order: " + order);
+        }
+        long worst = 0;
+        for (int i = 0; i < n; i++) {
+            long late = fired[i] - deadline[i];
+            assertTrue(late >= -100_000, "timer " + i + " fired " + (-late) + " ns early");
+            worst = Math.max(worst, late);
+        }
+        assertTrue(worst < 2_000_000, "a timer fired " + worst / 1000 + " us after its deadline");
+        loop.close();
+    }
+
+    @Test
+    @Timeout(30)
+    void fixedRateTimersRepeatAndCancel() throws Exception {
+        EventLoop loop = EventLoop.open();
+        loop.start("loop");
+        AtomicInteger runs = new AtomicInteger();
+        Timer t = loop.scheduleAtFixedRate(runs::incrementAndGet, 0, 10, TimeUnit.MILLISECONDS);
+        Thread.sleep(205);
+        t.cancel();
+        int atCancel = runs.get();
+        assertTrue(atCancel >= 15 && atCancel <= 23, "runs in 205 ms at 10 ms: " + atCancel);
+        Thread.sleep(60);
+        assertTrue(runs.get() <= atCancel + 1, "ran after cancel");
+        assertTrue(loop.metrics().timersFired() >= atCancel);
+        loop.close();
+    }
+
+    @Test
+    @Timeout(30)
+    void wakeupFromAnotherThreadInterruptsAnIndefiniteSelect() throws Exception {
+        try (Selector s = Selector.open()) {
+            AtomicLong returned = new AtomicLong();
+            Thread waiter = Thread.ofPlatform().start(() -> {
+                try {
+                    s.select(-1);
+                    returned.set(System.nanoTime());
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            Thread.sleep(100);
+            assertEquals(0, returned.get(), "select returned without a wakeup");
+            long t0 = System.nanoTime();
+            s.wakeup();
+            waiter.join(5000);
+            assertFalse(waiter.isAlive());
+            assertTrue(returned.get() - t0 < 500_000_000L);
+            // A wakeup before a select makes that select return at once.
+            s.wakeup();
+            long t1 = System.nanoTime();
+            s.select(5_000_000_000L);
+            assertTrue(System.nanoTime() - t1 < 1_000_000_000L);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void shutdownClosesWhatTheLoopOwnsAndLeavesNoDescriptorOpen() throws Exception {
+        List<Integer> before = Fds.openDescriptors();
+        EventLoop loop = EventLoop.open();
+        Thread t = loop.start("loop");
+        CountDownLatch registered = new CountDownLatch(1);
+        List<dev.knot.net.StreamSocket> owned = new ArrayList<>();
+        loop.execute(() -> {
+            try {
+                for (int i = 0; i < 10; i++) {
+                    dev.knot.net.StreamSocket[] pair = dev.knot.net.StreamSocket.pair();
+                    for (dev.knot.net.StreamSocket s : pair) {
+                        owned.add(s);
+                        loop.register(s, Selector.OP_READ, k -> { });
+                    }
+                }
+                loop.schedule(() -> { }, 1, TimeUnit.HOURS);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            registered.countDown();
+        });
+        assertTrue(registered.await(5, TimeUnit.SECONDS));
+        assertTrue(Fds.openDescriptors().size() >= before.size() + 20);
+        loop.shutdownGracefully();
+        assertTrue(loop.awaitTermination(5, TimeUnit.SECONDS));
+        t.join();
+        for (dev.knot.net.StreamSocket s : owned) assertFalse(s.isOpen());
+        assertEquals(before, Fds.openDescriptors());
+        assertThrows(RejectedExecutionException.class, () -> loop.execute(() -> { }));
+    }
+
+    @Test
+    @Timeout(30)
+    void gracefulShutdownRunsQueuedTasksAndShutdownNowDropsThem() throws Exception {
+        EventLoop loop = EventLoop.open();
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 100; i++) loop.execute(ran::incrementAndGet);
+        Thread t = Thread.ofPlatform().unstarted(loop::run);
+        loop.shutdownGracefully();
+        t.start();
+        assertTrue(loop.awaitTermination(5, TimeUnit.SECONDS));
+        assertEquals(100, ran.get());
+
+        EventLoop now = EventLoop.open();
+        CountDownLatch blocked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger later = new AtomicInteger();
+        now.start("now");
+        now.execute(() -> {
+            blocked.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(blocked.await(5, TimeUnit.SECONDS));
+        for (int i = 0; i < 100; i++) now.execute(later::incrementAndGet);
+        now.shutdownNow();
+        release.countDown();
+        assertTrue(now.awaitTermination(5, TimeUnit.SECONDS));
+        assertEquals(0, later.get());
+    }
+
+    @Test
+    @Timeout(30)
+    void metricsCountIterationsKeventCallsChangesAndEvents() throws Exception {
+        EventLoop loop = EventLoop.open();
+        loop.start("loop");
+        dev.knot.net.StreamSocket[] pair = dev.knot.net.StreamSocket.pair();
+        CountDownLatch got = new CountDownLatch(1);
+        loop.execute(() -> loop.register(pair[0], Selector.OP_READ, k -> {
+            pair[0].read(java.lang.foreign.Arena.ofAuto().allocate(64));
+            got.countDown();
+        }));
+        Thread.sleep(50);
+        pair[1].write(java.lang.foreign.Arena.ofAuto().allocateFrom("x"));
+        assertTrue(got.await(5, TimeUnit.SECONDS));
+        EventLoop.Metrics m = loop.metrics();
+        assertTrue(m.iterations() >= 1, m.toString());
+        assertTrue(m.keventCalls() >= 2, m.toString());
+        assertTrue(m.changes() >= 1, m.toString());
+        assertTrue(m.events() >= 2, m.toString());      // the wakeup for execute, then the read
+        assertEquals(1, m.registered());
+        assertTrue(m.blockedNanos() > 0 && m.busyNanos() > 0, m.toString());
+        loop.close();
+        pair[1].close();
+    }
+}
