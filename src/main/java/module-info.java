@@ -11,4 +11,5 @@ module dev.knot {
     exports dev.knot.sys;
     exports dev.knot.loop;
     exports dev.knot.net;
+    exports dev.knot.fork;
 }

@@ -24,6 +24,15 @@ public final class Key {
 
     static final int NONE = 0, ON = 1, OFF = 2;
 
+    // A watched knote (Selector.watch) rather than a descriptor's readiness.
+    private boolean knote;
+    private long ident;
+    private int filter, knoteFlags, knoteFflags;
+    private long knoteData;
+    private int eventFlags, eventFflags;
+    private long eventData;
+    boolean finished;                            // the kernel dropped the knote with its last event
+
     private final Selector selector;
     final int slot;
     int gen;
@@ -56,11 +65,76 @@ public final class Key {
         this.readData = this.writeData = 0;
         this.socketError = 0;
         this.errno = 0;
+        this.knote = false;
+        this.finished = false;
     }
 
-    /** The registered descriptor. */
+    void initKnote(long ident, int filter, int flags, int fflags, long data) {
+        this.knote = true;
+        this.ident = ident;
+        this.filter = filter;
+        this.knoteFlags = flags;
+        this.knoteFflags = fflags;
+        this.knoteData = data;
+    }
+
+    void event(int flags, int fflags, long data) {
+        readyOps |= Selector.OP_EVENT;
+        eventFlags = flags;
+        eventFflags = fflags;
+        eventData = data;
+        if ((flags & dev.knot.kqueue.Kevent.EV_ONESHOT) != 0) finished = true;
+    }
+
+    /** The registered descriptor, or -1 for a watched knote. */
     public int fd() {
         return fd;
+    }
+
+    /** True for a knote watched with {@link Selector#watch}, false for a descriptor's readiness. */
+    public boolean isKnote() {
+        return knote;
+    }
+
+    /** A watched knote's ident (or the descriptor of a registered one). */
+    public long ident() {
+        return knote ? ident : fd;
+    }
+
+    /** A watched knote's filter. */
+    public int filter() {
+        return filter;
+    }
+
+    /** A watched knote's flags as registered (EV_CLEAR, EV_ONESHOT...), and its fflags and data. */
+    public int knoteFlags() {
+        return knoteFlags;
+    }
+
+    public int knoteFflags() {
+        return knoteFflags;
+    }
+
+    public long knoteData() {
+        return knoteData;
+    }
+
+    /** The last event of a watched knote: its flags (EV_EOF...), fflags (NOTE_EXIT...) and data (a count, a status). */
+    public int eventFlags() {
+        return eventFlags;
+    }
+
+    public int eventFflags() {
+        return eventFflags;
+    }
+
+    public long eventData() {
+        return eventData;
+    }
+
+    /** The READ/WRITE knotes this key has in the kernel: bit OP_READ/OP_WRITE set when added and enabled. */
+    public int kernelInterest() {
+        return (readState == ON ? Selector.OP_READ : 0) | (writeState == ON ? Selector.OP_WRITE : 0);
     }
 
     public Object attachment() {
@@ -86,6 +160,7 @@ public final class Key {
      */
     public Key interest(int ops) {
         ensureValid();
+        if (knote) throw new IllegalStateException("a watched knote has no interest; cancel it or watch it again");
         Selector.checkInterest(ops);
         if (ops != interest) {
             interest = ops;
@@ -148,6 +223,7 @@ public final class Key {
     /** Clears the readiness the last select found; the dispatcher calls this after handling the key. */
     public void clearReady() {
         readyOps = 0;
+        if (finished && valid) cancel(true);     // the kernel already dropped the knote
     }
 
     /** True until {@link #cancel()} or the selector's close. */
@@ -173,7 +249,9 @@ public final class Key {
 
     private void cancel(boolean closing) {
         if (!valid) return;
-        if (!closing) {
+        if (knote) {
+            if (!closing && !finished) selector.change(ident, filter, Selector.deleteFlags(), 0, 0, udata());
+        } else if (!closing) {
             long udata = udata();
             if (readState != NONE) selector.change(fd, EVFILT_READ, Selector.deleteFlags(), udata);
             if (writeState != NONE) selector.change(fd, EVFILT_WRITE, Selector.deleteFlags(), udata);
@@ -189,10 +267,21 @@ public final class Key {
         return ((long) gen << 32) | slot;
     }
 
+    /** The udata this key's knotes carry in the kernel: its slot and generation. */
+    public long token() {
+        return udata();
+    }
+
+    void adoptInterest(int ops) {
+        interest = ops;
+        readState = (ops & Selector.OP_READ) != 0 ? ON : NONE;
+        writeState = (ops & Selector.OP_WRITE) != 0 ? ON : NONE;
+    }
+
     /** Turns the interest into the net changes the kernel needs (at most one per filter). */
     void flush() {
         queued = false;
-        if (!valid) return;
+        if (!valid || knote) return;
         long udata = udata();
         int rf = Selector.flagsFor(readState, (interest & Selector.OP_READ) != 0);
         if (rf != 0) {

@@ -40,6 +40,8 @@ public final class Selector implements AutoCloseable {
     public static final int OP_READ = 1;
     /** Interest and readiness: the descriptor is writable (EVFILT_WRITE fired). */
     public static final int OP_WRITE = 4;
+    /** Readiness of a watched knote ({@link #watch}): its filter fired; see {@link Key#eventData()} and friends. */
+    public static final int OP_EVENT = 8;
 
     private static final long WAKE_IDENT = 0;
     private static final long MAX_WAIT_NANOS = 86_399_000_000_000L;      // macOS rejects longer timeouts
@@ -114,19 +116,64 @@ public final class Selector implements AutoCloseable {
         ensureOpen();
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
         checkInterest(interest);
+        Key k = newKey(fd, attachment);
+        k.interest(interest);
+        return k;
+    }
+
+    private Key newKey(int fd, Object attachment) {
         int slot = freeTop > 0 ? freeSlots[--freeTop] : nextSlot++;
         if (slot >= keys.length) keys = Arrays.copyOf(keys, keys.length * 2);
         Key k = keys[slot];
         if (k == null) keys[slot] = k = new Key(this, slot);
         k.init(fd, attachment);
         registered++;
-        k.interest(interest);
         return k;
     }
 
     /** Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}. */
     public Key register(Pollable p, int interest, Object attachment) {
         return register(p.fd(), interest, attachment);
+    }
+
+    /**
+     * Watches any knote that is not a descriptor's readiness: a timer, a user event, a signal, a process, a vnode.
+     * The change ({@code EV_ADD|flags}, {@code fflags}, {@code data}) joins the next select's changelist; events
+     * then make the key ready with {@link #OP_EVENT}. A knote the kernel drops after its event (EV_ONESHOT, a
+     * process exit) invalidates its key once it has been dispatched.
+     *
+     * @param ident the knote's ident (timer id, signal number, pid, descriptor for EVFILT_VNODE...)
+     * @param filter an {@code EVFILT_*} other than READ and WRITE, which {@link #register} handles
+     */
+    public Key watch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
+        ensureOpen();
+        if (filter == EVFILT_READ || filter == EVFILT_WRITE) {
+            throw new IllegalArgumentException("watch READ and WRITE through register(), which manages their interest");
+        }
+        Key k = newKey(-1, attachment);
+        k.initKnote(ident, filter, flags & ~(EV_ADD | EV_DELETE | EV_ENABLE | EV_DISABLE), fflags, data);
+        change(ident, filter, EV_ADD | (flags & ~(EV_DELETE | EV_ENABLE)), fflags, data, k.udata());
+        return k;
+    }
+
+    /**
+     * Creates the key of a descriptor whose READ/WRITE knotes are already in the kernel with this key's token (the
+     * caller registers them in the same breath, e.g. replaying a fork snapshot in one batch). Nothing is sent.
+     */
+    public Key adopt(int fd, int interest, Object attachment) {
+        ensureOpen();
+        checkInterest(interest);
+        Key k = newKey(fd, attachment);
+        k.adoptInterest(interest);
+        return k;
+    }
+
+    /** As {@link #adopt} for a watched knote already in the kernel with this key's token. */
+    public Key adoptWatch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
+        ensureOpen();
+        Key k = newKey(-1, attachment);
+        k.initKnote(ident, filter, flags, fflags, data);
+        return k;
     }
 
     static void checkInterest(int interest) {
@@ -245,6 +292,8 @@ public final class Selector implements AutoCloseable {
                 k.readyOps |= OP_WRITE | ((flags & EV_EOF) != 0 ? Key.WRITE_EOF : 0);
                 k.writeData = ev.data(i);
                 if ((flags & EV_EOF) != 0 && ev.fflags(i) != 0) k.socketError = ev.fflags(i);
+            } else {
+                k.event(flags, ev.fflags(i), ev.data(i));
             }
             addReady(k);
         }
@@ -276,13 +325,17 @@ public final class Selector implements AutoCloseable {
 
     /** Appends one change; the keys call this while flushing. */
     void change(int fd, int filter, int flags, long udata) {
+        change(fd, filter, flags, 0, 0, udata);
+    }
+
+    void change(long ident, int filter, int flags, int fflags, long data, long udata) {
         if (nchanges == changes.capacity()) {
             KeventArray bigger = KeventArray.allocate(changes.capacity() * 2);
             java.lang.foreign.MemorySegment.copy(changes.segment(), 0, bigger.segment(), 0, (long) nchanges * KeventArray.SIZEOF);
             changes.close();
             changes = bigger;
         }
-        changes.set(nchanges++, fd, filter, flags, 0, 0, udata);
+        changes.set(nchanges++, ident, filter, flags, fflags, data, udata);
     }
 
     static int flagsFor(int state, boolean want) {

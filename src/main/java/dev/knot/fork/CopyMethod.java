@@ -1,0 +1,11 @@
+package dev.knot.fork;
+
+/** How a child came by its registrations; {@link Restoration#reason()} says why. */
+public enum CopyMethod {
+    /** Policy DROP: no registrations. */
+    NONE,
+    /** The kernel copied the kqueue into the child (FreeBSD KQUEUE_CPONFORK) and the copy survived into it. */
+    INHERIT,
+    /** The child replayed the parent's snapshot into its own kqueue in one kevent batch. */
+    REREGISTER
+}

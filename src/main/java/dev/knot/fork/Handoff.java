@@ -1,0 +1,177 @@
+package dev.knot.fork;
+
+import static dev.knot.kqueue.Kevent.EVFILT_READ;
+import static dev.knot.kqueue.Kevent.EVFILT_VNODE;
+import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
+import static dev.knot.kqueue.Kevent.EV_ADD;
+
+import dev.knot.bindings.linux.mman_h;
+import dev.knot.bindings.linux.unistd_h;
+import dev.knot.loop.Selector;
+import dev.knot.sys.CallState;
+import dev.knot.sys.ErrnoException;
+import dev.knot.sys.Fds;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The parent's half of the fork path: the descriptors a child gets, and (policy COPY) a snapshot of a selector's
+ * registrations, both described in environment variables of the child's own.
+ *
+ * <p>Descriptors are handed in order and become 3, 4, 5... in the child ({@link Spawner}); their names travel in
+ * {@value #ENV_FD_NAMES}. The snapshot goes in {@value #ENV_SNAPSHOT} (base64) or, when larger than Linux lets one
+ * environment string be, in a memfd handed as one more descriptor ({@value #ENV_SNAPSHOT_FD}). A fresh random
+ * spawn token and the parent's pid let the child refuse anything not meant for it. Not thread-safe; the selector
+ * must be read on its own thread. {@link #close()} releases the memfd (the child has its own copy by then).
+ */
+public final class Handoff implements AutoCloseable {
+    public static final String ENV_FD_NAMES = "KNOT_FD_NAMES";
+    public static final String ENV_PARENT_PID = "KNOT_PARENT_PID";
+    public static final String ENV_TOKEN = "KNOT_SPAWN_TOKEN";
+    public static final String ENV_POLICY = "KNOT_FORK_POLICY";
+    public static final String ENV_SNAPSHOT = "KNOT_SNAPSHOT";
+    public static final String ENV_SNAPSHOT_FD = "KNOT_SNAPSHOT_FD";
+    public static final String ENV_SKIPPED = "KNOT_SNAPSHOT_SKIPPED";
+    /** Linux caps one environment string at 128 KiB; larger snapshots go through a memfd. */
+    static final int INLINE_LIMIT = 64 * 1024;
+    static final String SNAPSHOT_FD_NAME = "knot.snapshot";
+
+    private final ForkPolicy policy;
+    private final LinkedHashMap<String, Integer> named = new LinkedHashMap<>();
+    private final Map<String, String> env = new LinkedHashMap<>();
+    private final List<Integer> fds = new ArrayList<>();
+    private int memfd = -1;
+    private int skipped;
+    private int entries;
+
+    public Handoff(ForkPolicy policy) {
+        this.policy = policy;
+    }
+
+    /** Hands {@code fd} (which stays the caller's) to the child under {@code name}; order matters: 3, 4, 5... */
+    public Handoff fd(String name, int fd) {
+        if (name.isEmpty() || name.contains(",") || name.contains("=")) throw new IllegalArgumentException("bad descriptor name '" + name + "'");
+        if (named.putIfAbsent(name, fd) != null) throw new IllegalArgumentException("descriptor name '" + name + "' used twice");
+        return this;
+    }
+
+    /**
+     * Fixes what the child gets: with policy COPY, snapshots {@code selector}'s registrations (the READ/WRITE
+     * interest of its keys whose descriptors are handed, and its watched knotes); registrations on descriptors that
+     * are not handed are skipped, as FreeBSD's copy skips knotes whose descriptor the child lacks.
+     *
+     * @param selector the parent's selector (ignored for DROP), read on its own thread
+     */
+    public Handoff prepare(Selector selector) throws IOException {
+        byte[] token = new byte[16];
+        new SecureRandom().nextBytes(token);
+        int pid = (int) ProcessHandle.current().pid();
+        List<Integer> handed = new ArrayList<>(named.values());
+        List<String> names = new ArrayList<>(named.keySet());
+        env.put(ENV_PARENT_PID, Integer.toString(pid));
+        env.put(ENV_TOKEN, HexFormat.of().formatHex(token));
+        env.put(ENV_POLICY, policy.name());
+        if (policy == ForkPolicy.COPY) {
+            Snapshot snap = snapshot(selector, handed, pid, token);
+            entries = snap.entries().size();
+            byte[] bytes = snap.encode();
+            String inline = Base64.getEncoder().encodeToString(bytes);
+            if (inline.length() <= INLINE_LIMIT) {
+                env.put(ENV_SNAPSHOT, inline);
+            } else {
+                memfd = memfd(bytes);
+                handed.add(memfd);
+                names.add(SNAPSHOT_FD_NAME);
+                env.put(ENV_SNAPSHOT_FD, Integer.toString(3 + handed.size() - 1));
+            }
+            env.put(ENV_SKIPPED, Integer.toString(skipped));
+        }
+        env.put(ENV_FD_NAMES, String.join(",", names));
+        fds.addAll(handed);
+        return this;
+    }
+
+    private Snapshot snapshot(Selector selector, List<Integer> handed, int pid, byte[] token) {
+        List<Snapshot.Entry> list = new ArrayList<>();
+        selector.forEachKey(k -> {
+            if (k.isKnote()) {
+                int fdIndex = -1;
+                if (k.filter() == EVFILT_VNODE) {
+                    fdIndex = handed.indexOf((int) k.ident());
+                    if (fdIndex < 0) {
+                        skipped++;
+                        return;
+                    }
+                }
+                list.add(new Snapshot.Entry(k.ident(), k.filter(), k.knoteFlags(), k.knoteFflags(), k.knoteData(), k.token(), fdIndex));
+                return;
+            }
+            int fdIndex = handed.indexOf(k.fd());
+            int filters = Integer.bitCount(k.interest());
+            if (fdIndex < 0) {
+                skipped += filters;
+                return;
+            }
+            if ((k.interest() & Selector.OP_READ) != 0) list.add(new Snapshot.Entry(k.fd(), EVFILT_READ, EV_ADD, 0, 0, k.token(), fdIndex));
+            if ((k.interest() & Selector.OP_WRITE) != 0) list.add(new Snapshot.Entry(k.fd(), EVFILT_WRITE, EV_ADD, 0, 0, k.token(), fdIndex));
+        });
+        return new Snapshot(pid, token, handed.size(), list);
+    }
+
+    private static int memfd(byte[] bytes) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = CallState.forThread();
+            int fd = mman_h.memfd_create(st, a.allocateFrom(SNAPSHOT_FD_NAME), mman_h.MFD_CLOEXEC);
+            if (fd < 0) throw new ErrnoException("memfd_create", CallState.errno(st));
+            MemorySegment buf = a.allocate(bytes.length);
+            MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            long off = 0;
+            while (off < bytes.length) {
+                long n = unistd_h.write(st, fd, buf.asSlice(off), bytes.length - off);
+                if (n < 0) {
+                    int e = CallState.errno(st);
+                    Fds.closeQuietly(fd);
+                    throw new ErrnoException("write(memfd)", e);
+                }
+                off += n;
+            }
+            return fd;
+        }
+    }
+
+    /** The variables to add to the child's environment. */
+    public Map<String, String> environment() {
+        return Map.copyOf(env);
+    }
+
+    /** The descriptors to hand, in order (for {@link Spawner.Spec#fds()}). */
+    public List<Integer> fds() {
+        return List.copyOf(fds);
+    }
+
+    /** Registrations in the snapshot. */
+    public int entries() {
+        return entries;
+    }
+
+    /** Registrations left out because their descriptor is not handed. */
+    public int skipped() {
+        return skipped;
+    }
+
+    @Override
+    public void close() {
+        Fds.closeQuietly(memfd);
+        memfd = -1;
+    }
+}

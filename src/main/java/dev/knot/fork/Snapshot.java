@@ -1,0 +1,167 @@
+package dev.knot.fork;
+
+import static dev.knot.kqueue.Kevent.EVFILT_PROC;
+import static dev.knot.kqueue.Kevent.EVFILT_READ;
+import static dev.knot.kqueue.Kevent.EVFILT_SIGNAL;
+import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
+import static dev.knot.kqueue.Kevent.EVFILT_USER;
+import static dev.knot.kqueue.Kevent.EVFILT_VNODE;
+import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
+import static dev.knot.kqueue.Kevent.EV_DELETE;
+import static dev.knot.kqueue.Kevent.EV_ERROR;
+import static dev.knot.kqueue.Kevent.EV_EOF;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * A loop's kevent registrations, serialised for a spawned child to replay: the RE-REGISTER form of the fork
+ * path's COPY policy.
+ *
+ * <p>Format (version 1, little-endian): the magic {@code KNOTSNAP}; u16 version; u16 reserved (0); u32 entry
+ * count; u32 the parent's pid; 16 bytes of spawn token; u32 the number of descriptors handed to the child; then per
+ * entry 40 bytes: u64 ident, i16 filter, u16 flags, u32 fflags, i64 data, u64 the parent's udata token, i32 the
+ * index of the handed descriptor the ident names (-1 if the ident is not a descriptor), u32 reserved (0); and at
+ * the end a CRC-32C of everything before it. {@link #decode} checks all of it, so a truncated, corrupt or foreign
+ * snapshot is refused as a whole before anything is registered.
+ */
+public final class Snapshot {
+    static final byte[] MAGIC = {'K', 'N', 'O', 'T', 'S', 'N', 'A', 'P'};
+    public static final int VERSION = 1;
+    static final int HEADER = 8 + 2 + 2 + 4 + 4 + 16 + 4;
+    static final int ENTRY = 40;
+    static final int TRAILER = 4;
+    /** The most entries a snapshot may hold (a bound for the decoder, far above any real loop). */
+    public static final int MAX_ENTRIES = 1 << 20;
+
+    /**
+     * One registration.
+     *
+     * @param ident the knote's ident in the parent (for descriptor knotes, the parent's descriptor number)
+     * @param fdIndex for descriptor knotes, which handed descriptor it is (the child's number is 3 + index); else -1
+     * @param token the parent's udata for it, so the child can tell its registrations apart
+     */
+    public record Entry(long ident, int filter, int flags, int fflags, long data, long token, int fdIndex) {
+        /** True for READ, WRITE and VNODE, whose ident is a descriptor. */
+        public boolean isFdKnote() {
+            return filter == EVFILT_READ || filter == EVFILT_WRITE || filter == EVFILT_VNODE;
+        }
+    }
+
+    private final int parentPid;
+    private final byte[] token;
+    private final int handedFds;
+    private final List<Entry> entries;
+
+    public Snapshot(int parentPid, byte[] token, int handedFds, List<Entry> entries) {
+        if (token.length != 16) throw new IllegalArgumentException("the spawn token is 16 bytes, not " + token.length);
+        this.parentPid = parentPid;
+        this.token = token.clone();
+        this.handedFds = handedFds;
+        this.entries = List.copyOf(entries);
+    }
+
+    public int parentPid() {
+        return parentPid;
+    }
+
+    public byte[] token() {
+        return token.clone();
+    }
+
+    public int handedFds() {
+        return handedFds;
+    }
+
+    public List<Entry> entries() {
+        return entries;
+    }
+
+    /** The binary form described in the class comment. */
+    public byte[] encode() {
+        ByteBuffer b = ByteBuffer.allocate(HEADER + entries.size() * ENTRY + TRAILER).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(entries.size()).putInt(parentPid).put(token).putInt(handedFds);
+        for (Entry e : entries) {
+            b.putLong(e.ident).putShort((short) e.filter).putShort((short) e.flags).putInt(e.fflags).putLong(e.data)
+             .putLong(e.token).putInt(e.fdIndex).putInt(0);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.position());
+        b.putInt((int) crc.getValue());
+        return b.array();
+    }
+
+    /**
+     * Parses and checks a snapshot.
+     *
+     * @throws SnapshotException naming what is wrong: too short, not a snapshot, another version, a length that
+     *         does not match the count, a checksum mismatch, an entry with an unknown filter, a flag that has no
+     *         place in a registration, or a descriptor index out of range
+     */
+    public static Snapshot decode(byte[] bytes) throws SnapshotException {
+        if (bytes == null || bytes.length < HEADER + TRAILER) {
+            throw new SnapshotException("snapshot is truncated: " + (bytes == null ? 0 : bytes.length) + " bytes, a header alone is " + (HEADER + TRAILER));
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] magic = new byte[8];
+        b.get(magic);
+        if (!Arrays.equals(magic, MAGIC)) throw new SnapshotException("not a Knot snapshot (bad magic)");
+        int version = Short.toUnsignedInt(b.getShort());
+        if (version != VERSION) throw new SnapshotException("snapshot version " + version + " is not supported (this Knot reads version " + VERSION + ")");
+        if (b.getShort() != 0) throw new SnapshotException("snapshot header has non-zero reserved bits");
+        long count = Integer.toUnsignedLong(b.getInt());
+        if (count > MAX_ENTRIES) throw new SnapshotException("snapshot claims " + count + " entries, more than " + MAX_ENTRIES);
+        long expected = HEADER + count * ENTRY + TRAILER;
+        if (bytes.length != expected) {
+            throw new SnapshotException("snapshot is " + (bytes.length < expected ? "truncated" : "too long") + ": " + bytes.length
+                    + " bytes for " + count + " entries, expected " + expected);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - TRAILER);
+        int stored = ByteBuffer.wrap(bytes, bytes.length - TRAILER, TRAILER).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        if ((int) crc.getValue() != stored) throw new SnapshotException("snapshot is corrupt (checksum mismatch)");
+        int pid = b.getInt();
+        byte[] token = new byte[16];
+        b.get(token);
+        int handed = b.getInt();
+        if (handed < 0 || handed > 65536) throw new SnapshotException("snapshot hands " + handed + " descriptors");
+        List<Entry> entries = new ArrayList<>((int) count);
+        for (int i = 0; i < count; i++) {
+            long ident = b.getLong();
+            int filter = b.getShort();
+            int flags = Short.toUnsignedInt(b.getShort());
+            int fflags = b.getInt();
+            long data = b.getLong();
+            long tok = b.getLong();
+            int fdIndex = b.getInt();
+            if (b.getInt() != 0) throw new SnapshotException("entry " + i + " has non-zero reserved bits");
+            Entry e = new Entry(ident, filter, flags, fflags, data, tok, fdIndex);
+            check(e, i, handed);
+            entries.add(e);
+        }
+        return new Snapshot(pid, token, handed, entries);
+    }
+
+    private static void check(Entry e, int i, int handed) throws SnapshotException {
+        int f = e.filter;
+        if (f != EVFILT_READ && f != EVFILT_WRITE && f != EVFILT_TIMER && f != EVFILT_USER && f != EVFILT_PROC
+                && f != EVFILT_SIGNAL && f != EVFILT_VNODE) {
+            throw new SnapshotException("entry " + i + " has unknown filter " + f);
+        }
+        if ((e.flags & (EV_DELETE | EV_ERROR | EV_EOF)) != 0) {
+            throw new SnapshotException("entry " + i + " has flags 0x" + Integer.toHexString(e.flags) + " that are not a registration");
+        }
+        if (e.isFdKnote() ? e.fdIndex < 0 || e.fdIndex >= handed : e.fdIndex != -1) {
+            throw new SnapshotException("entry " + i + " refers to handed descriptor " + e.fdIndex + " of " + handed);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Snapshot[parent " + parentPid + ", " + entries.size() + " entries, " + handedFds + " descriptors]";
+    }
+}
