@@ -12,4 +12,7 @@ module dev.knot {
     exports dev.knot.loop;
     exports dev.knot.net;
     exports dev.knot.fork;
+    exports dev.knot.prefork;
+    exports dev.knot.examples;
+    exports dev.knot.examples.http;
 }

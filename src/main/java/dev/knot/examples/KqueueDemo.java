@@ -5,6 +5,7 @@ import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
 import static dev.knot.kqueue.Kevent.EVFILT_USER;
 import static dev.knot.kqueue.Kevent.EV_ADD;
 import static dev.knot.kqueue.Kevent.EV_CLEAR;
+import static dev.knot.kqueue.Kevent.NOTE_FFCOPY;
 import static dev.knot.kqueue.Kevent.NOTE_TRIGGER;
 
 import dev.knot.bindings.linux.socket_h;
@@ -48,7 +49,7 @@ public final class KqueueDemo {
                 write(pair[1], "hello, kqueue", arena);
                 Thread trigger = Thread.ofPlatform().start(() -> {
                     try (KeventArray t = KeventArray.allocate(1)) {
-                        t.set(0, 7, EVFILT_USER, 0, NOTE_TRIGGER | 0x42, 99, 0xB2);
+                        t.set(0, 7, EVFILT_USER, 0, NOTE_TRIGGER | NOTE_FFCOPY | 0x42, 99, 0xB2);
                         kq.kevent(t, 1, null, 0, 0);
                     } catch (Exception e) {
                         throw new IllegalStateException(e);

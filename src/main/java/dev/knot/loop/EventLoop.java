@@ -97,6 +97,22 @@ public final class EventLoop implements Executor, AutoCloseable {
         return selector.register(p.fd(), interest, new Registration(Objects.requireNonNull(handler), owned));
     }
 
+    /**
+     * Gives a key the loop did not create (one restored from a fork snapshot, say) a handler; the loop does not own
+     * its descriptor.
+     */
+    public Key attach(Key key, Handler handler) {
+        checkLoopThread();
+        key.attach(new Registration(Objects.requireNonNull(handler), null));
+        return key;
+    }
+
+    /** Watches a knote ({@link Selector#watch}) with a handler: timers, signals, process exits. */
+    public Key watch(long ident, int filter, int flags, int fflags, long data, Handler handler) {
+        checkLoopThread();
+        return selector.watch(ident, filter, flags, fflags, data, new Registration(Objects.requireNonNull(handler), null));
+    }
+
     private void checkLoopThread() {
         Thread t = thread;
         if (t != null && t != Thread.currentThread()) {
@@ -225,7 +241,10 @@ public final class EventLoop implements Executor, AutoCloseable {
         for (int i = 0; i < n; i++) {
             Key k = selector.readyKey(i);
             if (!k.isValid()) continue;
-            Registration r = (Registration) k.attachment();
+            if (!(k.attachment() instanceof Registration r)) {
+                k.clearReady();                          // a key without a handler (not attached yet)
+                continue;
+            }
             try {
                 r.handler.ready(k);
             } catch (Throwable t) {

@@ -274,6 +274,29 @@ public final class StreamSocket extends SocketBase {
         if (socket_h.shutdown(st, fd, how) != 0) throw new ErrnoException("shutdown(" + fd + ", " + name + ")", CallState.errno(st));
     }
 
+    /** The credentials of the process at the other end of a Unix-domain socket, from SO_PEERCRED. */
+    public record PeerCredentials(int pid, int uid, int gid) {}
+
+    /**
+     * SO_PEERCRED: who connected (for a Unix-domain socket; the kernel records it at connect time).
+     *
+     * @throws ErrnoException e.g. ENOPROTOOPT on a TCP socket
+     */
+    public PeerCredentials peerCredentials() throws IOException {
+        ensureOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cred = dev.knot.bindings.linux.ucred.allocate(a);
+            MemorySegment len = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            len.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) dev.knot.bindings.linux.ucred.SIZEOF);
+            MemorySegment st = CallState.forThread();
+            if (socket_h.getsockopt(st, fd, socket_h.SOL_SOCKET, socket_h.SO_PEERCRED, cred, len) != 0) {
+                throw new ErrnoException("getsockopt(" + fd + ", SO_PEERCRED)", CallState.errno(st));
+            }
+            return new PeerCredentials(dev.knot.bindings.linux.ucred.pid(cred), dev.knot.bindings.linux.ucred.uid(cred),
+                    dev.knot.bindings.linux.ucred.gid(cred));
+        }
+    }
+
     /** The peer's address. */
     public SocketAddress remoteAddress() throws IOException {
         ensureOpen();

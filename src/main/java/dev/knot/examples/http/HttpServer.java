@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * request in a read is answered, and the answers go out in one write), Content-Length request bodies, 400 for
  * malformed requests, 431 for a request head over {@link Config#maxHeadBytes()}, 413 for a body over
  * {@link Config#maxBodyBytes()}, 501 for transfer codings. Routes: {@code /} and {@code /plaintext} answer a
- * fixed {@code Hello, World!}; {@code /echo} answers the request body; everything else is 404.
+ * fixed {@code Hello, World!}; {@code /echo} answers the request body; {@code /sleep?ms=N} answers Hello after N
+ * milliseconds (a request in flight, for drain tests); everything else is 404.
  *
  * <p>The request path allocates nothing: connections parse their native input buffer in place and responses are
  * assembled from pre-rendered bytes and a Date header refreshed once a second. A server can stop accepting and
@@ -78,6 +79,20 @@ public final class HttpServer {
         HttpServer s = new HttpServer(loop, listener, config);
         s.listenKey = loop.register(listener.fd(), Selector.OP_READ, s::accept);
         return s;
+    }
+
+    /**
+     * Serves on {@code listener} through a key that already watches it for READ (a prefork worker gets one restored
+     * from its master's snapshot).
+     */
+    public static HttpServer start(EventLoop loop, ListenSocket listener, Config config, Key listenKey) {
+        HttpServer s = new HttpServer(loop, listener, config);
+        s.listenKey = loop.attach(listenKey, s::accept);
+        return s;
+    }
+
+    EventLoop loop() {
+        return loop;
     }
 
     private void refreshDate() {
@@ -172,6 +187,7 @@ public final class HttpServer {
         private int outStart, outEnd;
         private boolean closeAfterWrite;
         private boolean closed;
+        private boolean waiting;                    // a /sleep answer is pending: later requests wait their turn
         private final Request request = new Request();
         Key key;
 
@@ -210,7 +226,7 @@ public final class HttpServer {
                 }
                 if (!flush()) return;
             }
-            if (closeAfterWrite && outStart == outEnd) close();
+            if (closeAfterWrite && !waiting && outStart == outEnd) close();
         }
 
         /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
@@ -231,7 +247,7 @@ public final class HttpServer {
 
         /** Answers every complete request in the input buffer. */
         private void parse() {
-            while (!closeAfterWrite && inStart < inEnd) {
+            while (!closeAfterWrite && !waiting && inStart < inEnd) {
                 int headEnd = findHeadEnd();
                 if (headEnd < 0) {
                     if (inEnd - inStart > config.maxHeadBytes()) error(Responses.HEADERS_TOO_LARGE);
@@ -253,11 +269,31 @@ public final class HttpServer {
                 long end = headEnd + r.contentLength;
                 if (end > inEnd) return;                     // the body is still arriving
                 if (!r.keepAlive || server.draining()) closeAfterWrite = true;
+                if (r.route == Request.ROUTE_SLEEP) {
+                    waiting = true;
+                    inStart = (int) end;
+                    server.loop().schedule(this::wakeUp, r.sleepMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    return;
+                }
                 respond(r, headEnd, (int) r.contentLength);
                 inStart = (int) end;
                 server.requestDone();
             }
             if (inStart == inEnd) inStart = inEnd = 0;
+        }
+
+        /** The delayed answer of a /sleep request is due. */
+        private void wakeUp() {
+            if (closed) return;
+            waiting = false;
+            appendResponse(Responses.OK_TEXT, Responses.HELLO_SEGMENT, 0, HELLO.length);
+            server.requestDone();
+            parse();
+            try {
+                if (flush() && closeAfterWrite) close();
+            } catch (IOException e) {
+                closeQuietly();
+            }
         }
 
         /** The offset just past the CRLFCRLF that ends the head, or -1. */
@@ -338,7 +374,7 @@ public final class HttpServer {
 
         /** Drain: an idle connection closes now, a busy one after its current answer. */
         void drain() {
-            if (inStart == inEnd && outStart == outEnd) {
+            if (!waiting && inStart == inEnd && outStart == outEnd) {
                 closeQuietly();
             } else {
                 closeAfterWrite = true;

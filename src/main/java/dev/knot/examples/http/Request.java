@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
  * connection, reused for every request, so parsing allocates nothing.
  */
 final class Request {
-    static final int ROUTE_HELLO = 1, ROUTE_ECHO = 2, ROUTE_OTHER = 3;
+    static final int ROUTE_HELLO = 1, ROUTE_ECHO = 2, ROUTE_OTHER = 3, ROUTE_SLEEP = 4;
 
     /** 0 when the head is well-formed; else the status to answer (400, or 501 for a transfer coding). */
     int status;
@@ -17,11 +17,14 @@ final class Request {
     boolean head;
     boolean keepAlive;
     long contentLength;
+    /** For /sleep?ms=N: N (capped at a minute). */
+    long sleepMillis;
 
     private static final byte[] HTTP11 = bytes("HTTP/1.1"), HTTP10 = bytes("HTTP/1.0");
     private static final byte[] CONTENT_LENGTH = bytes("content-length"), TRANSFER_ENCODING = bytes("transfer-encoding"),
             CONNECTION = bytes("connection"), CLOSE = bytes("close"), KEEP_ALIVE = bytes("keep-alive");
-    private static final byte[] PATH_ROOT = bytes("/"), PATH_PLAINTEXT = bytes("/plaintext"), PATH_ECHO = bytes("/echo");
+    private static final byte[] PATH_ROOT = bytes("/"), PATH_PLAINTEXT = bytes("/plaintext"), PATH_ECHO = bytes("/echo"),
+            PATH_SLEEP = bytes("/sleep"), QUERY_MS = bytes("ms=");
     private static final byte[] METHOD_HEAD = bytes("HEAD");
 
     private static byte[] bytes(String s) {
@@ -54,7 +57,12 @@ final class Request {
         int pathEnd = t;
         while (pathEnd < i && at(pathEnd) != '?') pathEnd++;
         route = equals(t, pathEnd, PATH_ROOT, false) || equals(t, pathEnd, PATH_PLAINTEXT, false) ? ROUTE_HELLO
-                : equals(t, pathEnd, PATH_ECHO, false) ? ROUTE_ECHO : ROUTE_OTHER;
+                : equals(t, pathEnd, PATH_ECHO, false) ? ROUTE_ECHO : equals(t, pathEnd, PATH_SLEEP, false) ? ROUTE_SLEEP : ROUTE_OTHER;
+        sleepMillis = 0;
+        if (route == ROUTE_SLEEP && pathEnd + 1 + QUERY_MS.length <= i && equals(pathEnd + 1, pathEnd + 1 + QUERY_MS.length, QUERY_MS, false)) {
+            long ms = parseLength(pathEnd + 1 + QUERY_MS.length, i);
+            sleepMillis = ms < 0 ? 0 : Math.min(ms, 60_000);
+        }
         i++;
         // HTTP-version CRLF
         if (i + 10 > end) return bad();

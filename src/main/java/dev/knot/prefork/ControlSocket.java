@@ -1,0 +1,187 @@
+package dev.knot.prefork;
+
+import dev.knot.bindings.linux.unistd_h;
+import dev.knot.loop.EventLoop;
+import dev.knot.loop.Key;
+import dev.knot.loop.Selector;
+import dev.knot.net.ListenSocket;
+import dev.knot.net.StreamSocket;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The master's control socket: a Unix-domain stream socket in a directory only its owner may enter, itself mode
+ * 0600, and every connection's peer uid (SO_PEERCRED) checked against the master's before a command is read.
+ * One command line per connection; the answer, then close. Runs on the master's loop thread.
+ */
+final class ControlSocket implements AutoCloseable {
+    private static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
+
+    private final EventLoop loop;
+    private final ListenSocket listener;
+    private final Path path;
+    private final int uid;
+    private final Function<String, String> commands;
+
+    private ControlSocket(EventLoop loop, ListenSocket listener, Path path, int uid, Function<String, String> commands) {
+        this.loop = loop;
+        this.listener = listener;
+        this.path = path;
+        this.uid = uid;
+        this.commands = commands;
+    }
+
+    /**
+     * Creates (or checks) the directory, binds the socket and serves {@code commands} on {@code loop}.
+     *
+     * @param checkDirectory false only for tests that must let another uid reach the socket to see the uid check
+     * @throws IOException if the directory is not safe, another master answers on the socket, or binding fails
+     */
+    static ControlSocket open(EventLoop loop, Path socket, Function<String, String> commands, boolean checkDirectory) throws IOException {
+        int uid = unistd_h.geteuid();
+        Path dir = socket.toAbsolutePath().getParent();
+        if (checkDirectory) secureDirectory(dir, uid);
+        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            if (answers(socket)) throw new IOException("another master answers on " + socket + "; stop it or choose another --control-dir");
+            Files.delete(socket);                      // stale: its master is gone
+        }
+        ListenSocket l = ListenSocket.bind(UnixDomainSocketAddress.of(socket), 16);
+        try {
+            if (checkDirectory) Files.setPosixFilePermissions(socket, OWNER_ONLY_FILE);
+            ControlSocket c = new ControlSocket(loop, l, socket, uid, commands);
+            loop.register(l.fd(), Selector.OP_READ, c::accept);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            l.close();
+            Files.deleteIfExists(socket);
+            throw e;
+        }
+    }
+
+    /** The directory must be ours and closed to everyone else; it is created that way if missing. */
+    static void secureDirectory(Path dir, int uid) throws IOException {
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIR));
+        } catch (FileAlreadyExistsException exists) {
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) throw new IOException("control directory " + dir + " is not a directory");
+            int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (owner != uid) throw new IOException("control directory " + dir + " belongs to uid " + owner + ", not to this master's uid " + uid);
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+            if (!OWNER_ONLY_DIR.containsAll(perms)) {
+                throw new IOException("control directory " + dir + " is open to others (" + PosixFilePermissions.toString(perms)
+                        + "); make it rwx------ or choose another --control-dir");
+            }
+        }
+    }
+
+    private static boolean answers(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    private void accept(Key key) throws IOException {
+        StreamSocket s;
+        while ((s = listener.accept()) != null) {
+            StreamSocket.PeerCredentials peer = s.peerCredentials();
+            if (peer.uid() != uid) {
+                // Refused before reading anything: only the master's own user may steer it.
+                reply(s, "refused: peer uid " + peer.uid() + " (pid " + peer.pid() + ") is not the master's uid " + uid + "\n");
+                continue;
+            }
+            Connection c = new Connection(s);
+            c.key = loop.register(c, Selector.OP_READ, c::ready);
+        }
+    }
+
+    private static void reply(StreamSocket s, String text) {
+        try (s; Arena a = Arena.ofConfined()) {
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
+            MemorySegment m = a.allocate(Math.max(1, b.length));
+            MemorySegment.copy(b, 0, m, ValueLayout.JAVA_BYTE, 0, b.length);
+            long off = 0;
+            int idle = 0;
+            // Answers are small; a client that does not read them within a second is dropped.
+            while (off < b.length && idle < 100) {
+                int n = s.write(m, off, b.length - off);
+                if (n == 0) {
+                    idle++;
+                    Thread.sleep(10);
+                }
+                off += n;
+            }
+        } catch (IOException | InterruptedException ignored) {
+            // the client went away
+        }
+    }
+
+    /** A client connection: collects one line, answers, closes. */
+    private final class Connection implements dev.knot.loop.Pollable, AutoCloseable {
+        final StreamSocket socket;
+        final StringBuilder line = new StringBuilder();
+        Key key;
+
+        Connection(StreamSocket socket) {
+            this.socket = socket;
+        }
+
+        @Override
+        public int fd() {
+            return socket.fd();
+        }
+
+        void ready(Key k) throws IOException {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(512);
+                while (true) {
+                    int n = socket.read(buf);
+                    if (n == 0) return;
+                    if (n < 0) break;
+                    line.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
+                    if (line.indexOf("\n") >= 0 || line.length() > 4096) break;
+                }
+            }
+            k.cancelForClose();
+            String cmd = line.toString().split("\n", 2)[0].trim();
+            String answer;
+            try {
+                answer = commands.apply(cmd);
+            } catch (RuntimeException e) {
+                answer = "error: " + e.getMessage() + "\n";
+            }
+            reply(socket, answer);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        Files.deleteIfExists(path);
+    }
+}
