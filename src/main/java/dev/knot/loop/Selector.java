@@ -150,6 +150,9 @@ public final class Selector implements AutoCloseable {
         if (filter == EVFILT_READ || filter == EVFILT_WRITE) {
             throw new IllegalArgumentException("watch READ and WRITE through register(), which manages their interest");
         }
+        if (filter == EVFILT_USER && ident == WAKE_IDENT) {
+            throw new IllegalArgumentException("EVFILT_USER ident " + WAKE_IDENT + " is the selector's wakeup");
+        }
         Key k = newKey(-1, attachment);
         k.initKnote(ident, filter, flags & ~(EV_ADD | EV_DELETE | EV_ENABLE | EV_DISABLE), fflags, data);
         change(ident, filter, EV_ADD | (flags & ~(EV_DELETE | EV_ENABLE)), fflags, data, k.udata());
