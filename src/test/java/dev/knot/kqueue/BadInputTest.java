@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Timeout;
  * Java exceptions where C would corrupt memory, and never a crash or a hang.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class BadInputTest {
     Kq kq;
     KeventArray a;

@@ -51,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * room, ignored and stripped input, the error codes, and the changelist/eventlist interplay.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class ChangelistTest {
     Kq kq;
     KeventArray ch;

@@ -54,6 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * macOS/libkqueue behaviour); concurrent kevent calls; no descriptor or native memory leak over many cycles.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class LifecycleTest {
     Kq kq;
     final List<Integer> fds = new ArrayList<>();

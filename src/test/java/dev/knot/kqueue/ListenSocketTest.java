@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * comes from TCP_INFO; an AF_UNIX listener reports data 1 (queue length unknown) — Knot's documented choice.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class ListenSocketTest {
     Kq kq;
     int listener;

@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * Linux (Knot's documented choice).
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class ProcFilterTest {
     static final int EXIT_FLAGS = EV_CLEAR | EV_ONESHOT | EV_EOF;
     static final long U = 0xF00DL;

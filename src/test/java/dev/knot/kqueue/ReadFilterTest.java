@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * remaining flags. Listening sockets are in {@link ListenSocketTest}.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class ReadFilterTest {
     Kq kq;
     int[] sp;
@@ -155,7 +156,9 @@ class ReadFilterTest {
         Posix.rawClose(sp[1]);
         assertEv(kq.one(), sp[0], EVFILT_READ, EV_EOF, 0, 0, udata);
         assertEv(kq.one(), sp[0], EVFILT_READ, EV_EOF, 0, 0, udata);   // level: EOF persists
-        sp[1] = Posix.socketpair()[1];
+        int[] fresh = Posix.socketpair();                             // give @AfterEach something to close, leak nothing
+        Posix.rawClose(fresh[0]);
+        sp[1] = fresh[1];
     }
 
     @Test

@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Timeout;
  * signals whose default action is harmless (WINCH, URG, CONT) are sent when no knote may be watching them.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class SignalFilterTest {
     static final int WINCH = signal_h.SIGWINCH;
     static final int URG = signal_h.SIGURG;

@@ -42,6 +42,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * on output, re-add restarting and discarding, disable accumulating, validation.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class TimerFilterTest {
     Kq kq;
     static final long U = 0x7141E5L;

@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Timeout;
  * oneshot path returns zeros).
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class UserFilterTest {
     Kq kq;
     static final long U = 0x05E5L;

@@ -49,6 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
  * EV_ONESHOT; pipes and sockets are EINVAL. The emulation rebuilds the hints from inotify.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class VnodeFilterTest {
     static final long U = 0x7E57L;
     @TempDir

@@ -44,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * filt_pipewrite, kqueue-facts.md 5.4; libkqueue test/write.c).
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
+@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
 class WriteFilterTest {
     Kq kq;
     final List<Integer> fds = new ArrayList<>();
