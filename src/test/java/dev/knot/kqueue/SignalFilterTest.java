@@ -201,6 +201,30 @@ class SignalFilterTest {
     }
 
     @Test
+    void aSignalInterruptingAWaitIsEintrAndTheChangesWereApplied() throws Exception {
+        // kqueue_scan: a signal during the sleep gives EINTR (never restarted), after all changes were applied. The
+        // probe kqueue watches WINCH so that the JVM has a handler for it (its default action is to ignore it).
+        probe.add(WINCH, EVFILT_SIGNAL, EV_ADD);
+        probed.add(WINCH);
+        java.util.concurrent.atomic.AtomicInteger tid = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CompletableFuture<Integer> waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            tid.set(Posix.gettid());
+            try (KeventArray ch = KeventArray.allocate(1); KeventArray out = KeventArray.allocate(4)) {
+                ch.set(0, 5, Kevent.EVFILT_USER, EV_ADD, 0, 0, 0);
+                kq.kq.kevent(ch, 1, out, 4, -1);
+                return 0;
+            } catch (KqueueException e) {
+                return e.errno();
+            }
+        }, r -> new Thread(r).start());
+        Kq.sleep(150);
+        assertTrue(!waiter.isDone(), "blocked");
+        Posix.tgkill(tid.get(), WINCH);
+        assertEquals(errno_h.EINTR, waiter.get(5, TimeUnit.SECONDS));
+        assertEquals(0, kq.errnoOf(5, Kevent.EVFILT_USER, EV_DELETE, 0, 0), "the change was applied before the wait");
+    }
+
+    @Test
     void whileWatchedTermDoesNotShutDownTheJvmAndAfterwardsItDoesAgain() throws Exception {
         ChildJvm.Result r = ChildJvm.run(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xshare:auto"),
                 SignalChild.class.getName()), 60);

@@ -341,4 +341,31 @@ public final class Posix {
             throw new AssertionError(e);
         }
     }
+
+    // glibc's gettid(3) and tgkill(2), bound here for the tests only (the generated bindings do not carry them).
+    private static final java.lang.invoke.MethodHandle GETTID = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+            java.lang.foreign.Linker.nativeLinker().defaultLookup().find("gettid").orElseThrow(),
+            java.lang.foreign.FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    private static final java.lang.invoke.MethodHandle TGKILL = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+            java.lang.foreign.Linker.nativeLinker().defaultLookup().find("tgkill").orElseThrow(),
+            java.lang.foreign.FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** The calling thread's kernel thread id. */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Sends {@code sig} to one thread of this process. */
+    public static void tgkill(int tid, int sig) {
+        try {
+            int r = (int) TGKILL.invokeExact(getpid(), tid, sig);
+            if (r != 0) throw new AssertionError("tgkill failed");
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
 }
