@@ -244,6 +244,20 @@ class ProcFilterTest {
     }
 
     @Test
+    void dispatchAndOneshotKnotesDeliverTheExitOnce() throws Exception {
+        int a = sleeper();
+        int b = sleeper();
+        kq.add(a, EVFILT_PROC, EV_ADD | Kevent.EV_DISPATCH, NOTE_EXIT, 0, 1);
+        kq.add(b, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, 2);
+        Posix.kill(a, signal_h.SIGKILL);
+        assertEv(kq.one(), a, EVFILT_PROC, EXIT_FLAGS | Kevent.EV_DISPATCH, NOTE_EXIT, signal_h.SIGKILL, 1);
+        Posix.kill(b, signal_h.SIGKILL);
+        assertEv(kq.one(), b, EVFILT_PROC, EXIT_FLAGS, NOTE_EXIT, signal_h.SIGKILL, 2);
+        assertEquals(errno_h.ENOENT, kq.errnoOf(a, EVFILT_PROC, EV_ENABLE, NOTE_EXIT, 0), "the exit made it oneshot: gone");
+        assertEquals(errno_h.ENOENT, kq.errnoOf(b, EVFILT_PROC, EV_DELETE, 0, 0));
+    }
+
+    @Test
     void aModifyWithoutKeepudataReplacesUdata() throws Exception {
         int pid = sleeper();
         kq.add(pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, 1);
