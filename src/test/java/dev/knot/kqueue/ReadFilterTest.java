@@ -454,6 +454,35 @@ class ReadFilterTest {
     }
 
     @Test
+    void aClearKnoteActivatedWhileDisabledIsDeliveredOnEnable() throws Exception {
+        kq.add(sp[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, udata);
+        kq.add(sp[0], EVFILT_READ, EV_DISABLE, 0, 0, udata);
+        Posix.write(sp[1], "ab");
+        kq.assertNoEvents();                                          // the edge came while disabled
+        kq.add(sp[0], EVFILT_READ, EV_ENABLE, 0, 0, udata);
+        assertEv(kq.one(), sp[0], EVFILT_READ, EV_CLEAR, 0, 2, udata);
+        kq.assertNoEvents();
+    }
+
+    @Test
+    void readAndVnodeKnotesOnOneFileDescriptorSurviveEachOthersDelete(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("rv"), "ab");
+        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDONLY));
+        Posix.lseek(fd, 2, 0);
+        kq.add(fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 1);
+        kq.add(fd, Kevent.EVFILT_VNODE, EV_ADD | EV_CLEAR, Kevent.NOTE_WRITE, 0, 2);
+        kq.assertNoEvents();
+        kq.add(fd, Kevent.EVFILT_VNODE, EV_DELETE);
+        Files.writeString(f, "c", java.nio.file.StandardOpenOption.APPEND);
+        assertEquals(List.of(new Kq.Ev(fd, EVFILT_READ, EV_CLEAR, 0, 1, 1)), kq.waitFor(1000), "READ still sees the growth");
+        kq.add(fd, Kevent.EVFILT_VNODE, EV_ADD | EV_CLEAR, Kevent.NOTE_WRITE, 0, 2);
+        kq.add(fd, EVFILT_READ, EV_DELETE);
+        Files.writeString(f, "d", java.nio.file.StandardOpenOption.APPEND);
+        assertEquals(List.of(new Kq.Ev(fd, Kevent.EVFILT_VNODE, EV_CLEAR, Kevent.NOTE_WRITE | Kevent.NOTE_EXTEND, 0, 2)),
+                kq.waitFor(1000), "VNODE still sees the write");
+    }
+
+    @Test
     void aModifyDoesNotResetAnActiveKnote() throws Exception {
         // kqueue.2: re-adding "will not reset any filter which has already been triggered".
         kq.add(sp[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 1);

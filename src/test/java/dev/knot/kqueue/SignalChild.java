@@ -6,7 +6,8 @@ import dev.knot.testing.Posix;
 
 /**
  * Child JVM for {@link SignalFilterTest}: watches SIGTERM, sends it to itself (the event replaces the JVM's shutdown),
- * then deletes the knote and sends it again (now the JVM's own handler must run and exit with 143).
+ * then deletes the knote (argument "delete") or just closes the kqueue (argument "close") and sends it again: now the
+ * JVM's own handler must run and exit with 143.
  */
 public final class SignalChild {
     private SignalChild() {}
@@ -19,7 +20,7 @@ public final class SignalChild {
             System.out.println("term-event data=" + e.data());
             Thread.sleep(200);
             System.out.println("alive after TERM");
-            kq.add(signal_h.SIGTERM, Kevent.EVFILT_SIGNAL, Kevent.EV_DELETE);
+            if (args.length > 0 && args[0].equals("delete")) kq.add(signal_h.SIGTERM, Kevent.EVFILT_SIGNAL, Kevent.EV_DELETE);
         }
         System.out.flush();
         Posix.kill(Posix.getpid(), signal_h.SIGTERM);

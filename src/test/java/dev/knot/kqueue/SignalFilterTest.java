@@ -224,10 +224,11 @@ class SignalFilterTest {
         assertEquals(0, kq.errnoOf(5, Kevent.EVFILT_USER, EV_DELETE, 0, 0), "the change was applied before the wait");
     }
 
-    @Test
-    void whileWatchedTermDoesNotShutDownTheJvmAndAfterwardsItDoesAgain() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"delete", "close"})
+    void whileWatchedTermDoesNotShutDownTheJvmAndAfterwardsItDoesAgain(String how) throws Exception {
         ChildJvm.Result r = ChildJvm.run(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xshare:auto"),
-                SignalChild.class.getName()), 60);
+                SignalChild.class.getName(), how), 60);
         assertTrue(r.stdout().contains("term-event data=1"), "TERM became an event: " + r.stdout() + r.stderr());
         assertTrue(r.stdout().contains("alive after TERM"), "the JVM survived TERM while watched: " + r.stdout());
         assertTrue(!r.stdout().contains("alive after second TERM"), "TERM shuts down again once the knote is gone: " + r.stdout());
