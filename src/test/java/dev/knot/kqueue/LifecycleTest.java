@@ -226,6 +226,47 @@ class LifecycleTest {
 
     // ------------------------------------------------------------------------------------------ threads
 
+    /** Registers a knote whose condition holds (or soon will) from this thread while another waits forever. */
+    long wokenBy(Kq.ThrowingRunnable register) throws Exception {
+        java.util.concurrent.CompletableFuture<Long> waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (KeventArray out = KeventArray.allocate(4)) {
+                int n = kq.kq.kevent(null, 0, out, 4, -1);
+                return n == 1 ? out.ident(0) : -n;
+            } catch (KqueueException e) {
+                throw new RuntimeException(e);
+            }
+        }, r -> new Thread(r).start());
+        Kq.sleep(80);
+        assertFalse(waiter.isDone(), "the waiter blocks before the change");
+        register.run();
+        return waiter.get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aChangeFromAnotherThreadWakesAThreadBlockedInKevent(@TempDir Path dir) throws Exception {
+        int[] sp = track(Posix.socketpair());
+        Posix.write(sp[1], "ready");
+        assertEquals(sp[0], wokenBy(() -> kq.add(sp[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, 0)), "READ");
+        int[] p = track(Posix.pipe());
+        assertEquals(p[1], wokenBy(() -> kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0, 0)), "WRITE");
+        assertEquals(77, wokenBy(() -> kq.add(77, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, 20, 0)), "TIMER");
+        assertEquals(78, wokenBy(() -> kq.add(78, EVFILT_USER, EV_ADD | EV_ONESHOT, NOTE_TRIGGER, 0, 0)), "USER");
+        int child = Posix.spawn("/bin/sh", "-c", "exit 0");
+        try {
+            Posix.awaitZombie(child);
+            assertEquals(child, wokenBy(() -> kq.add(child, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, 0)), "PROC");
+        } finally {
+            Posix.waitpid(child);
+        }
+        Path f = Files.writeString(dir.resolve("v"), "v");
+        int vfd = Posix.open(f.toString(), fcntl_h.O_RDONLY);
+        fds.add(vfd);
+        assertEquals(vfd, wokenBy(() -> {
+            kq.add(vfd, EVFILT_VNODE, EV_ADD | EV_ONESHOT, NOTE_ATTRIB, 0, 0);
+            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+        }), "VNODE");
+    }
+
     /** Four threads wait on the kqueue; returns the events each round produced, in total across the threads. */
     static final class Waiters implements AutoCloseable {
         final Kqueue k;
