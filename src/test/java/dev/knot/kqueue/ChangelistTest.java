@@ -341,6 +341,31 @@ class ChangelistTest {
     }
 
     @Test
+    void manyReadyDescriptorsAreAllReportedOnceAndTakeTurns() throws Exception {
+        int n = 100;
+        List<int[]> pairs = new ArrayList<>();
+        try (KeventArray out = KeventArray.allocate(2 * n)) {
+            for (int i = 0; i < n; i++) {
+                int[] sp = pair();
+                pairs.add(sp);
+                kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, i);
+                Posix.write(sp[1], "x");
+            }
+            int got = kq.kq.kevent(null, 0, out, 2 * n, 1_000_000_000L);
+            Set<Long> seen = new HashSet<>();
+            for (int i = 0; i < got; i++) assertTrue(seen.add(out.udata(i)), "twice in one call: " + out.udata(i));
+            assertEquals(n, got, "all ready level knotes in one call");
+            seen.clear();
+            for (int call = 0; call < 5; call++) {
+                int k = kq.kq.kevent(null, 0, out, 30, 0);
+                assertEquals(30, k);
+                for (int i = 0; i < k; i++) seen.add(out.udata(i));
+            }
+            assertEquals(n, seen.size(), "150 slots over 5 calls reach all 100 level knotes: nobody starves");
+        }
+    }
+
+    @Test
     void extFieldsAreEchoedFromTheCreation() throws Exception {
         ch.set(0, 1, EVFILT_USER, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, U);
         for (int k = 0; k < 4; k++) ch.segment().set(ValueLayout.JAVA_LONG, KeventArray.EXT + 8L * k, 100 + k);

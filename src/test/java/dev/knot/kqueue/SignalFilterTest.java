@@ -161,6 +161,20 @@ class SignalFilterTest {
     }
 
     @Test
+    void sigchldFromAnExitingChildIsCounted() throws Exception {
+        // The prefork master's case: the kernel, not kill(2), sends the signal.
+        kq.add(signal_h.SIGCHLD, EVFILT_SIGNAL, EV_ADD, 0, 0, U);
+        int pid = Posix.spawn("/bin/sh", "-c", "exit 0");
+        try {
+            Kq.Ev e = kq.one();
+            assertEquals(signal_h.SIGCHLD, e.ident());
+            assertTrue(e.data() >= 1, e.toString());
+        } finally {
+            Posix.waitpid(pid);
+        }
+    }
+
+    @Test
     void addOnAnExistingKnoteModifiesItAndKeepsTheCount() throws Exception {
         kq.add(WINCH, EVFILT_SIGNAL, EV_ADD, 0, 0, 1);
         raise(WINCH);

@@ -253,6 +253,29 @@ class VnodeFilterTest {
     }
 
     @Test
+    void openReadAndCloseNotesAreReportedWhenAsked() throws Exception {
+        // FreeBSD's NOTE_OPEN, NOTE_READ, NOTE_CLOSE (a descriptor without write access closed) and NOTE_CLOSE_WRITE.
+        int notes = Kevent.NOTE_OPEN | Kevent.NOTE_READ | Kevent.NOTE_CLOSE | Kevent.NOTE_CLOSE_WRITE;
+        kq.add(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, notes, 0, U);
+        int r = Posix.open(file.toString(), fcntl_h.O_RDONLY);
+        Posix.read(r, 1);
+        Posix.rawClose(r);
+        assertEquals(List.of(new Kq.Ev(fd, EVFILT_VNODE, EV_CLEAR, Kevent.NOTE_OPEN | Kevent.NOTE_READ | Kevent.NOTE_CLOSE, 0, U)), kq.poll());
+        int w = Posix.open(file.toString(), fcntl_h.O_WRONLY);
+        Posix.rawClose(w);
+        assertEquals(List.of(new Kq.Ev(fd, EVFILT_VNODE, EV_CLEAR, Kevent.NOTE_OPEN | Kevent.NOTE_CLOSE_WRITE, 0, U)), kq.poll());
+    }
+
+    @Test
+    void openAndCloseAreNotReportedUnlessAsked() throws Exception {
+        kq.add(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_ATTRIB | NOTE_WRITE | NOTE_DELETE | NOTE_RENAME | NOTE_LINK | NOTE_EXTEND, 0, U);
+        int r = Posix.open(file.toString(), fcntl_h.O_RDONLY);
+        Posix.read(r, 1);
+        Posix.rawClose(r);
+        kq.assertNoEvents();
+    }
+
+    @Test
     void pipesAndSocketsAreEinval() throws Exception {
         int[] p = Posix.pipe();
         int[] sp = Posix.socketpair();
