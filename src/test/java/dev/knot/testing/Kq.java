@@ -63,12 +63,24 @@ public final class Kq implements AutoCloseable {
 
     /** Polls: every pending event. */
     public List<Ev> poll() throws KqueueException {
-        return collect(kq.kevent(null, 0, events, events.capacity(), 0));
+        return waitFor(0);
     }
 
-    /** Waits up to {@code millis} for events. */
+    /**
+     * Waits up to {@code millis} for events. A signal that lands on this thread while it waits makes kevent(2)
+     * fail with EINTR, as it should; these helpers simply wait again for the rest of the time (tests that are about
+     * EINTR call {@link Kqueue#kevent} themselves).
+     */
     public List<Ev> waitFor(long millis) throws KqueueException {
-        return collect(kq.kevent(null, 0, events, events.capacity(), millis * 1_000_000L));
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (true) {
+            try {
+                long left = millis == 0 ? 0 : Math.max(1, deadline - System.nanoTime());
+                return collect(kq.kevent(null, 0, events, events.capacity(), left));
+            } catch (KqueueException e) {
+                if (e.errno() != dev.knot.bindings.linux.errno_h.EINTR) throw e;
+            }
+        }
     }
 
     /** test_no_kevents: a poll returns nothing. */
