@@ -85,6 +85,9 @@ public final class EpollKqueue {
         Fds.addCloseListener(fd -> {
             for (EpollKqueue kq : LIVE) kq.fdClosing(fd);
         });
+        Fds.addSendShutdownListener(fd -> {
+            for (EpollKqueue kq : LIVE) kq.sendShutdown(fd);
+        });
     }
 
     // FreeBSD struct kevent layout, read and written directly.
@@ -321,9 +324,9 @@ public final class EpollKqueue {
         }
         int r = fop.modified(this, kn, flags, s);
         if (r == STALE) {
-            // The number was closed behind Knot's back and now names another file: FreeBSD dropped the old knote
-            // at close(2), so this change sees no knote at all.
-            dropQuietly(kn, s);
+            // The number was closed behind Knot's back and now names another file: FreeBSD dropped its knotes at
+            // close(2), so this change sees no knote at all, and nothing learnt about the old file carries over.
+            fdGone((int) ident, s);
             return create(fop, ident, filter, flags, fflags, data, udata, e0, e1, e2, e3, s);
         }
         if (r != 0) {
@@ -351,6 +354,16 @@ public final class EpollKqueue {
         kn.ext0 = e0; kn.ext1 = e1; kn.ext2 = e2; kn.ext3 = e3;
         kn.status = (flags & EV_DISABLE) != 0 ? Knote.DISABLED : 0;
         receiptFflags = 0;                           // FreeBSD zeroes the change's fflags when it creates a knote
+        if (fop.isFd) {
+            int fd = (int) ident;
+            // As FreeBSD's fget before kqueue_expand: a closed number is EBADF, and never grows the table to its size.
+            if (fd >= fds.length && !fdOpen(fd, s)) {
+                freeKnote(kn);
+                return EBADF;
+            }
+            FdRecord r = record(fd);
+            if (r != null && r.read == null && r.write == null && r.vnode == null) r.forget();
+        }
         index(kn);
         int err = fop.attach(this, kn, s);
         if (err != 0) {
@@ -518,6 +531,11 @@ public final class EpollKqueue {
             fdGone(kn.fd, s);
             return n;
         }
+        if (verdict == FdFilter.NOT_CONNECTED) {
+            f.park(this, kn, s);
+            return n;
+        }
+        f.unpark(this, kn, s);
         if (verdict == FdFilter.NOT_READY) {
             f.notReady(this, kn, s);
             return n;
@@ -572,6 +590,7 @@ public final class EpollKqueue {
             }
             if (!fop.event(this, kn, s)) {
                 kn.status &= ~Knote.ACTIVE;
+                if (kn.stale) fdGone(kn.fd, s);               // the number now names another file
                 continue;
             }
             writeKnote(out, n++, kn, fop.outFflags(kn), fop.outData(kn));
@@ -753,6 +772,7 @@ public final class EpollKqueue {
         if (r.write != null) drop(r.write, s);
         if (r.vnode != null) drop(r.vnode, s);
         r.readLingers = r.writeLingers = false;
+        r.forget();
         releaseRecordIfEmpty(r);
         // If a duplicate keeps the file open, its epoll registration survives and will report with a dead token.
     }
@@ -780,6 +800,42 @@ public final class EpollKqueue {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Knot shut down {@code fd}'s sending side: its WRITE knote now reports EV_EOF (and is woken to say so). */
+    private void sendShutdown(int fd) {
+        lock.lock();
+        try {
+            FdRecord r = closed ? null : record(fd);
+            if (r == null) return;
+            r.sendShut = true;
+            if (r.write != null && !r.write.isDisabled()) {
+                Scratch s = takeScratch();
+                try {
+                    writeFilter.modified(this, r.write, dev.knot.bindings.freebsd.event_h.EV_ADD, s);
+                } finally {
+                    giveScratch(s);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The number of knotes waiting on the active queue, for EVFILT_READ on this kqueue's descriptor. */
+    int pending() {
+        if (!lock.tryLock()) return 1;
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The live kqueue whose descriptor is {@code fd}, or null. */
+    static EpollKqueue forDescriptor(int fd) {
+        for (EpollKqueue kq : LIVE) if (kq.epfd == fd) return kq;
+        return null;
     }
 
     /**

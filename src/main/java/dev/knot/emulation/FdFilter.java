@@ -51,11 +51,11 @@ import java.lang.foreign.ValueLayout;
  */
 final class FdFilter extends Filter {
     static final int LEVEL = 0, EDGE = 1, ONCE = 2;
-    static final int READY = 0, NOT_READY = 1, CLOSED = 2;
+    static final int READY = 0, NOT_READY = 1, CLOSED = 2, NOT_CONNECTED = 3;
 
     // What a descriptor answers for data, learnt from the first calls that work.
     private static final int K_UNKNOWN = 0, K_IOCTL = 1, K_LISTEN_TCP = 2, K_LISTEN_OTHER = 3, K_OTHER = 4,
-            K_SOCKET = 5, K_PIPE = 6;
+            K_SOCKET = 5, K_PIPE = 6, K_EVENTFD = 7, K_KQUEUE = 8;
 
     final boolean write;
 
@@ -75,7 +75,10 @@ final class FdFilter extends Filter {
     }
 
     private int armedEvents(Knote kn) {
-        int ev = write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+        // WRITE asks for RDHUP too: only then can a connection that is gone (HUP with RDHUP) be told from a socket
+        // that never connected (HUP alone).
+        int ev = write ? EPOLLOUT | EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
+        if (kn.parked) return ev | EPOLLET;
         return switch (kn.kmode) {
             case EDGE -> ev | EPOLLET;
             case ONCE -> ev | EPOLLONESHOT;
@@ -117,8 +120,11 @@ final class FdFilter extends Filter {
     /** Regular files, directories and devices: epoll refuses them, so they are evaluated on every scan. */
     private int attachPolled(EpollKqueue kq, Knote kn, Scratch s) {
         kn.polled = true;
+        if (stat_h.fstat(s.callState, kn.fd, s.stat) != 0) return s.errno();
+        kn.dev = stat.st_dev(s.stat);
+        kn.ino = stat.st_ino(s.stat);
         if (!write) {
-            int type = Sys.fileType(kn.fd, s);
+            int type = stat.st_mode(s.stat) & stat_h.S_IFMT;
             if (type == stat_h.S_IFREG || type == stat_h.S_IFDIR) {
                 // Wake a blocked scan when the file changes size, so a knote at EOF fires once the file grows.
                 kq.inotify.watch(kn, inotify_h.IN_MODIFY | inotify_h.IN_ATTRIB, s);
@@ -142,6 +148,11 @@ final class FdFilter extends Filter {
     }
 
     private boolean evaluatePolled(Knote kn, Scratch s) {
+        // No epoll registration tells us when the number is closed, so check that it still names the same file.
+        if (stat_h.fstat(s.callState, kn.fd, s.stat) != 0 || stat.st_ino(s.stat) != kn.ino || stat.st_dev(s.stat) != kn.dev) {
+            kn.stale = true;
+            return false;
+        }
         if (write) {
             kn.data = 0;                                  // FreeBSD: a vnode is always writable, data 0
             return true;
@@ -149,11 +160,9 @@ final class FdFilter extends Filter {
         long data;
         if (ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.FIONREAD, s.intArg) == 0) {
             data = s.intArg.get(ValueLayout.JAVA_INT, 0);  // size - offset, negative past EOF, as FreeBSD reports
-        } else if (stat_h.fstat(s.callState, kn.fd, s.stat) == 0) {
+        } else {
             long off = unistd_h.lseek(s.callState, kn.fd, 0, unistd_h.SEEK_CUR);
             data = off < 0 ? 0 : stat.st_size(s.stat) - off;
-        } else {
-            return false;
         }
         kn.data = data;
         return data != 0 || (kn.sfflags & NOTE_FILE_POLL) != 0;
@@ -170,31 +179,15 @@ final class FdFilter extends Filter {
     }
 
     private int evaluateRead(Knote kn, FdRecord rec, int ev, Scratch s) {
-        long data;
-        switch (rec.readKind) {
-            case K_LISTEN_TCP -> data = Sys.acceptQueue(kn.fd, s);
-            case K_LISTEN_OTHER, K_OTHER -> data = 1;
-            default -> {
-                if (ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.FIONREAD, s.intArg) == 0) {
-                    data = s.intArg.get(ValueLayout.JAVA_INT, 0);
-                    rec.readKind = K_IOCTL;
-                } else {
-                    int e = s.errno();
-                    if (e == EBADF) return CLOSED;
-                    // FIONREAD fails with EINVAL on listening sockets; their queue length is in TCP_INFO.
-                    data = Sys.acceptQueue(kn.fd, s);
-                    if (data >= 0) {
-                        rec.readKind = K_LISTEN_TCP;
-                    } else {
-                        rec.readKind = Sys.isListening(kn.fd, s) ? K_LISTEN_OTHER : K_OTHER;
-                        data = 1;     // readable, amount unknown (eventfd, timerfd, AF_UNIX listener...)
-                    }
-                }
-            }
-        }
-        if (data < 0) return CLOSED;
+        long data = readData(kn.fd, rec, s);
+        if (data == Long.MIN_VALUE) return CLOSED;
         kn.data = data;
         boolean eof = (ev & (EPOLLRDHUP | EPOLLHUP)) != 0;
+        if (eof && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)) == 0 && isSocket(rec, s)) {
+            // HUP alone on a socket: it never connected (or was shut down before it did). FreeBSD's filt_soread has
+            // neither data nor CANTRCVMORE there: not ready.
+            return NOT_CONNECTED;
+        }
         if (eof) {
             kn.flags |= EV_EOF;
             kn.fflags = rec.soError;
@@ -203,6 +196,60 @@ final class FdFilter extends Filter {
         kn.flags &= ~EV_EOF;
         if ((kn.sfflags & NOTE_LOWAT) != 0) return data >= kn.sdata ? READY : NOT_READY;
         return (ev & (EPOLLIN | EPOLLERR)) != 0 ? READY : NOT_READY;
+    }
+
+    /** EVFILT_READ's data for the descriptor, learning once how to get it; Long.MIN_VALUE if it is closed. */
+    private static long readData(int fd, FdRecord rec, Scratch s) {
+        switch (rec.readKind) {
+            case K_LISTEN_TCP -> {
+                long q = Sys.acceptQueue(fd, s);
+                if (q >= 0) return q;
+                rec.readKind = K_UNKNOWN;                     // no longer a TCP listener: learn again
+            }
+            case K_LISTEN_OTHER, K_OTHER -> {
+                return 1;
+            }
+            case K_EVENTFD -> {
+                return Math.max(1, Sys.eventfdCount(fd));
+            }
+            case K_KQUEUE -> {
+                EpollKqueue other = EpollKqueue.forDescriptor(fd);
+                return other == null ? 1 : Math.max(1, other.pending());
+            }
+            default -> { }
+        }
+        if (ioctl_h.ioctl(s.callState, fd, ioctl_h.FIONREAD, s.intArg) == 0) {
+            rec.readKind = K_IOCTL;
+            return s.intArg.get(ValueLayout.JAVA_INT, 0);
+        }
+        if (s.errno() == EBADF) return Long.MIN_VALUE;
+        // FIONREAD fails with EINVAL on listening sockets, whose queue length is in TCP_INFO, and with ENOTTY on
+        // eventfds, epoll instances (a nested kqueue) and other special files.
+        long q = Sys.acceptQueue(fd, s);
+        if (q >= 0) {
+            rec.readKind = K_LISTEN_TCP;
+            return q;
+        }
+        if (Sys.isListening(fd, s)) {
+            rec.readKind = K_LISTEN_OTHER;                    // AF_UNIX: Linux shows no queue length
+            return 1;
+        }
+        if (EpollKqueue.forDescriptor(fd) != null) {
+            rec.readKind = K_KQUEUE;
+            return readData(fd, rec, s);
+        }
+        long count = Sys.eventfdCount(fd);
+        if (count >= 0) {
+            rec.readKind = K_EVENTFD;
+            return Math.max(1, count);
+        }
+        rec.readKind = K_OTHER;
+        return 1;
+    }
+
+    private static boolean isSocket(FdRecord rec, Scratch s) {
+        if (rec.fileType == 0) rec.fileType = Sys.fileType(rec.fd, s);
+        return rec.fileType == stat_h.S_IFSOCK;
     }
 
     private int evaluateWrite(Knote kn, FdRecord rec, int ev, Scratch s) {
@@ -222,7 +269,7 @@ final class FdFilter extends Filter {
         if (rec.writeKind == K_PIPE) {
             int size = fcntl_h.fcntl(s.callState, kn.fd, fcntl_h.F_GETPIPE_SZ, 0);
             if (size < 0) {
-                if (s.errno() == EBADF) return CLOSED;
+                // Not a pipe either (an eventfd, a tty...): Linux says EBADF for F_GETPIPE_SZ on those. Data 0.
                 rec.writeKind = K_OTHER;
             } else {
                 int used = ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.FIONREAD, s.intArg) == 0 ? s.intArg.get(ValueLayout.JAVA_INT, 0) : 0;
@@ -230,7 +277,10 @@ final class FdFilter extends Filter {
             }
         }
         kn.data = data;
-        boolean eof = (ev & (EPOLLHUP | EPOLLERR)) != 0;
+        if ((ev & EPOLLHUP) != 0 && (ev & (EPOLLRDHUP | EPOLLERR)) == 0 && rec.writeKind == K_SOCKET) {
+            return NOT_CONNECTED;                             // filt_sowrite: not connected, not ready
+        }
+        boolean eof = (ev & (EPOLLHUP | EPOLLERR)) != 0 || rec.sendShut;
         if (eof) {
             kn.flags |= EV_EOF;
             kn.fflags = rec.soError;
@@ -241,6 +291,24 @@ final class FdFilter extends Filter {
         kn.flags &= ~EV_EOF;
         if ((kn.sfflags & NOTE_LOWAT) != 0) return data >= kn.sdata ? READY : NOT_READY;
         return (ev & EPOLLOUT) != 0 ? READY : NOT_READY;
+    }
+
+    /**
+     * A socket that has not connected: level-triggered, epoll would report it on every wait. Watch it edge-triggered
+     * until the connection changes its state; {@link #unpark} restores the knote's own mode.
+     */
+    void park(EpollKqueue kq, Knote kn, Scratch s) {
+        if (kn.parked) return;
+        kn.parked = true;
+        if (kq.ctl(ep(kq), EPOLL_CTL_MOD, kn.fd, armedEvents(kn), EpollKqueue.token(kn), s) == 0) kn.armed = true;
+    }
+
+    void unpark(EpollKqueue kq, Knote kn, Scratch s) {
+        if (!kn.parked) return;
+        kn.parked = false;
+        if (kq.ctl(ep(kq), EPOLL_CTL_MOD, kn.fd, kn.isDisabled() ? 0 : armedEvents(kn), EpollKqueue.token(kn), s) == 0) {
+            kn.armed = !kn.isDisabled();
+        }
     }
 
     /** An epoll report the filter found false: a oneshot registration must be armed again. */
@@ -259,7 +327,7 @@ final class FdFilter extends Filter {
 
     /** Every report of an EPOLLONESHOT registration disarms it in the kernel. */
     void reported(Knote kn) {
-        if (kn.kmode == ONCE) kn.armed = false;
+        if (kn.kmode == ONCE && !kn.parked) kn.armed = false;
     }
 
     @Override

@@ -9,10 +9,21 @@ final class FdRecord {
     Knote read, write, vnode;
     /** How READ and WRITE data are computed for this descriptor; see FdFilter. */
     int readKind, writeKind;
+    /** The S_IFMT bits of the file, looked up when first needed; 0 until then. */
+    int fileType;
     /** SO_ERROR is destructive on Linux: the value read once is kept for both filters until the record goes. */
     int soError;
     /** A registration left disarmed in the kernel after a oneshot fired (so the next add must MOD, not ADD). */
     boolean readLingers, writeLingers;
+    /** Knot shut the sending side down (shutdown(SHUT_WR) through Knot): WRITE reports EV_EOF, as SBS_CANTSENDMORE does. */
+    boolean sendShut;
+
+    /** Forgets what was learnt about the file behind the number: a new knote may be on another file. */
+    void forget() {
+        readKind = writeKind = fileType = 0;
+        soError = 0;
+        sendShut = false;
+    }
 
     FdRecord(int fd) {
         this.fd = fd;

@@ -92,7 +92,8 @@ final class Inotify {
                 Knote kn = byWd.get(wd);
                 while (kn != null) {
                     Knote next = kn.wdNext;
-                    kn.fop.inotify(kq, kn, mask, s);
+                    // A knote dropped by an earlier one's handling (same descriptor closed behind our back) is skipped.
+                    if (kn.wd == wd && kn.fop != null) kn.fop.inotify(kq, kn, mask, s);
                     kn = next;
                 }
             }

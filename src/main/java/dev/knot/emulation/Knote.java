@@ -37,6 +37,9 @@ final class Knote {
     int kmode;                      // how the kernel registration is armed, see FdFilter
     boolean armed;                  // the epoll registration can report
     boolean polled;                 // no epoll (regular file, device): evaluated in user space on every scan
+    boolean parked;                 // a never-connected socket: watched edge-triggered until it connects
+    boolean stale;                  // its descriptor now names another file: drop it
+    long dev, ino;                  // the file a polled or VNODE knote was registered on
     // EVFILT_TIMER:
     long deadline;                  // monotonic ns, or realtime ns for absolute timers
     long period;                    // ns; 0 for a one-shot timer
@@ -66,7 +69,7 @@ final class Knote {
         flags = 0; fflags = 0; data = 0; udata = 0; ext0 = ext1 = ext2 = ext3 = 0;
         sfflags = 0; sdata = 0; status = 0;
         qprev = qnext = null; deliveredInCall = 0;
-        fd = -1; rec = null; kmode = 0; armed = false; polled = false;
+        fd = -1; rec = null; kmode = 0; armed = false; polled = false; parked = false; stale = false; dev = 0; ino = 0;
         deadline = 0; period = 0; heapIndex = -1; realtime = false;
         triggered = false; pidfd = -1; wd = -1; wdNext = null; lastSize = 0; lastNlink = 0; directory = false;
     }

@@ -74,6 +74,21 @@ final class Sys {
         return Integer.toUnsignedLong(tcp_info.tcpi_unacked(ti));
     }
 
+    /**
+     * An eventfd's counter, from /proc/self/fdinfo (reading the eventfd would reset it), or -1 if {@code fd} is not an
+     * eventfd.
+     */
+    static long eventfdCount(int fd) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd))) {
+                if (line.startsWith("eventfd-count:")) return Long.parseLong(line.substring(14).trim(), 16);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not readable: treat as not an eventfd
+        }
+        return -1;
+    }
+
     /** True for a listening socket. */
     static boolean isListening(int fd, Scratch s) {
         return sockOptInt(fd, socket_h.SOL_SOCKET, socket_h.SO_ACCEPTCONN, s) == 1;

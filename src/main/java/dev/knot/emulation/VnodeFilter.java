@@ -68,6 +68,8 @@ final class VnodeFilter extends Filter {
         kn.directory = type == stat_h.S_IFDIR;
         kn.lastSize = stat.st_size(s.stat);
         kn.lastNlink = stat.st_nlink(s.stat);
+        kn.dev = stat.st_dev(s.stat);
+        kn.ino = stat.st_ino(s.stat);
         return kq.inotify.watch(kn, mask(kn), s);
     }
 
@@ -98,41 +100,49 @@ final class VnodeFilter extends Filter {
 
     @Override
     void inotify(EpollKqueue kq, Knote kn, int mask, Scratch s) {
-        int hint = hint(kn, mask, s);
+        if (stat_h.fstat(s.callState, kn.fd, s.stat) != 0 || stat.st_ino(s.stat) != kn.ino || stat.st_dev(s.stat) != kn.dev) {
+            // The number was closed behind Knot's back (and maybe reused): FreeBSD dropped the knote at close(2).
+            kn.stale = true;
+            kq.fdGone(kn.fd, s);
+            return;
+        }
+        int hint = hint(kn, mask, stat.st_size(s.stat), stat.st_nlink(s.stat));
         if ((kn.sfflags & hint) != 0) {
             kn.fflags |= hint;
             kq.activate(kn, true);
         }
     }
 
-    private static int hint(Knote kn, int mask, Scratch s) {
-        boolean stated = stat_h.fstat(s.callState, kn.fd, s.stat) == 0;
-        long size = stated ? stat.st_size(s.stat) : kn.lastSize;
-        long nlink = stated ? stat.st_nlink(s.stat) : kn.lastNlink;
+    /**
+     * FreeBSD's hint for one inotify event. Size and link count come from fstat after the whole batch happened, so
+     * each event compares only the quantity it is about: a write the size, an attribute change the link count.
+     */
+    private static int hint(Knote kn, int mask, long size, long nlink) {
         int h = 0;
         if ((mask & IN_MODIFY) != 0) {
             h |= NOTE_WRITE;
             if (size > kn.lastSize) h |= NOTE_EXTEND;
             else if (size < kn.lastSize) h |= NOTE_ATTRIB;      // truncation is a setattr on FreeBSD
+            kn.lastSize = size;
         }
         if ((mask & IN_ATTRIB) != 0) {
             if (nlink < kn.lastNlink) h |= kn.directory ? NOTE_LINK : NOTE_DELETE;
             else if (nlink > kn.lastNlink) h |= NOTE_LINK;
             else h |= NOTE_ATTRIB;
+            kn.lastNlink = nlink;
         }
         if ((mask & IN_DELETE_SELF) != 0) h |= NOTE_DELETE;
         if ((mask & IN_MOVE_SELF) != 0) h |= NOTE_RENAME;
         if ((mask & (IN_CREATE | IN_DELETE)) != 0) {
             h |= NOTE_WRITE;
             if ((mask & IN_ISDIR) != 0) h |= NOTE_LINK;
+            kn.lastNlink = nlink;
         }
         if ((mask & (IN_MOVED_FROM | IN_MOVED_TO)) != 0) h |= NOTE_WRITE | NOTE_EXTEND;
         if ((mask & IN_OPEN) != 0) h |= NOTE_OPEN;
         if ((mask & IN_CLOSE_WRITE) != 0) h |= NOTE_CLOSE_WRITE;
         if ((mask & IN_CLOSE_NOWRITE) != 0) h |= NOTE_CLOSE;
         if ((mask & IN_ACCESS) != 0) h |= NOTE_READ;
-        kn.lastSize = size;
-        kn.lastNlink = nlink;
         return h;
     }
 }

@@ -266,6 +266,7 @@ public final class StreamSocket extends SocketBase {
     /** Half-close: no more writes; the peer reads end of stream after the data already sent. */
     public void shutdownOutput() throws IOException {
         shutdown(socket_h.SHUT_WR, "SHUT_WR");
+        Fds.sendShutdown(fd);
     }
 
     private void shutdown(int how, String name) throws IOException {

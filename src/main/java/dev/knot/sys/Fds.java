@@ -43,6 +43,21 @@ public final class Fds {
         CLOSE_LISTENERS.add(listener);
     }
 
+    private static final List<IntConsumer> SEND_SHUTDOWN_LISTENERS = new CopyOnWriteArrayList<>();
+
+    /** Registers a listener told when Knot shuts down a socket's sending side (shutdown(SHUT_WR)). */
+    public static void addSendShutdownListener(IntConsumer listener) {
+        SEND_SHUTDOWN_LISTENERS.add(listener);
+    }
+
+    /**
+     * Tells the listeners that {@code fd}'s sending side was shut down: FreeBSD's WRITE filter then reports EV_EOF,
+     * which Linux's epoll does not show, so Knot's kqueue emulation must be told.
+     */
+    public static void sendShutdown(int fd) {
+        for (IntConsumer l : SEND_SHUTDOWN_LISTENERS) l.accept(fd);
+    }
+
     /** Tells the close listeners that {@code fd} is about to be closed (or replaced, e.g. by dup2). */
     public static void closing(int fd) {
         for (IntConsumer l : CLOSE_LISTENERS) l.accept(fd);

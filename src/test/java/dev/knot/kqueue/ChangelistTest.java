@@ -252,7 +252,6 @@ class ChangelistTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: EV_ADD of READ/WRITE/VNODE on a closed fd number near INT_MAX grows the per-fd table to that size before checking the fd: OutOfMemoryError instead of EBADF")
     void aLargeClosedDescriptorNumberIsEbadfNotAnOutOfMemoryError() throws Exception {
         // FreeBSD checks the descriptor (fget -> EBADF) before kqueue_expand grows the knote table.
         for (int filter : new int[] {EVFILT_READ, EVFILT_WRITE, EVFILT_VNODE}) {

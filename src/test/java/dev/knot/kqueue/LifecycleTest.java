@@ -122,7 +122,6 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: a READ knote on a regular file closed behind Knot's back keeps being evaluated on the reused number: stale events for the new file")
     void aReusedNumberOfARegularFileDeliversNothing(@TempDir Path dir) throws Exception {
         int a = Posix.open(Files.writeString(dir.resolve("a"), "aaaa").toString(), fcntl_h.O_RDONLY);
         kq.add(a, EVFILT_READ, EV_ADD, 0, 0, 1);
@@ -135,7 +134,6 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: a VNODE knote whose descriptor was closed behind Knot's back keeps its inotify watch: changes to the old file are reported under the reused number")
     void aReusedNumberOfAWatchedFileDeliversNothing(@TempDir Path dir) throws Exception {
         Path fa = Files.writeString(dir.resolve("a"), "a");
         int a = Posix.open(fa.toString(), fcntl_h.O_RDONLY);
@@ -173,7 +171,7 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: when a closed number is reused before the emulation notices, the orphaned epoll registration of the old file is evaluated on the new descriptor and delivered as an event")
+    @Disabled("DEVIATION (README, Linux emulation: descriptors closed behind Knot's back): telling a reused number's file from the old one would cost a system call per event")
     void aNumberReusedBeforeTheEmulationNoticesDeliversNothing() throws Exception {
         int[] sp = Posix.socketpair();
         fds.add(sp[1]);
@@ -188,7 +186,6 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: after a raw close and reuse of the number, a new READ knote inherits the old descriptor's learnt data kind from the surviving FdRecord (AF_UNIX listener -> data 1 on a socket)")
     void aNewKnoteOnAReusedNumberComputesDataForTheNewDescriptor(@TempDir Path dir) throws Exception {
         String path = dir.resolve("l").toString();
         int l = Posix.unixListener(path, 4);
@@ -208,7 +205,6 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: after a raw close of a TCP listener and reuse of its number by a pipe, a new READ knote on the pipe is dropped at its first event (the stale FdRecord says 'TCP listener', TCP_INFO fails, the knote is treated as closed)")
     void aNewKnoteOnANumberOnceHeldByAListenerFires() throws Exception {
         int[] l = Posix.tcpListener(4);
         fds.add(l[0]);

@@ -318,7 +318,6 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: a fresh unconnected TCP socket reports EVFILT_READ with EV_EOF (epoll says HUP); FreeBSD filt_soread: no data, no CANTRCVMORE -> not ready")
     void unconnectedTcpSocketIsNotReadable() throws Exception {
         int s = track(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
         kq.add(s, EVFILT_READ, EV_ADD, 0, 0, udata);
@@ -340,7 +339,6 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: EVFILT_READ on a kqueue descriptor reports data 1, not the number of pending events (FreeBSD filt_kqueue: data = kq_count)")
     void kqueueDescriptorDataIsThePendingEventCount() throws Exception {
         try (Kq inner = new Kq()) {
             inner.add(1, Kevent.EVFILT_USER, EV_ADD | EV_CLEAR, Kevent.NOTE_TRIGGER, 0, 0);
@@ -351,7 +349,6 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: EVFILT_READ on an eventfd reports data 1, not the counter value (kqueue-facts 5.4: eventfd -> counter value)")
     void eventfdDataIsTheCounterValue() throws Exception {
         int efd = track(Posix.eventfd(5));
         kq.add(efd, EVFILT_READ, EV_ADD, 0, 0, udata);
@@ -443,7 +440,7 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: SO_RCVLOWAT is ignored on AF_UNIX stream sockets (epoll's unix_poll does not look at it): READ fires below the low-water mark")
+    @Disabled("DEVIATION (README, Linux emulation: READ data): epoll ignores SO_RCVLOWAT on AF_UNIX sockets; NOTE_LOWAT works everywhere")
     void soRcvlowatIsTheDefaultThresholdOnUnixSockets() throws Exception {
         Posix.setIntOption(sp[0], socket_h.SOL_SOCKET, socket_h.SO_RCVLOWAT, 3);
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
@@ -492,7 +489,7 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-QUESTION: FreeBSD copies a queued EV_ONESHOT knote out without re-running the filter, so data read before the scan is still reported; the emulation re-checks readiness through epoll and reports nothing")
+    @Disabled("DEVIATION (README, Linux emulation: oneshot): the emulation evaluates a oneshot READ knote when epoll reports it, so data read before the scan is not reported")
     void aQueuedOneshotIsDeliveredEvenIfTheDataWasReadMeanwhile() throws Exception {
         kq.add(sp[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, udata);
         Posix.write(sp[1], "x");

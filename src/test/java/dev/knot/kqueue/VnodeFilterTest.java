@@ -204,7 +204,7 @@ class VnodeFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: rmdir of a watched directory that is held open gives no NOTE_DELETE (inotify sends nothing to the directory's own watch until its last close); FreeBSD vop_rmdir_post: NOTE_DELETE")
+    @Disabled("DEVIATION (README, Linux emulation: EVFILT_VNODE): inotify tells a directory held open nothing of its removal until its last close")
     void rmdirOfAWatchedDirectoryIsDelete() throws Exception {
         // vop_rmdir_post: NOTE_DELETE on the removed directory (and WRITE|LINK on its parent).
         Path sub = Files.createDirectory(dir.resolve("gone"));
@@ -241,7 +241,7 @@ class VnodeFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: VNODE hints are derived from the file size when the inotify batch is read, so a truncation that follows a write before retrieval is never reported as NOTE_ATTRIB")
+    @Disabled("DEVIATION (README, Linux emulation: EVFILT_VNODE): inotify reports a truncation as IN_MODIFY without the sizes in between, so a shrink that does not end below the size before the write is not seen as one")
     void aTruncationAfterAWriteInOneBatchIsStillAttrib() throws Exception {
         kq.add(fd, EVFILT_VNODE, EV_ADD | EV_ONESHOT, NOTE_ATTRIB, 0, U);
         try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
@@ -288,7 +288,6 @@ class VnodeFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: VNODE hints are derived from the file size when the inotify batch is read: an IN_ATTRIB processed first records the grown size, so the append that followed loses NOTE_EXTEND")
     void clearAccumulatesEverythingUntilDeliveryThenStartsAfresh() throws Exception {
         kq.add(fd, EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_ATTRIB | NOTE_WRITE, 0, U);
         chmod(file);

@@ -150,7 +150,6 @@ class WriteFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: WRITE on an eventfd (any pollable fd that is not a socket, tty or pipe) never fires and drops every knote of the fd: F_GETPIPE_SZ fails with EBADF there and is taken for 'closed'")
     void eventfdIsWritableAndItsReadKnoteSurvives() throws Exception {
         int efd = track(Posix.eventfd(1));
         kq.add(efd, EVFILT_WRITE, EV_ADD, 0, 0, 1);
@@ -256,7 +255,6 @@ class WriteFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: a fresh unconnected TCP socket reports EVFILT_WRITE with EV_EOF (epoll says OUT|HUP); FreeBSD filt_sowrite: not connected -> not ready")
     void unconnectedTcpSocketIsNotWritable() throws Exception {
         // filt_sowrite: "not connected and the protocol needs a connection -> not ready" (uipc_socket.c).
         int s = track(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
@@ -265,7 +263,7 @@ class WriteFilterTest {
     }
 
     @Test
-    @Disabled("KNOT-BUG: shutdown(SHUT_WR) on the watched socket gives WRITE events without EV_EOF (epoll reports only OUT); FreeBSD filt_sowrite: SBS_CANTSENDMORE -> EV_EOF")
+    @Disabled("DEVIATION (README, Linux emulation: WRITE EV_EOF): epoll does not report a raw shutdown(SHUT_WR); Knot's own StreamSocket.shutdownOutput does (see the test below)")
     void localShutdownOfTheSendSideIsEofOnWrite() throws Exception {
         // filt_sowrite: SBS_CANTSENDMORE (our own shutdown(SHUT_WR)) -> EV_EOF, ready.
         int[] sp = track(Posix.socketpair());
@@ -274,6 +272,22 @@ class WriteFilterTest {
         Posix.shutdown(sp[0], socket_h.SHUT_WR);
         Kq.Ev e = kq.one();
         assertEquals(EV_EOF, e.flags() & EV_EOF, "send side shut down: " + e);
+    }
+
+    @Test
+    void shutdownOutputThroughKnotIsEofOnWrite() throws Exception {
+        // Knot's own sockets tell the emulation, so FreeBSD's SBS_CANTSENDMORE EV_EOF is reported for them.
+        dev.knot.net.StreamSocket[] p = dev.knot.net.StreamSocket.pair();
+        try {
+            kq.add(p[0].fd(), EVFILT_WRITE, EV_ADD, 0, 0, U);
+            assertEquals(0, kq.one().flags());
+            p[0].shutdownOutput();
+            Kq.Ev e = kq.one();
+            assertEquals(EV_EOF, e.flags() & EV_EOF, "send side shut down: " + e);
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
     }
 
     @Test
