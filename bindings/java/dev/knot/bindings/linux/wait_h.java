@@ -50,6 +50,10 @@ public final class wait_h {
     public static final int W_EXITCODE_RET_UNIT = 0x100;
     /** {@code W_EXITCODE(0, 1)} */
     public static final int W_EXITCODE_SIG_UNIT = 1;
+    /** {@code WTERMSIG(~0)} */
+    public static final int W_TERMSIG_MASK = 127;
+    /** {@code WEXITSTATUS(~0)} */
+    public static final int W_EXITSTATUS_MASK = 255;
 
     private static final class waitid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);

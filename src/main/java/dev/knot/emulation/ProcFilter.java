@@ -99,7 +99,7 @@ final class ProcFilter extends Filter {
         if (r == 0 && siginfo_t.si_pid(s.siginfo) != 0) {
             int code = siginfo_t.si_code(s.siginfo);
             int st = siginfo_t.si_status(s.siginfo);
-            if (code == wait_h.CLD_EXITED) return (long) (st & 0xff) * wait_h.W_EXITCODE_RET_UNIT;
+            if (code == wait_h.CLD_EXITED) return (long) (st & wait_h.W_EXITSTATUS_MASK) * wait_h.W_EXITCODE_RET_UNIT;
             if (code == wait_h.CLD_KILLED) return (long) st * wait_h.W_EXITCODE_SIG_UNIT;
             if (code == wait_h.CLD_DUMPED) return (long) st * wait_h.W_EXITCODE_SIG_UNIT | wait_h.WCOREFLAG;
         }

@@ -151,11 +151,11 @@ public final class Spawner {
 
     /** The exit code in a wait status, or -1 if the process was killed by a signal. */
     public static int exitCode(int status) {
-        return (status & 0x7f) == 0 ? (status / wait_h.W_EXITCODE_RET_UNIT) & 0xff : -1;
+        return termSignal(status) == 0 ? (status / wait_h.W_EXITCODE_RET_UNIT) & wait_h.W_EXITSTATUS_MASK : -1;
     }
 
     /** The signal that killed the process, or 0 if it exited. */
     public static int termSignal(int status) {
-        return status & 0x7f;
+        return status & wait_h.W_TERMSIG_MASK;
     }
 }

@@ -1,5 +1,6 @@
 package dev.knot.kqueue;
 
+import dev.knot.sys.Errno;
 import dev.knot.sys.Platform;
 
 import java.lang.foreign.MemorySegment;
@@ -27,7 +28,7 @@ public final class Kqueue implements AutoCloseable {
     /** kqueuex(2) flag: fork(2) copies the kqueue and its knotes into the child (FreeBSD 15.1+). */
     public static final int CPONFORK = dev.knot.bindings.freebsd.event_h.KQUEUE_CPONFORK;
 
-    private static final int EINVAL = 22, EBADF = 9, EFAULT = 14;   // equal on Linux, FreeBSD and macOS
+    private static final int EINVAL = Errno.EINVAL, EBADF = Errno.EBADF, EFAULT = Errno.EFAULT;
     private static final int CLOSED = 1 << 30;
 
     private final Backend backend;

@@ -6,6 +6,19 @@ import java.lang.foreign.MemorySegment;
 public final class Errno {
     private Errno() {}
 
+    private static int pick(int linux, int freebsd, int macos) {
+        return switch (Platform.CURRENT) {
+            case FREEBSD -> freebsd;
+            case MACOS -> macos;
+            default -> linux;
+        };
+    }
+
+    /** The errno values kevent(2) and friends report, as the running platform numbers them. */
+    public static final int EBADF = pick(dev.knot.bindings.linux.errno_h.EBADF, dev.knot.bindings.freebsd.errno_h.EBADF, dev.knot.bindings.macos.errno_h.EBADF);
+    public static final int EINVAL = pick(dev.knot.bindings.linux.errno_h.EINVAL, dev.knot.bindings.freebsd.errno_h.EINVAL, dev.knot.bindings.macos.errno_h.EINVAL);
+    public static final int EFAULT = pick(dev.knot.bindings.linux.errno_h.EFAULT, dev.knot.bindings.freebsd.errno_h.EFAULT, dev.knot.bindings.macos.errno_h.EFAULT);
+
     /** The symbolic name of {@code errno} on this platform, e.g. {@code "ENOENT"}, or {@code "E<n>"} if unknown. */
     public static String name(int errno) {
         return switch (Platform.CURRENT) {
