@@ -96,40 +96,48 @@ public final class Fds {
 
     /** Sets or clears O_NONBLOCK. */
     public static void setNonBlocking(int fd, boolean on) throws ErrnoException {
-        MemorySegment st = CallState.forThread();
-        int fl = fcntl_h.fcntl(st, fd, F_GETFL, 0);
-        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFL)", CallState.errno(st));
-        int nfl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
-        if (nfl != fl && fcntl_h.fcntl(st, fd, F_SETFL, nfl) < 0) {
-            throw new ErrnoException("fcntl(" + fd + ", F_SETFL)", CallState.errno(st));
-        }
+        setFlag(fd, F_GETFL, F_SETFL, O_NONBLOCK, on);
     }
 
     /** True if O_NONBLOCK is set. */
     public static boolean isNonBlocking(int fd) throws ErrnoException {
-        MemorySegment st = CallState.forThread();
-        int fl = fcntl_h.fcntl(st, fd, F_GETFL, 0);
-        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFL)", CallState.errno(st));
-        return (fl & O_NONBLOCK) != 0;
+        return (flags(fd, F_GETFL) & O_NONBLOCK) != 0;
     }
 
     /** Sets or clears FD_CLOEXEC. */
     public static void setCloseOnExec(int fd, boolean on) throws ErrnoException {
-        MemorySegment st = CallState.forThread();
-        int fl = fcntl_h.fcntl(st, fd, F_GETFD, 0);
-        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFD)", CallState.errno(st));
-        int nfl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
-        if (nfl != fl && fcntl_h.fcntl(st, fd, F_SETFD, nfl) < 0) {
-            throw new ErrnoException("fcntl(" + fd + ", F_SETFD)", CallState.errno(st));
-        }
+        setFlag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on);
     }
 
     /** True if FD_CLOEXEC is set. */
     public static boolean isCloseOnExec(int fd) throws ErrnoException {
+        return (flags(fd, F_GETFD) & FD_CLOEXEC) != 0;
+    }
+
+    private static int flags(int fd, int getCmd) throws ErrnoException {
         MemorySegment st = CallState.forThread();
-        int fl = fcntl_h.fcntl(st, fd, F_GETFD, 0);
-        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", F_GETFD)", CallState.errno(st));
-        return (fl & FD_CLOEXEC) != 0;
+        int fl = fcntl_h.fcntl(st, fd, getCmd, 0);
+        if (fl < 0) throw new ErrnoException("fcntl(" + fd + ", " + cmdName(getCmd) + ")", CallState.errno(st));
+        return fl;
+    }
+
+    /** Read-modify-write of one flag bit; skips the write when the bit is already as asked. */
+    private static void setFlag(int fd, int getCmd, int setCmd, int bit, boolean on) throws ErrnoException {
+        int fl = flags(fd, getCmd);
+        int nfl = on ? fl | bit : fl & ~bit;
+        if (nfl == fl) return;
+        MemorySegment st = CallState.forThread();
+        if (fcntl_h.fcntl(st, fd, setCmd, nfl) < 0) {
+            throw new ErrnoException("fcntl(" + fd + ", " + cmdName(setCmd) + ")", CallState.errno(st));
+        }
+    }
+
+    private static String cmdName(int cmd) {
+        if (cmd == F_GETFL) return "F_GETFL";
+        if (cmd == F_SETFL) return "F_SETFL";
+        if (cmd == F_GETFD) return "F_GETFD";
+        if (cmd == F_SETFD) return "F_SETFD";
+        return "cmd " + cmd;
     }
 
     /**
