@@ -5,7 +5,8 @@
  * until all MSG bytes came back, send again. One thread, level-triggered epoll, TCP_NODELAY. The same client
  * drives every server, so the servers differ only in what they do with each message. It runs WARMUP seconds,
  * prints "MEASURE_START", measures for MEASURE seconds, prints "MEASURE_END" and then one JSON line with the round
- * trips and the round-trip latency percentiles of the measured window (100 ns resolution).
+ * trips and the round-trip latency percentiles of the measured window (100 ns resolution), and how evenly the
+ * connections progressed (stalled_connections: how many completed no round trip at all in the window).
  *
  * Build: gcc -O2 -o echo_client echo_client.c
  * Usage: echo_client HOST PORT CONNS MSG WARMUP_S MEASURE_S
@@ -32,6 +33,7 @@ struct conn {
     int fd;
     int got;
     uint64_t sent_at;
+    uint64_t done;        /* round trips completed in the measured window */
 };
 
 static uint32_t *hist;
@@ -142,16 +144,26 @@ int main(int argc, char **argv) {
                 uint64_t b = (t - c->sent_at) / BUCKET_NS;
                 hist[b < BUCKETS ? b : BUCKETS - 1]++;
                 roundtrips++;
+                c->done++;
             }
             send_msg(c, msg, len);
         }
     }
     double secs = (now_ns() - measure_from) / 1e9;
+    int stalled = 0;          /* connections that completed no round trip in the whole measured window */
+    uint64_t least = UINT64_MAX, most = 0;
+    for (int i = 0; i < nconns; i++) {
+        if (conns[i].done == 0) stalled++;
+        if (conns[i].done < least) least = conns[i].done;
+        if (conns[i].done > most) most = conns[i].done;
+    }
     printf("MEASURE_END\n");
     printf("{\"connections\":%d,\"msg_bytes\":%d,\"seconds\":%.3f,\"requests\":%llu,\"rps\":%.1f,"
-           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+           "\"stalled_connections\":%d,\"min_per_conn\":%llu,\"max_per_conn\":%llu}\n",
            nconns, len, secs, (unsigned long long)roundtrips, roundtrips / secs, percentile(roundtrips, 0.5),
-           percentile(roundtrips, 0.9), percentile(roundtrips, 0.99), percentile(roundtrips, 0.999));
+           percentile(roundtrips, 0.9), percentile(roundtrips, 0.99), percentile(roundtrips, 0.999),
+           stalled, (unsigned long long)least, (unsigned long long)most);
     fflush(stdout);
     return 0;
 }

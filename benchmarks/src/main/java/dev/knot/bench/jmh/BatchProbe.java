@@ -21,13 +21,13 @@ public final class BatchProbe {
             b.changes = changes;
             b.setup();
             for (long i = 0; i < warmup + ops; i++) sum += b.op();
-            b.tearDown();
+            Deferred.closeAll();
         } else if (workload.equals("user")) {
             KeventUserBatchBench b = new KeventUserBatchBench();
             b.changes = changes;
             b.setup();
             for (long i = 0; i < warmup + ops; i++) sum += b.op();
-            b.tearDown();
+            Deferred.closeAll();
         } else {
             throw new IllegalArgumentException("workload fd or user, not " + workload);
         }

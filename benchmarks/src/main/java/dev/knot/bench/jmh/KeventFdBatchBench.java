@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -60,6 +59,8 @@ public class KeventFdBatchBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
+        Deferred.closeAll();
+        Deferred.add(this::close);
         kq = Kqueue.open();
         pairs = new StreamSocket[DESCRIPTORS][];
         fds = new long[DESCRIPTORS];
@@ -108,11 +109,12 @@ public class KeventFdBatchBench {
         return n;
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() throws IOException {
-        kq.close();
-        changeList.close();
-        events.close();
+    /** Releases everything; deferred past the measurement (see {@link Deferred}). */
+    void close() throws IOException {
+        if (kq != null) kq.close();
+        if (changeList != null) changeList.close();
+        if (events != null) events.close();
+        if (pairs == null) return;
         for (StreamSocket[] p : pairs) {
             if (p == null) continue;
             p[0].close();

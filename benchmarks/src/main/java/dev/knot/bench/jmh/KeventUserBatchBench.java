@@ -22,7 +22,6 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -50,6 +49,8 @@ public class KeventUserBatchBench {
 
     @Setup(Level.Trial)
     public void setup() throws KqueueException {
+        Deferred.closeAll();
+        Deferred.add(this::close);
         kq = Kqueue.open();
         try (KeventArray reg = KeventArray.allocate(KNOTES)) {
             for (int i = 0; i < KNOTES; i++) reg.set(i, i + 1, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, i);
@@ -87,10 +88,10 @@ public class KeventUserBatchBench {
         return n;
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        kq.close();
-        changeList.close();
-        events.close();
+    /** Releases everything; deferred past the measurement (see {@link Deferred}). */
+    void close() {
+        if (kq != null) kq.close();
+        if (changeList != null) changeList.close();
+        if (events != null) events.close();
     }
 }

@@ -29,7 +29,6 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -75,6 +74,8 @@ public class SelectorBench {
 
         @Setup(Level.Trial)
         public void setup() throws IOException {
+            Deferred.closeAll();
+            Deferred.add(this::close);
             selector = Selector.open();
             pairs = new StreamSocket[REGISTERED][];
             try (Arena a = Arena.ofConfined()) {
@@ -117,9 +118,10 @@ public class SelectorBench {
             return n;
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() throws IOException {
-            selector.close();
+        /** Releases everything; deferred past the measurement (see {@link Deferred}). */
+        void close() throws IOException {
+            if (selector != null) selector.close();
+            if (pairs == null) return;
             for (StreamSocket[] p : pairs) {
                 if (p == null) continue;
                 p[0].close();
@@ -132,7 +134,6 @@ public class SelectorBench {
     public static class NioState {
         java.nio.channels.Selector selector;
         SocketChannel[] mine, peers;
-        Path dir;
         SelectionKey[] handled = new SelectionKey[REGISTERED];
         SelectionKey[] pending = new SelectionKey[REGISTERED];
         int npending, nhandled;
@@ -141,10 +142,12 @@ public class SelectorBench {
 
         @Setup(Level.Trial)
         public void setup() throws IOException {
+            Deferred.closeAll();
+            Deferred.add(this::close);
             selector = java.nio.channels.Selector.open();
             mine = new SocketChannel[REGISTERED];
             peers = new SocketChannel[REGISTERED];
-            dir = Files.createTempDirectory("knot-bench-");
+            Path dir = Files.createTempDirectory("knot-bench-");
             UnixDomainSocketAddress addr = UnixDomainSocketAddress.of(dir.resolve("s"));
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(addr);
@@ -166,6 +169,7 @@ public class SelectorBench {
                 }
             } finally {
                 Files.deleteIfExists(addr.getPath());
+                Files.deleteIfExists(dir);
             }
             for (int r = 0; r < 4; r++) {
                 int n = opSelectedKeys(null);
@@ -216,14 +220,14 @@ public class SelectorBench {
             return reenable();
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() throws IOException {
-            selector.close();
+        /** Releases everything; deferred past the measurement (see {@link Deferred}). */
+        void close() throws IOException {
+            if (selector != null) selector.close();
+            if (mine == null) return;
             for (int i = 0; i < REGISTERED; i++) {
                 if (mine[i] != null) mine[i].close();
                 if (peers[i] != null) peers[i].close();
             }
-            Files.deleteIfExists(dir);
         }
     }
 
