@@ -146,7 +146,6 @@ def build(raw, results_md, svg_path):
     floor = floor_results(raw)
     sysc = load_json(os.path.join(raw, "syscalls.json"))
     load = load_results(raw)
-    rel_raw = os.path.relpath(raw, os.path.dirname(os.path.abspath(results_md)))
     quick = meta.get("mode") == "quick"
 
     targets = []          # (target, measured, met)
@@ -174,7 +173,7 @@ def build(raw, results_md, svg_path):
     w(f"| JDK | {meta.get('jdk', 'n/a')} |")
     w(f"| Knot | {meta.get('knot', 'n/a')} |")
     w(f"| tools | {meta.get('tools', 'n/a')} |")
-    w(f"| raw outputs | `{rel_raw}/` (jmh.txt, jmh.json, floor.jsonl, syscalls.json, load.jsonl, wrk-*.txt, server-*.log; git-ignored) |")
+    w(f"| raw outputs | `{os.path.relpath(raw, os.path.dirname(os.path.dirname(os.path.abspath(results_md))))}/` (jmh.txt, jmh.json, floor.jsonl, syscalls.json, load.jsonl, wrk-*.txt, server-*.log; git-ignored) |")
     w("")
 
     # ---- 1. batch path
@@ -361,6 +360,8 @@ def build(raw, results_md, svg_path):
       " cost of the changelist and the user-space knotes.")
     w("- Load tests: server CPU comes from /proc/PID/stat in clock ticks (1/%s s); with the quick mode's short windows"
       " this quantizes to a few percent." % (meta.get("clk_tck", 100)))
+    w("- wrk's latency with pipelining is per response, timed from the write of the batch that carried its request,"
+      " and wrk prints 0 for a percentile its histogram could not place; those show as n/a.")
     w("- Sharing the machine: the numbers are only as good as the machine was quiet (load average at start above).")
     w("")
     os.makedirs(os.path.dirname(os.path.abspath(results_md)), exist_ok=True)
@@ -433,7 +434,7 @@ def write_svg(path, meta, jmh, floor, load, targets, allocs_t):
             top = max(v for _, v in bars) or 1
             parts.append(f'<text x="30" y="{y + 12}" class="g">{html.escape(label)}</text>')
             if note:
-                parts.append(f'<text x="{left}" y="{y + 12}" class="n">{html.escape(note)}</text>')
+                parts.append(f'<text x="{W - 20}" y="{y + 12}" class="n" text-anchor="end">{html.escape(note)}</text>')
             y += 18
             for name, v in bars:
                 wbar = (W - left - right) * v / top
@@ -444,14 +445,15 @@ def write_svg(path, meta, jmh, floor, load, targets, allocs_t):
             y += group_gap
         y += 8
     mode = meta.get("mode", "?")
-    head = (f"Knot benchmarks ({'QUICK MODE: smoke numbers' if mode == 'quick' else 'full mode'}) · {meta.get('date', '')} · "
-            f"{meta.get('machine', {}).get('nproc', '?')} CPUs · {meta.get('jdk_short', '')}")
+    head = f"Knot benchmarks: {'QUICK MODE, smoke numbers only' if mode == 'quick' else 'full mode'}"
+    sub = (f"{meta.get('date', '')} UTC · {meta.get('machine', {}).get('nproc', '?')} CPUs · {meta.get('jdk_short', '')} · "
+           "bars are scaled within each group · ratios (right) are from this run")
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{y + 30}" viewBox="0 0 {W} {y + 30}" font-family="sans-serif">',
            "<style>.t{font-size:14px;font-weight:bold}.l{font-size:12px}.v{font-size:11px;fill:#333}"
            ".g{font-size:12px;font-weight:bold;fill:#222}.n{font-size:11px;fill:#555}.h{font-size:16px;font-weight:bold}</style>",
            f'<rect width="{W}" height="{y + 30}" fill="white"/>',
            f'<text x="20" y="28" class="h">{html.escape(head)}</text>',
-           '<text x="20" y="46" class="n">Bars are scaled within each group. Ratios in grey are from this run.</text>']
+           f'<text x="20" y="46" class="n">{html.escape(sub)}</text>']
     svg.extend(parts)
     svg.append("</svg>")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
