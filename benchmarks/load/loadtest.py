@@ -24,6 +24,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = {
     "echo": {
         "knot": "dev.knot.examples.EchoServer",
+        # Diagnostic: Knot's EventLoop doing one read per event, as the NIO server does.
+        "knot-read1": "dev.knot.bench.servers.KnotEchoReadOnceServer",
         "nio": "dev.knot.bench.servers.NioEchoServer",
         "netty": "dev.knot.bench.servers.NettyEchoServer",
     },
@@ -244,12 +246,13 @@ def main():
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--servers", default="knot,nio,netty")
+    ap.add_argument("--servers", default="knot,knot-read1,nio,netty",
+                    help="servers to run, where a scenario has them (knot-read1 exists for echo only)")
     ap.add_argument("--port", type=int, default=18080)
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
-    servers = a.servers.split(",")
+    wanted = a.servers.split(",")
     scenarios = a.scenarios.split(",")
     port = a.port
     failures = 0
@@ -257,6 +260,7 @@ def main():
         for rnd in range(a.rounds):
             for sc in scenarios:
                 kind, client, param = SCENARIOS[sc]
+                servers = [x for x in wanted if x in SERVERS[kind]]
                 k = rnd % len(servers)
                 order = servers[k:] + servers[:k]
                 for name in order:

@@ -24,7 +24,7 @@ SCENARIO_TITLES = {
     "http": "HTTP plaintext, wrk -c64",
     "http-pipeline16": "HTTP plaintext, 16 pipelined requests per write, wrk -c64",
 }
-SERVER_TITLES = {"knot": "Knot", "nio": "NIO", "netty": "Netty epoll"}
+SERVER_TITLES = {"knot": "Knot", "knot-read1": "Knot, one read per event", "nio": "NIO", "netty": "Netty epoll"}
 
 
 def load_json(path, default=None):
@@ -258,6 +258,15 @@ def build(raw, results_md, svg_path):
           f"{fmt(j['alloc'], 3) if j['alloc'] is not None else 'n/a'} | {thread_alloc(allocs_t.get(('SelectorBench.' + key, None)))} | "
           f"{fmt(speed, 2) + 'x' if speed else ('1.00x' if key == 'knot' else 'n/a')} |")
     s("")
+    if sysc and "selector-knot" in sysc and "selector-nio" in sysc:
+        kc = ", ".join(f"{v:g} × {k}" for k, v in sysc["selector-knot"]["per_op"].items())
+        nc = ", ".join(f"{v:g} × {k}" for k, v in sysc["selector-nio"]["per_op"].items())
+        s(f"System calls per op (strace, as in section 1): Knot {kc}; NIO (selectedKeys) {nc}. Both pay 128 epoll_ctl"
+          " per op (Knot: MOD to re-arm an enabled key, and MOD to disarm a disabled key once epoll reports it, since"
+          " EV_DISABLE is applied lazily; NIO: DEL and ADD). Knot's epoll_pwait2 also returns the 64 keys disabled"
+          " in this round once more, and Knot makes one ioctl(FIONREAD) per returned READ event to fill kevent's data"
+          " (`Key.readData()`), which NIO does not compute.")
+        s("")
     best_nio = min((j["score"] for j in nios.values() if j and j["score"]), default=None)
     sel_ratio = best_nio / knot["score"] if knot and best_nio else None
     targets.append((f"selector ≥ {SELECTOR_TARGET}x NIO's throughput (better NIO variant)",
@@ -293,7 +302,7 @@ def build(raw, results_md, svg_path):
         s("| server | req/s | p50 µs | p90 µs | p99 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | rounds |")
         s("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         k = servers.get("knot", {}).get("cpu_us_per_req")
-        for name in ("knot", "nio", "netty"):
+        for name in ("knot", "knot-read1", "nio", "netty"):
             a = servers.get(name)
             if not a:
                 continue
@@ -313,12 +322,18 @@ def build(raw, results_md, svg_path):
         ratio = k / min(base) if k and base else None
         targets.append((f"server CPU/req, {sc} ≤ {CPU_TARGET}x the better of NIO and Netty",
                         f"{fmt(ratio, 2)}x" if ratio else "n/a", None if ratio is None else ratio <= CPU_TARGET))
+        k1 = servers.get("knot-read1", {}).get("cpu_us_per_req")
+        if k1 and base:
+            s(f"Diagnostic: the same loop reading once per event (`KnotEchoReadOnceServer`, as the NIO server does) costs"
+              f" {fmt(k1 / min(base), 2)}x the better baseline's CPU per round trip, against {fmt(ratio, 2)}x for Knot's example.")
+            s("")
     if not load:
         s("(No load tests in this run.)")
         s("")
     s("What each server does per readiness event: Knot's examples (`dev.knot.examples.EchoServer`,"
       " `dev.knot.examples.http.HttpServer`) read until the socket would block (so every request costs one extra"
-      " `recv` returning EAGAIN), then write; the NIO servers (`dev.knot.bench.servers.Nio*`) read once and write; Netty"
+      " `recv` returning EAGAIN), then write; `KnotEchoReadOnceServer` (echo only, a diagnostic) is Knot's EventLoop reading once per event; the NIO"
+      " servers (`dev.knot.bench.servers.Nio*`) read once and write; Netty"
       " (`dev.knot.bench.servers.Netty*`, native epoll transport, `HttpServerCodec` for HTTP) reads as its"
       " RecvByteBufAllocator decides and flushes at read-complete. All set TCP_NODELAY on accepted HTTP connections"
       " (Knot's EchoServer does not; irrelevant for one message in flight per connection).")
@@ -372,7 +387,7 @@ def build(raw, results_md, svg_path):
 
 # ------------------------------------------------------------------------------------------------- plot
 
-COLORS = {"Knot": "#1f6fb4", "C floor": "#7f7f7f", "NIO": "#e08a1e", "NIO selectedKeys()": "#e08a1e",
+COLORS = {"Knot": "#1f6fb4", "Knot, one read per event": "#8db8de", "C floor": "#7f7f7f", "NIO": "#e08a1e", "NIO selectedKeys()": "#e08a1e",
           "NIO selectNow(Consumer)": "#f2c27a", "Netty epoll": "#3a9e4b"}
 
 
@@ -411,7 +426,7 @@ def write_svg(path, meta, jmh, floor, load, targets, allocs_t):
         groups = []
         for sc in ("echo-c1", "echo-c64", "http", "http-pipeline16"):
             servers = load.get(sc, {})
-            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "nio", "netty") if n in servers and servers[n].get(metric)]
+            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "knot-read1", "nio", "netty") if n in servers and servers[n].get(metric)]
             if bars:
                 note = ""
                 if metric == "cpu_us_per_req":
