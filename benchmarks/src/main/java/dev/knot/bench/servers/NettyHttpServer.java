@@ -49,6 +49,7 @@ public final class NettyHttpServer {
             DATE = AsciiString.cached("Date"), CONTENT_LENGTH = AsciiString.cached("Content-Length");
     static final AsciiString KNOT = AsciiString.cached("knot"), TEXT_PLAIN = AsciiString.cached("text/plain"),
             HELLO_LENGTH = AsciiString.cached("13"), ZERO = AsciiString.cached("0");
+    static final AsciiString CONNECTION = AsciiString.cached("Connection"), CLOSE = AsciiString.cached("close");
     static final byte[] HELLO = "Hello, World!".getBytes(StandardCharsets.US_ASCII);
     static final ByteBuf HELLO_BUF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(HELLO.length).writeBytes(HELLO)).asReadOnly();
     static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -77,6 +78,7 @@ public final class NettyHttpServer {
                     if (HttpUtil.isKeepAlive(req)) {
                         ctx.write(res, ctx.voidPromise());
                     } else {
+                        h.set(CONNECTION, CLOSE);
                         ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
                     }
                 }

@@ -28,14 +28,14 @@ public final class NioHttpServer {
     private NioHttpServer() {}
 
     private static final int IN = 12 * 1024, OUT = 16 * 1024;
-    private static byte[] hello, notFound, badRequest;
-    private static int helloDate, notFoundDate, badRequestDate;
+    private static byte[] hello, notFound, badRequest, helloClose, notFoundClose;
+    private static int helloDate, notFoundDate, badRequestDate, helloCloseDate, notFoundCloseDate;
     private static long second = -1;
 
     private static byte[] template(String status, String type, String body, boolean close) {
         String s = "HTTP/1.1 " + status + "\r\nServer: knot\r\n" + (type == null ? "" : "Content-Type: " + type + "\r\n")
                 + "Date: " + "X".repeat(29) + "\r\nContent-Length: " + body.length() + "\r\n"
-                + (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+                + (close ? "Connection: close\r\n" : "") + "\r\n" + body;   // the order Knot's example uses
         return s.getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -52,12 +52,13 @@ public final class NioHttpServer {
         System.arraycopy(d, 0, hello, helloDate, 29);
         System.arraycopy(d, 0, notFound, notFoundDate, 29);
         System.arraycopy(d, 0, badRequest, badRequestDate, 29);
+        System.arraycopy(d, 0, helloClose, helloCloseDate, 29);
+        System.arraycopy(d, 0, notFoundClose, notFoundCloseDate, 29);
     }
 
     static final class Conn {
         final ByteBuffer in = ByteBuffer.allocateDirect(IN);
         ByteBuffer out = ByteBuffer.allocateDirect(OUT);
-        int parsed;                     // requests are parsed from here up to in.position()
         boolean close;
         // Filled by parse().
         boolean keepAlive;
@@ -80,9 +81,13 @@ public final class NioHttpServer {
         hello = template("200 OK", "text/plain", "Hello, World!", false);
         notFound = template("404 Not Found", null, "", false);
         badRequest = template("400 Bad Request", null, "", true);
+        helloClose = template("200 OK", "text/plain", "Hello, World!", true);
+        notFoundClose = template("404 Not Found", null, "", true);
         helloDate = dateOffset(hello);
         notFoundDate = dateOffset(notFound);
         badRequestDate = dateOffset(badRequest);
+        helloCloseDate = dateOffset(helloClose);
+        notFoundCloseDate = dateOffset(notFoundClose);
         refreshDate();
         Selector sel = Selector.open();
         ServerSocketChannel server = ServerSocketChannel.open();
@@ -154,7 +159,7 @@ public final class NioHttpServer {
     private static void parseAll(Conn c) {
         ByteBuffer in = c.in;
         int end = in.position();
-        int start = c.parsed;
+        int start = 0;                               // a partial request is always compacted to the front
         while (!c.close && start < end) {
             int headEnd = headEnd(in, start, end);
             if (headEnd < 0) break;
@@ -166,7 +171,7 @@ public final class NioHttpServer {
             long reqEnd = headEnd + c.contentLength;
             if (reqEnd > end) break;                     // the body is still arriving
             if (!c.keepAlive) c.close = true;
-            c.append(c.route == 1 ? hello : notFound);
+            c.append(c.route == 1 ? (c.close ? helloClose : hello) : (c.close ? notFoundClose : notFound));
             start = (int) reqEnd;
         }
         // Compact what is left (a partial request) to the front.
@@ -175,7 +180,6 @@ public final class NioHttpServer {
             in.position(start);
             in.compact();
         }
-        c.parsed = 0;
     }
 
     private static int headEnd(ByteBuffer b, int from, int to) {
