@@ -356,6 +356,24 @@ def build(raw, results_md, svg_path):
     md.extend(sec2)
     md.extend(sec3)
 
+    w("## Exact commands")
+    w("")
+    for name, cmd in (meta.get("commands") or {}).items():
+        w(f"- {name}: `{cmd}`")
+    if sysc:
+        w(f"- system-call counts, per workload (fd, user, selector-knot, selector-nio), once with the last argument 0 and"
+          f" once as shown: `{sysc['fd']['command']}`")
+    shown = set()
+    for sc in ("echo-c1", "echo-c64", "http", "http-pipeline16"):
+        kind = sc.split("-")[0]
+        for name, a in (load.get(sc) or {}).items():
+            if a.get("server_command") and (kind, name) not in shown:
+                w(f"- server ({SERVER_TITLES.get(name, name)}, {kind}): `{a['server_command']}`")
+                shown.add((kind, name))
+        a = (load.get(sc) or {}).get("knot")
+        if a and a.get("commands"):
+            w(f"- client, {sc}: `{a['commands'][0]}`")
+    w("")
     w("## Method notes")
     w("")
     w(f"- JMH {meta.get('jmh_version', '1.37')}, AverageTime, `-prof gc`; arguments: `{meta.get('jmh_args', 'n/a')}`.")
