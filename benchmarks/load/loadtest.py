@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Load tests of Knot's echo and HTTP examples against NIO and Netty-epoll servers (run by scripts/bench).
+
+Each server runs alone in its own JVM, pinned to CPU 0 (taskset -c 0); the load client (benchmarks/floor/echo_client
+for echo, wrk for HTTP) is pinned to CPU 1. On a 2-core machine the client saturates its core, so requests/s mostly
+measures the client; what separates the servers is their CPU per request: (utime + stime of the server process from
+/proc/PID/stat over the measured window) / requests. Every measurement starts a fresh server JVM, warms it up, then
+measures; the order of the servers rotates from round to round (interleaving), and the report takes medians.
+
+Writes one JSON object per measurement to OUT/load.jsonl and a log to stdout. Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+SERVERS = {
+    "echo": {
+        "knot": "dev.knot.examples.EchoServer",
+        # Diagnostic: Knot's EventLoop doing one read per event, as the NIO server does.
+        "knot-read1": "dev.knot.bench.servers.KnotEchoReadOnceServer",
+        "nio": "dev.knot.bench.servers.NioEchoServer",
+        "netty": "dev.knot.bench.servers.NettyEchoServer",
+    },
+    "http": {
+        "knot": "dev.knot.examples.http.HttpServer",
+        "nio": "dev.knot.bench.servers.NioHttpServer",
+        "netty": "dev.knot.bench.servers.NettyHttpServer",
+    },
+}
+
+# name -> (server kind, client kind, parameter)
+SCENARIOS = {
+    "echo-c1": ("echo", "echo", 1),
+    "echo-c64": ("echo", "echo", 64),
+    "http": ("http", "wrk", 1),
+    "http-pipeline16": ("http", "wrk", 16),
+}
+
+# The same JVM options for every server. Netty's leak detector is turned off as in production-tuned Netty setups.
+JVM_OPTS = [
+    "--enable-native-access=ALL-UNNAMED",
+    "--sun-misc-unsafe-memory-access=allow",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dio.netty.leakDetection.level=disabled",
+    "-Xms256m", "-Xmx256m", "-XX:+UseSerialGC",
+]
+
+EXPECTED = (b"HTTP/1.1 200 OK\r\nServer: knot\r\nContent-Type: text/plain\r\nDate: @DATE@\r\n"
+            b"Content-Length: 13\r\n\r\nHello, World!")
+DATE_RE = re.compile(rb"Date: ([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)\r\n")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return int(fields[11]) + int(fields[12])
+
+
+def port_free(port):
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class Server:
+    def __init__(self, java, jar, cls, port, logpath):
+        self.port = port
+        self.log = open(logpath, "wb")
+        cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar, cls, str(port)]
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: see {logpath}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not listen on {port} within 30 s: see {logpath}")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def recv_response(sock, buf):
+    """Reads one HTTP response with Content-Length from sock (buf holds leftovers); returns (response, rest)."""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            m = re.search(rb"\r\nContent-Length: (\d+)\r\n", buf[:end + 4], re.I)
+            total = end + 4 + (int(m.group(1)) if m else 0)
+            if len(buf) >= total:
+                return buf[:total], buf[total:]
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("connection closed before a full response")
+        buf += chunk
+
+
+def verify_http(port):
+    """Checks that the server answers byte-for-byte like Knot's example, plainly and with 3 pipelined requests."""
+    req = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(req)
+        resp, rest = recv_response(s, b"")
+        s.sendall(req * 3)
+        pipelined = []
+        for _ in range(3):
+            r, rest = recv_response(s, rest)
+            pipelined.append(r)
+    problems = []
+    for r in [resp] + pipelined:
+        m = DATE_RE.search(r)
+        if not m:
+            problems.append("no IMF-fixdate Date header")
+            continue
+        masked = r.replace(m.group(1), b"@DATE@")
+        if masked != EXPECTED:
+            problems.append("response differs: " + repr(masked[:200]))
+    return problems
+
+
+def verify_echo(port):
+    msg = bytes(range(64))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    return [] if got == msg else ["echo returned different bytes"]
+
+
+def run_echo(client, server, conns, warmup, duration):
+    cmd = ["taskset", "-c", "1", client, "127.0.0.1", str(server.port), str(conns), "64", str(warmup), str(duration)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    c0 = c1 = t0 = t1 = None
+    result = None
+    for line in p.stdout:
+        line = line.strip()
+        if line == "MEASURE_START":
+            c0, t0 = cpu_ticks(server.pid), time.time()
+        elif line == "MEASURE_END":
+            c1, t1 = cpu_ticks(server.pid), time.time()
+        elif line.startswith("{"):
+            result = json.loads(line)
+    err = p.stderr.read()
+    p.wait()
+    if p.returncode != 0 or result is None or c0 is None or c1 is None:
+        raise RuntimeError(f"echo_client failed ({p.returncode}): {err.strip()}")
+    result["command"] = " ".join(cmd)
+    return result, c1 - c0, t1 - t0
+
+
+UNITS = {"us": 1.0, "ms": 1000.0, "s": 1e6, "m": 60e6}
+
+
+def parse_wrk(out):
+    r = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+    if not m:
+        raise RuntimeError("cannot parse wrk output:\n" + out)
+    r["requests"] = int(m.group(1))
+    r["seconds"] = float(m.group(2)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(3)]
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r["rps"] = float(m.group(1)) if m else r["requests"] / r["seconds"]
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(r"^\s+" + pct + r"%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        if m and float(m.group(1)) > 0:     # wrk prints 0.00us when a percentile overflows its histogram
+            r[f"p{pct}_us"] = float(m.group(1)) * UNITS[m.group(2)]
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non_2xx"] = int(m.group(1)) if m else 0
+    return r
+
+
+def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag):
+    url = f"http://127.0.0.1:{server.port}/plaintext"
+    base = ["taskset", "-c", "1", wrk, "-t1", "-c64"]
+    extra = ["-s", script] if depth > 1 else []
+    tail = ["--", str(depth)] if depth > 1 else []
+    if warmup > 0:
+        subprocess.run(base + [f"-d{max(1, round(warmup))}s"] + extra + [url] + tail, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+    cmd = base + [f"-d{max(1, round(duration))}s", "--latency"] + extra + [url] + tail
+    c0, t0 = cpu_ticks(server.pid), time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    c1, t1 = cpu_ticks(server.pid), time.time()
+    with open(os.path.join(raw, f"wrk-{tag}.txt"), "w") as f:
+        f.write(p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}")
+    r = parse_wrk(p.stdout)
+    r["command"] = " ".join(cmd)
+    return r, c1 - c0, t1 - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--java", required=True)
+    ap.add_argument("--jar", required=True)
+    ap.add_argument("--echo-client", required=True)
+    ap.add_argument("--wrk", default="wrk")
+    ap.add_argument("--pipeline-script", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=5)
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--servers", default="knot,knot-read1,nio,netty",
+                    help="servers to run, where a scenario has them (knot-read1 exists for echo only)")
+    ap.add_argument("--port", type=int, default=18080)
+    a = ap.parse_args()
+
+    os.makedirs(a.out, exist_ok=True)
+    wanted = a.servers.split(",")
+    scenarios = a.scenarios.split(",")
+    port = a.port
+    failures = 0
+    with open(os.path.join(a.out, "load.jsonl"), "a") as results:
+        for rnd in range(a.rounds):
+            for sc in scenarios:
+                kind, client, param = SCENARIOS[sc]
+                servers = [x for x in wanted if x in SERVERS[kind]]
+                k = rnd % len(servers)
+                order = servers[k:] + servers[:k]
+                for name in order:
+                    while not port_free(port):
+                        port += 1
+                    tag = f"r{rnd + 1}-{sc}-{name}"
+                    rec = {"round": rnd + 1, "scenario": sc, "server": name, "class": SERVERS[kind][name],
+                           "port": port, "warmup_s": a.warmup, "duration_s": a.duration}
+                    srv = None
+                    try:
+                        srv = Server(a.java, a.jar, SERVERS[kind][name], port, os.path.join(a.out, f"server-{tag}.log"))
+                        rec["server_command"] = " ".join(srv.cmd)
+                        problems = verify_http(port) if kind == "http" else verify_echo(port)
+                        rec["verified"] = not problems
+                        if problems:
+                            rec["verify_problems"] = problems
+                        if client == "echo":
+                            r, ticks, wall = run_echo(a.echo_client, srv, param, a.warmup, a.duration)
+                        else:
+                            r, ticks, wall = run_wrk(a.wrk, a.pipeline_script, srv, param, a.warmup, a.duration, a.out, tag)
+                        rec.update(r)
+                        rec["server_cpu_s"] = ticks / CLK_TCK
+                        rec["server_cpu_util"] = ticks / CLK_TCK / wall if wall > 0 else None
+                        rec["cpu_us_per_req"] = ticks / CLK_TCK * 1e6 / r["requests"] if r["requests"] else None
+                        rec["server_alive"] = srv.alive()
+                        log(f"[{tag}] {r['rps']:.0f} req/s, p50 {r.get('p50_us', 0):.0f} us, p99 {r.get('p99_us', 0):.0f} us, "
+                            f"server CPU {rec['cpu_us_per_req']:.2f} us/req ({100 * rec['server_cpu_util']:.0f}% of a core)"
+                            + ("" if rec["verified"] else f"  RESPONSE CHECK FAILED: {problems}"))
+                    except Exception as e:  # keep going: one broken server must not hide the others
+                        failures += 1
+                        rec["error"] = str(e)
+                        log(f"[{tag}] FAILED: {e}")
+                    finally:
+                        if srv is not None:
+                            srv.stop()
+                        port += 1
+                    results.write(json.dumps(rec) + "\n")
+                    results.flush()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+package dev.knot.bench.servers;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Netty baseline for HTTP plaintext: Netty's native epoll transport with one event loop thread, the standard
+ * {@link HttpServerCodec}, and a handler in the style of Netty's TechEmpower entry (pre-built header names and
+ * values, header validation off, flush at read-complete so pipelined answers leave in one write). The response is
+ * byte-identical to Knot's HTTP example: {@code Server: knot}, {@code Content-Type: text/plain}, {@code Date},
+ * {@code Content-Length: 13}, in that order; the Date is refreshed once a second on the loop.
+ *
+ * <p>Usage: {@code NettyHttpServer PORT}
+ */
+public final class NettyHttpServer {
+    private NettyHttpServer() {}
+
+    static final AsciiString SERVER = AsciiString.cached("Server"), CONTENT_TYPE = AsciiString.cached("Content-Type"),
+            DATE = AsciiString.cached("Date"), CONTENT_LENGTH = AsciiString.cached("Content-Length");
+    static final AsciiString KNOT = AsciiString.cached("knot"), TEXT_PLAIN = AsciiString.cached("text/plain"),
+            HELLO_LENGTH = AsciiString.cached("13"), ZERO = AsciiString.cached("0");
+    static final AsciiString CONNECTION = AsciiString.cached("Connection"), CLOSE = AsciiString.cached("close");
+    static final byte[] HELLO = "Hello, World!".getBytes(StandardCharsets.US_ASCII);
+    static final ByteBuf HELLO_BUF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(HELLO.length).writeBytes(HELLO)).asReadOnly();
+    static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(false);
+
+    static volatile AsciiString date = new AsciiString(HttpDate.now());
+
+    @ChannelHandler.Sharable
+    static final class Hello extends ChannelInboundHandlerAdapter {
+        static final Hello INSTANCE = new Hello();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof HttpRequest req) {
+                    String uri = req.uri();
+                    boolean hello = uri.equals("/plaintext") || uri.equals("/");
+                    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                            hello ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
+                            hello ? HELLO_BUF.duplicate() : Unpooled.EMPTY_BUFFER, HEADERS, TRAILERS);
+                    HttpHeaders h = res.headers();
+                    h.set(SERVER, KNOT);
+                    if (hello) h.set(CONTENT_TYPE, TEXT_PLAIN);
+                    h.set(DATE, date);
+                    h.set(CONTENT_LENGTH, hello ? HELLO_LENGTH : ZERO);
+                    if (HttpUtil.isKeepAlive(req)) {
+                        ctx.write(res, ctx.voidPromise());
+                    } else {
+                        h.set(CONNECTION, CLOSE);
+                        ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                    }
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(args[0]);
+        Epoll.ensureAvailability();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        group.next().scheduleAtFixedRate(() -> date = new AsciiString(HttpDate.now()), 1, 1, TimeUnit.SECONDS);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(EpollServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), Hello.INSTANCE);
+                    }
+                });
+        Channel ch = b.bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
+        System.out.println("netty epoll http server on " + ch.localAddress());
+        ch.closeFuture().sync();
+    }
+}
