@@ -82,14 +82,13 @@ public final class EchoServer {
                 return;
             }
             if (k.isWritable() && !flush()) return;
-            if (k.isReadable() && !inputDone) {
-                while (end < BUFFER) {
-                    int n = socket.read(buf, end, BUFFER - end);
-                    if (n == 0) break;
-                    if (n < 0) {
-                        inputDone = true;
-                        break;
-                    }
+            // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
+            // the socket would block costs every request one more recv that returns nothing.
+            if (k.isReadable() && !inputDone && end < BUFFER) {
+                int n = socket.read(buf, end, BUFFER - end);
+                if (n < 0) {
+                    inputDone = true;
+                } else if (n > 0) {
                     end += n;
                     if (!flush()) return;
                 }

@@ -211,22 +211,29 @@ public final class HttpServer {
                 return;
             }
             if (k.isWritable() && !flush()) return;
-            if (k.isReadable()) {
-                while (!closeAfterWrite) {
-                    if (inEnd == in.byteSize() && !makeRoom()) break;
-                    int n = socket.read(in, inEnd, in.byteSize() - inEnd);
-                    if (n == 0) break;
-                    if (n < 0) {
-                        // The client is done sending: answer what is complete, then close.
-                        closeAfterWrite = true;
-                        break;
-                    }
+            // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
+            // the socket would block costs every request one more recv that returns nothing.
+            if (k.isReadable() && canRead() && (inEnd < in.byteSize() || makeRoom())) {
+                int n = socket.read(in, inEnd, in.byteSize() - inEnd);
+                if (n < 0) {
+                    // The client is done sending: answer what is complete, then close.
+                    closeAfterWrite = true;
+                } else if (n > 0) {
                     inEnd += n;
                     parse();
                 }
                 if (!flush()) return;
             }
             if (closeAfterWrite && !waiting && outStart == outEnd) close();
+        }
+
+        /** True while more input is wanted and there is or can be room for it. */
+        private boolean canRead() {
+            return !closeAfterWrite && (inEnd < in.byteSize() || inStart > 0 || in.byteSize() < maxInput());
+        }
+
+        private long maxInput() {
+            return (long) config.maxHeadBytes() + config.maxBodyBytes();
         }
 
         /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
@@ -237,7 +244,7 @@ public final class HttpServer {
                 inStart = 0;
                 return true;
             }
-            long max = (long) config.maxHeadBytes() + config.maxBodyBytes();
+            long max = maxInput();
             if (in.byteSize() >= max) return false;
             MemorySegment bigger = arena.allocate(Math.min(max, in.byteSize() * 2));
             MemorySegment.copy(in, 0, bigger, 0, inEnd);
@@ -368,7 +375,10 @@ public final class HttpServer {
                 outStart += n;
             }
             outStart = outEnd = 0;
-            if (key.interest() != Selector.OP_READ && !closeAfterWrite) key.interest(Selector.OP_READ);
+            // READ is level-triggered: keep it only while we would read, or input we cannot take spins the loop
+            // (a full buffer behind a /sleep answer, pipelined bytes after "Connection: close").
+            int want = canRead() ? Selector.OP_READ : 0;
+            if (key.interest() != want) key.interest(want);
             return true;
         }
 
