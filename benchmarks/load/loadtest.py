@@ -24,8 +24,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = {
     "echo": {
         "knot": "dev.knot.examples.EchoServer",
-        # Diagnostic: Knot's EventLoop doing one read per event, as the NIO server does.
-        "knot-read1": "dev.knot.bench.servers.KnotEchoReadOnceServer",
         "nio": "dev.knot.bench.servers.NioEchoServer",
         "netty": "dev.knot.bench.servers.NettyEchoServer",
     },
@@ -246,8 +244,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--servers", default="knot,knot-read1,nio,netty",
-                    help="servers to run, where a scenario has them (knot-read1 exists for echo only)")
+    ap.add_argument("--servers", default="knot,nio,netty",
+                    help="servers to run (comma-separated: knot, nio, netty)")
     ap.add_argument("--port", type=int, default=18080)
     a = ap.parse_args()
 

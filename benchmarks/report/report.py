@@ -24,7 +24,7 @@ SCENARIO_TITLES = {
     "http": "HTTP plaintext, wrk -c64",
     "http-pipeline16": "HTTP plaintext, 16 pipelined requests per write, wrk -c64",
 }
-SERVER_TITLES = {"knot": "Knot", "knot-read1": "Knot, one read per event", "nio": "NIO", "netty": "Netty epoll"}
+SERVER_TITLES = {"knot": "Knot", "nio": "NIO", "netty": "Netty epoll"}
 
 
 def load_json(path, default=None):
@@ -302,7 +302,7 @@ def build(raw, results_md, svg_path):
         s("| server | req/s | p50 µs | p90 µs | p99 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | rounds |")
         s("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         k = servers.get("knot", {}).get("cpu_us_per_req")
-        for name in ("knot", "knot-read1", "nio", "netty"):
+        for name in ("knot", "nio", "netty"):
             a = servers.get(name)
             if not a:
                 continue
@@ -322,17 +322,11 @@ def build(raw, results_md, svg_path):
         ratio = k / min(base) if k and base else None
         targets.append((f"server CPU/req, {sc} ≤ {CPU_TARGET}x the better of NIO and Netty",
                         f"{fmt(ratio, 2)}x" if ratio else "n/a", None if ratio is None else ratio <= CPU_TARGET))
-        k1 = servers.get("knot-read1", {}).get("cpu_us_per_req")
-        if k1 and base:
-            s(f"Diagnostic: the same loop reading once per event (`KnotEchoReadOnceServer`, as the NIO server does) costs"
-              f" {fmt(k1 / min(base), 2)}x the better baseline's CPU per round trip, against {fmt(ratio, 2)}x for Knot's example.")
-            s("")
     if not load:
         s("(No load tests in this run.)")
         s("")
     s("What each server does per readiness event: Knot's examples (`dev.knot.examples.EchoServer`,"
-      " `dev.knot.examples.http.HttpServer`) read until the socket would block (so every request costs one extra"
-      " `recv` returning EAGAIN), then write; `KnotEchoReadOnceServer` (echo only, a diagnostic) is Knot's EventLoop reading once per event; the NIO"
+      " `dev.knot.examples.http.HttpServer`) read once per readiness event and write; the NIO"
       " servers (`dev.knot.bench.servers.Nio*`) read once and write; Netty"
       " (`dev.knot.bench.servers.Netty*`, native epoll transport, `HttpServerCodec` for HTTP) reads as its"
       " RecvByteBufAllocator decides and flushes at read-complete. All set TCP_NODELAY on accepted HTTP connections"
@@ -405,7 +399,7 @@ def build(raw, results_md, svg_path):
 
 # ------------------------------------------------------------------------------------------------- plot
 
-COLORS = {"Knot": "#1f6fb4", "Knot, one read per event": "#8db8de", "C floor": "#7f7f7f", "NIO": "#e08a1e", "NIO selectedKeys()": "#e08a1e",
+COLORS = {"Knot": "#1f6fb4", "C floor": "#7f7f7f", "NIO": "#e08a1e", "NIO selectedKeys()": "#e08a1e",
           "NIO selectNow(Consumer)": "#f2c27a", "Netty epoll": "#3a9e4b"}
 
 
@@ -444,7 +438,7 @@ def write_svg(path, meta, jmh, floor, load, targets, allocs_t):
         groups = []
         for sc in ("echo-c1", "echo-c64", "http", "http-pipeline16"):
             servers = load.get(sc, {})
-            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "knot-read1", "nio", "netty") if n in servers and servers[n].get(metric)]
+            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "nio", "netty") if n in servers and servers[n].get(metric)]
             if bars:
                 note = ""
                 if metric == "cpu_us_per_req":
