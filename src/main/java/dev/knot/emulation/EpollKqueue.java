@@ -99,6 +99,12 @@ public final class EpollKqueue {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT;
 
     final ReentrantLock lock = new ReentrantLock();
+
+    /**
+     * False when the owner takes a lower bound for EVFILT_READ's data on streams and pipes (1 while bytes are
+     * readable, 0 at EOF), which saves a FIONREAD per event; knotes with NOTE_LOWAT always get the exact count.
+     */
+    volatile boolean readDataExact = true;
     final int epfd;
     int wepfd;
     final int wakefd;
@@ -190,6 +196,11 @@ public final class EpollKqueue {
     }
 
     /** The kqueue's descriptor: its epoll instance, which polls readable while events are pending. */
+    /** See {@link #readDataExact}; applies to events evaluated after the call. */
+    public void setReadDataExact(boolean exact) {
+        readDataExact = exact;
+    }
+
     public int fd() {
         return epfd;
     }

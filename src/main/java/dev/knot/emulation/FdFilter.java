@@ -47,7 +47,8 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>{@code data} is computed when the event is returned, as each filter defines it: FIONREAD for streams and
  * pipes, the accept-queue length (TCP_INFO's {@code tcpi_unacked}) for listening TCP sockets, SO_SNDBUF minus
- * SIOCOUTQ for sockets' free send space, F_GETPIPE_SZ minus FIONREAD for pipes.
+ * SIOCOUTQ for sockets' free send space, F_GETPIPE_SZ minus FIONREAD for pipes. A kqueue whose owner does not need
+ * the exact byte count ({@code readDataExact} false) skips the FIONREAD on streams and pipes and reports 1 (0 at EOF).
  */
 final class FdFilter extends Filter {
     static final int LEVEL = 0, EDGE = 1, ONCE = 2;
@@ -175,14 +176,21 @@ final class FdFilter extends Filter {
     int evaluate(EpollKqueue kq, Knote kn, int ev, Scratch s) {
         FdRecord rec = kn.rec;
         if ((ev & EPOLLERR) != 0) Sys.readSocketError(rec, s);
-        return write ? evaluateWrite(kn, rec, ev, s) : evaluateRead(kn, rec, ev, s);
+        return write ? evaluateWrite(kn, rec, ev, s) : evaluateRead(kq, kn, rec, ev, s);
     }
 
-    private int evaluateRead(Knote kn, FdRecord rec, int ev, Scratch s) {
-        long data = readData(kn.fd, rec, s);
-        if (data == Long.MIN_VALUE) return CLOSED;
-        kn.data = data;
+    private int evaluateRead(EpollKqueue kq, Knote kn, FdRecord rec, int ev, Scratch s) {
         boolean eof = (ev & (EPOLLRDHUP | EPOLLHUP)) != 0;
+        long data;
+        if (!kq.readDataExact && rec.readKind == K_IOCTL && (kn.sfflags & NOTE_LOWAT) == 0) {
+            // The owner asked for a lower bound (Kqueue.setReadDataExact(false)) to save the FIONREAD: on a stream
+            // or pipe, EPOLLIN alone means at least one byte; with EOF or an error there may be none.
+            data = (ev & EPOLLIN) != 0 && !eof && (ev & EPOLLERR) == 0 ? 1 : 0;
+        } else {
+            data = readData(kn.fd, rec, s);
+            if (data == Long.MIN_VALUE) return CLOSED;
+        }
+        kn.data = data;
         if (eof && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)) == 0 && isSocket(rec, s)) {
             // HUP alone on a socket: it never connected (or was shut down before it did). FreeBSD's filt_soread has
             // neither data nor CANTRCVMORE there: not ready.

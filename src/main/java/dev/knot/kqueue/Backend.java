@@ -12,6 +12,10 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
 
     int fd();
 
+    /** See {@link Kqueue#setReadDataExact}: only the emulation pays for exactness, so only it listens. */
+    default void setReadDataExact(boolean exact) {
+    }
+
     /** Wakes every thread blocked in {@link #kevent}; later calls fail. */
     void wakeAll();
 

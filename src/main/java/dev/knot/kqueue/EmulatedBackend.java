@@ -32,6 +32,11 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public void setReadDataExact(boolean exact) {
+        kq.setReadDataExact(exact);
+    }
+
+    @Override
     public void wakeAll() {
         kq.wakeAll();
     }

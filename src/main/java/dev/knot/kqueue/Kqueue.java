@@ -36,6 +36,7 @@ public final class Kqueue implements AutoCloseable {
     private final int flags;
     /** CLOSED bit plus the number of threads inside kevent; the last one out after close releases the backend. */
     private final AtomicInteger state = new AtomicInteger();
+    private volatile boolean readDataExact = true;
 
     private Kqueue(Backend backend, int flags) {
         this.backend = backend;
@@ -153,6 +154,25 @@ public final class Kqueue implements AutoCloseable {
     /** The flags it was opened with. */
     public int flags() {
         return flags;
+    }
+
+    /**
+     * Knot extension: whether EVFILT_READ's {@code data} must be the exact byte count on streams and pipes. The
+     * default is exact, as FreeBSD reports it. FreeBSD and macOS know the count for free and ignore this; the Linux
+     * emulation pays a FIONREAD system call per READ event for it, so an owner that never looks at the count (a
+     * selector that just reads until the socket is empty) can set {@code false} and get a lower bound instead: 1
+     * while bytes are readable, 0 at EOF or with a pending socket error. Knotes with NOTE_LOWAT, listening sockets
+     * (data is the accept queue), eventfds, kqueues and files keep the exact value. Takes effect for events
+     * reported after the call; any thread may call it.
+     */
+    public void setReadDataExact(boolean exact) {
+        readDataExact = exact || !(backend instanceof EmulatedBackend);
+        backend.setReadDataExact(exact);
+    }
+
+    /** True unless {@link #setReadDataExact}{@code (false)} took effect (it never does on a native kqueue). */
+    public boolean isReadDataExact() {
+        return readDataExact;
     }
 
     /** True until {@link #close()}. */

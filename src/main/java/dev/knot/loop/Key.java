@@ -3,6 +3,9 @@ package dev.knot.loop;
 import static dev.knot.kqueue.Kevent.EVFILT_READ;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
 
+import dev.knot.kqueue.Kqueue;
+import dev.knot.sys.Fds;
+
 /**
  * A descriptor registered with a {@link Selector}: its interest, its attachment, and what the last select found.
  *
@@ -200,8 +203,17 @@ public final class Key {
         return (readyOps & READ_EOF) != 0;
     }
 
-    /** EVFILT_READ's data: bytes readable (or, on a listening socket, connections waiting). */
+    /**
+     * EVFILT_READ's data: bytes readable (or, on a listening socket, connections waiting). The selector's kqueue
+     * reports only a lower bound on the Linux emulation (see {@link Kqueue#setReadDataExact}), so there the count
+     * of a stream or pipe is asked of the kernel at this call: one system call that a caller who does not ask for
+     * it never pays.
+     */
     public long readData() {
+        if (!selector.readDataExact) {
+            long n = Fds.bytesReadable(fd);                  // -1 where FIONREAD does not apply: data is exact there
+            if (n >= 0) return n;
+        }
         return readData;
     }
 

@@ -73,8 +73,14 @@ public final class Selector implements AutoCloseable {
     // Metrics, read through the event loop.
     long keventCalls, eventsTotal, changesTotal, maxEventsPerCall, blockedNanos;
 
+    /** False where the kqueue reports a lower bound for READ data; {@link Key#readData()} then asks the kernel. */
+    final boolean readDataExact;
+
     private Selector(Kqueue kq) {
         this.kq = kq;
+        // Dispatch never needs the byte count, and on the emulation it costs a FIONREAD per READ event.
+        kq.setReadDataExact(false);
+        this.readDataExact = kq.isReadDataExact();
         this.changes = KeventArray.allocate(256);
         this.events = KeventArray.allocate(1024);
         this.wakeChange = KeventArray.allocate(1);

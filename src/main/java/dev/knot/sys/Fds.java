@@ -8,6 +8,7 @@ import static dev.knot.bindings.linux.fcntl_h.F_SETFL;
 import static dev.knot.bindings.linux.fcntl_h.O_NONBLOCK;
 
 import dev.knot.bindings.linux.fcntl_h;
+import dev.knot.bindings.linux.ioctl_h;
 import dev.knot.bindings.linux.unistd_h;
 
 import java.io.IOException;
@@ -87,6 +88,20 @@ public final class Fds {
         } catch (ErrnoException ignored) {
             // cleanup: the descriptor is gone either way
         }
+    }
+
+    // ioctl's int out-argument; GC-managed, so a thread that goes away takes its cell with it.
+    private static final ThreadLocal<MemorySegment> INT_CELL =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_INT));
+
+    /**
+     * Bytes that a read of {@code fd} would get now (FIONREAD), or -1 where that does not apply (a listening
+     * socket, an eventfd, a closed descriptor).
+     */
+    public static long bytesReadable(int fd) {
+        MemorySegment cell = INT_CELL.get();
+        if (ioctl_h.ioctl(CallState.forThread(), fd, ioctl_h.FIONREAD, cell) != 0) return -1;
+        return cell.get(ValueLayout.JAVA_INT, 0);
     }
 
     /** True if {@code fd} is an open descriptor of this process. */
