@@ -264,8 +264,8 @@ def build(raw, results_md, svg_path):
         s(f"System calls per op (strace, as in section 1): Knot {kc}; NIO (selectedKeys) {nc}. Both pay 128 epoll_ctl"
           " per op (Knot: MOD to re-arm an enabled key, and MOD to disarm a disabled key once epoll reports it, since"
           " EV_DISABLE is applied lazily; NIO: DEL and ADD). Knot's epoll_pwait2 also returns the 64 keys disabled"
-          " in this round once more, and Knot makes one ioctl(FIONREAD) per returned READ event to fill kevent's data"
-          " (`Key.readData()`), which NIO does not compute.")
+          " in this round once more. The Selector's kqueue reports a lower bound for READ data"
+          " (`Kqueue.setReadDataExact(false)`), so no ioctl(FIONREAD) is made unless a handler calls `Key.readData()`.")
         s("")
     best_nio = min((j["score"] for j in nios.values() if j and j["score"]), default=None)
     sel_ratio = best_nio / knot["score"] if knot and best_nio else None

@@ -105,12 +105,11 @@ final class ControlSocket implements AutoCloseable {
         StreamSocket s;
         while ((s = listener.accept()) != null) {
             StreamSocket.PeerCredentials peer = s.peerCredentials();
-            if (peer.uid() != uid) {
-                // Refused before reading anything: only the master's own user may steer it.
-                reply(s, "refused: peer uid " + peer.uid() + " (pid " + peer.pid() + ") is not the master's uid " + uid + "\n");
-                continue;
-            }
-            Connection c = new Connection(s);
+            // Only the master's own user may steer it. Another user's line is still read (and never obeyed): closing
+            // an AF_UNIX socket with unread input resets the peer, which would lose the refusal.
+            String refusal = peer.uid() == uid ? null
+                    : "refused: peer uid " + peer.uid() + " (pid " + peer.pid() + ") is not the master's uid " + uid + "\n";
+            Connection c = new Connection(s, refusal);
             c.key = loop.register(c, Selector.OP_READ, c::ready);
         }
     }
@@ -140,10 +139,12 @@ final class ControlSocket implements AutoCloseable {
     private final class Connection implements dev.knot.loop.Pollable, AutoCloseable {
         final StreamSocket socket;
         final StringBuilder line = new StringBuilder();
+        final String refusal;                     // the answer to a peer of another uid, whatever it asks
         Key key;
 
-        Connection(StreamSocket socket) {
+        Connection(StreamSocket socket, String refusal) {
             this.socket = socket;
+            this.refusal = refusal;
         }
 
         @Override
@@ -163,6 +164,10 @@ final class ControlSocket implements AutoCloseable {
                 }
             }
             k.cancelForClose();
+            if (refusal != null) {
+                reply(socket, refusal);
+                return;
+            }
             String cmd = line.toString().split("\n", 2)[0].trim();
             String answer;
             try {
