@@ -305,9 +305,10 @@ public final class HttpServer {
 
         /** The offset just past the CRLFCRLF that ends the head, or -1. */
         private int findHeadEnd() {
-            for (int i = inStart + 3; i < inEnd; i++) {
-                if (in.get(ValueLayout.JAVA_BYTE, i) == '\n' && in.get(ValueLayout.JAVA_BYTE, i - 1) == '\r'
-                        && in.get(ValueLayout.JAVA_BYTE, i - 2) == '\n' && in.get(ValueLayout.JAVA_BYTE, i - 3) == '\r') {
+            MemorySegment buf = in;                  // a local lets the JIT hoist the segment's checks out of the loop
+            for (int i = inStart + 3, end = inEnd; i < end; i++) {
+                if (buf.get(ValueLayout.JAVA_BYTE, i) == '\n' && buf.get(ValueLayout.JAVA_BYTE, i - 1) == '\r'
+                        && buf.get(ValueLayout.JAVA_BYTE, i - 2) == '\n' && buf.get(ValueLayout.JAVA_BYTE, i - 3) == '\r') {
                     return i + 1;
                 }
             }

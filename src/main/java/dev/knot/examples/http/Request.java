@@ -31,15 +31,20 @@ final class Request {
         return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    private MemorySegment s;
+    // The head, copied out of the connection's native buffer in one bulk copy: parsing reads it byte by byte, and
+    // an array read is a plain load where a segment read also checks bounds and the arena's liveness every time.
+    private byte[] b = new byte[512];
 
     private byte at(int i) {
-        return s.get(ValueLayout.JAVA_BYTE, i);
+        return b[i];
     }
 
-    /** Parses the head in {@code [start, end)}, which ends with CRLF CRLF. */
-    Request parse(MemorySegment seg, int start, int end) {
-        s = seg;
+    /** Parses the head in {@code [from, to)} of {@code seg}, which ends with CRLF CRLF. */
+    Request parse(MemorySegment seg, int from, int to) {
+        int end = to - from;
+        if (b.length < end) b = new byte[Math.max(end, b.length * 2)];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, from, b, 0, end);
+        int start = 0;
         status = 0;
         contentLength = 0;
         boolean sawLength = false;
