@@ -4,7 +4,10 @@ package dev.knot.fork;
 public enum CopyMethod {
     /** Policy DROP: no registrations. */
     NONE,
-    /** The kernel copied the kqueue into the child (FreeBSD KQUEUE_CPONFORK) and the copy survived into it. */
+    /**
+     * The kernel copied the kqueue into the child (FreeBSD KQUEUE_CPONFORK) and the copy survived into it. Not
+     * reported yet: no platform Knot runs on takes this path (see {@link Restoration#reason()}).
+     */
     INHERIT,
     /** The child replayed the parent's snapshot into its own kqueue in one kevent batch. */
     REREGISTER

@@ -163,8 +163,10 @@ public final class Inheritance {
                     + "share with the parent rather than copy, so the parent's snapshot was replayed";
         }
         if (!Kqueue.copiesOnFork()) return "RE-REGISTER: this kernel does not copy kqueues into children (no KQUEUE_CPONFORK)";
-        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue across fork(2), but this child was started with "
-                + "posix_spawn and exec, which the copy is not known to survive; the parent's snapshot was replayed";
+        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue into a spawned child, but the copy's descriptor "
+                + "knotes name the parent's descriptor numbers, which the spawn renumbers to 3, 4, ... and closes "
+                + "(dropping those knotes), and Knot has not verified INHERIT on a FreeBSD host; the parent's snapshot "
+                + "was replayed";
     }
 
     private byte[] snapshotBytes() throws SnapshotException {
