@@ -50,12 +50,11 @@ public final class EchoServer {
     }
 
     private void accept(Key key) throws IOException {
-        StreamSocket s;
-        while ((s = listener.accept()) != null) {
+        listener.acceptAll(loop, key, s -> {
             connections++;
             Connection c = new Connection(s);
             c.key = loop.register(c, Selector.OP_READ, c::ready);
-        }
+        });
     }
 
     /** One client: bytes read but not yet echoed live in [start, end) of the buffer. */

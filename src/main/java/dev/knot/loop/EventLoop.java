@@ -67,6 +67,14 @@ public final class EventLoop implements Executor, AutoCloseable {
         this.errorHandler = Objects.requireNonNull(handler);
     }
 
+    /**
+     * Hands {@code t} to the error handler ({@link #onError}), as an exception thrown by a handler would be: for
+     * trouble a handler deals with itself but that its operator should hear of. Any thread.
+     */
+    public void report(Throwable t) {
+        error(t);
+    }
+
     /** The loop's selector, for the loop thread. */
     public Selector selector() {
         return selector;

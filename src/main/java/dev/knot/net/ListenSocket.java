@@ -2,6 +2,9 @@ package dev.knot.net;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.socket_h;
+import dev.knot.loop.EventLoop;
+import dev.knot.loop.Key;
+import dev.knot.loop.Selector;
 import dev.knot.sys.CallState;
 import dev.knot.sys.ErrnoException;
 import dev.knot.sys.Fds;
@@ -12,6 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A non-blocking listening socket: TCP over IPv4 or IPv6, or Unix-domain stream. Register it with EVFILT_READ (or
@@ -119,6 +123,62 @@ public final class ListenSocket extends SocketBase {
     public StreamSocket accept() throws IOException {
         int c = acceptFd();
         return c < 0 ? null : new StreamSocket(c, family, true);
+    }
+
+    /** Takes one accepted connection from {@link #acceptAll}; it owns the socket from then on. */
+    @FunctionalInterface
+    public interface AcceptHandler {
+        void accepted(StreamSocket socket) throws IOException;
+    }
+
+    /** How long {@link #acceptAll} stops accepting when descriptors or kernel memory run out. */
+    public static final long ACCEPT_PAUSE_MILLIS = 100;
+
+    // Resolved with this class: loading a class later may itself need the descriptor that has run out.
+    private static final int EMFILE = errno_h.EMFILE, ENFILE = errno_h.ENFILE, ENOBUFS = errno_h.ENOBUFS, ENOMEM = errno_h.ENOMEM;
+
+    /**
+     * Accepts every waiting connection and hands each to {@code handler}: the body of this listener's READ handler
+     * on {@code loop}, whose {@code key} watches it. If the handler throws, the connection is closed and the
+     * exception propagates. When the process or the system is out of descriptors (EMFILE, ENFILE) or the kernel
+     * out of memory (ENOBUFS, ENOMEM), the connection stays queued and the listener stays readable, so accepting
+     * pauses instead of spinning: READ interest is dropped for {@link #ACCEPT_PAUSE_MILLIS} and the failure goes to
+     * {@link EventLoop#report}. Loop thread only.
+     *
+     * @throws IOException any other accept failure, or what the handler threw
+     */
+    public void acceptAll(EventLoop loop, Key key, AcceptHandler handler) throws IOException {
+        while (true) {
+            StreamSocket s;
+            try {
+                s = accept();
+            } catch (ErrnoException e) {
+                int errno = e.errno();
+                if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM) throw e;
+                pauseAccepting(loop, key, e);
+                return;
+            }
+            if (s == null) return;
+            try {
+                handler.accepted(s);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    s.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e;
+            }
+        }
+    }
+
+    private void pauseAccepting(EventLoop loop, Key key, ErrnoException cause) {
+        Object registration = key.attachment();               // a cancelled key is reused: resume only this one
+        key.interest(key.interest() & ~Selector.OP_READ);
+        loop.schedule(() -> {
+            if (key.isValid() && key.attachment() == registration) key.interest(key.interest() | Selector.OP_READ);
+        }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
+        loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }
 
     /** Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting. */
