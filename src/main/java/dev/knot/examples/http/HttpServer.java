@@ -28,10 +28,10 @@ import java.util.concurrent.TimeUnit;
  * fixed {@code Hello, World!}; {@code /echo} answers the request body; {@code /sleep?ms=N} answers Hello after N
  * milliseconds (a request in flight, for drain tests); everything else is 404.
  *
- * <p>The request path allocates nothing: connections parse their native input buffer in place and responses are
- * assembled from pre-rendered bytes and a Date header refreshed once a second. A server can stop accepting and
- * drain ({@link #drain()}): requests in progress are answered (with {@code Connection: close}), idle keep-alive
- * connections are closed.
+ * <p>The request path allocates nothing: each connection reads into a native buffer, mirrors what it read into a
+ * byte array it parses from, and assembles responses from pre-rendered bytes and a Date header refreshed once a
+ * second. A server can stop accepting and drain ({@link #drain()}): requests in progress are answered (with
+ * {@code Connection: close}), idle keep-alive connections are closed.
  *
  * <p>Threading: everything runs on the loop thread; {@link #start} must be called there or before the loop runs.
  */
@@ -102,14 +102,12 @@ public final class HttpServer {
 
     private void accept(Key key) throws IOException {
         if (draining) return;
-        StreamSocket s;
-        // On a listener, EVFILT_READ's data is the number of connections waiting: take them all.
-        while ((s = listener.accept()) != null) {
+        listener.acceptAll(loop, key, s -> {
             s.setTcpNoDelayIfTcp();
             Connection c = new Connection(this, s, config);
             c.key = loop.register(c, Selector.OP_READ, c);
             open++;
-        }
+        });
     }
 
     /** Connections open now. */
@@ -175,13 +173,16 @@ public final class HttpServer {
         loop.run();
     }
 
-    /** One client connection: parses requests in place and queues answers. */
+    /** One client connection: parses requests as they arrive and queues answers. */
     static final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         private final HttpServer server;
         private final StreamSocket socket;
         private final Config config;
         private final Arena arena = Arena.ofConfined();
         private MemorySegment in;
+        // What was read into `in`, at the same offsets: the parser reads byte by byte, and an array read is a plain
+        // load where a segment read also checks bounds and the arena's liveness every time.
+        private byte[] inBytes;
         private int inStart, inEnd;
         private MemorySegment out;
         private int outStart, outEnd;
@@ -196,6 +197,7 @@ public final class HttpServer {
             this.socket = socket;
             this.config = config;
             this.in = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
+            this.inBytes = new byte[(int) in.byteSize()];
             this.out = arena.allocate(16 * 1024);
         }
 
@@ -219,12 +221,19 @@ public final class HttpServer {
                     // The client is done sending: answer what is complete, then close.
                     closeAfterWrite = true;
                 } else if (n > 0) {
+                    MemorySegment.copy(in, ValueLayout.JAVA_BYTE, inEnd, inBytes, inEnd, n);
                     inEnd += n;
                     parse();
                 }
                 if (!flush()) return;
             }
-            if (closeAfterWrite && !waiting && outStart == outEnd) close();
+            closeIfDone();
+        }
+
+        /** Closes once nothing is owed: the client is done, or the server drains and this connection is idle. */
+        private void closeIfDone() throws IOException {
+            if (waiting || outStart != outEnd) return;
+            if (closeAfterWrite || (server.draining() && inStart == inEnd)) close();
         }
 
         /** True while more input is wanted and there is or can be room for it. */
@@ -240,6 +249,7 @@ public final class HttpServer {
         private boolean makeRoom() {
             if (inStart > 0) {
                 MemorySegment.copy(in, inStart, in, 0, inEnd - inStart);
+                System.arraycopy(inBytes, inStart, inBytes, 0, inEnd - inStart);
                 inEnd -= inStart;
                 inStart = 0;
                 return true;
@@ -249,6 +259,7 @@ public final class HttpServer {
             MemorySegment bigger = arena.allocate(Math.min(max, in.byteSize() * 2));
             MemorySegment.copy(in, 0, bigger, 0, inEnd);
             in = bigger;
+            inBytes = java.util.Arrays.copyOf(inBytes, (int) bigger.byteSize());
             return true;
         }
 
@@ -264,7 +275,7 @@ public final class HttpServer {
                     error(Responses.HEADERS_TOO_LARGE);
                     return;
                 }
-                Request r = request.parse(in, inStart, headEnd);
+                Request r = request.parse(inBytes, inStart, headEnd);
                 if (r.status != 0) {
                     error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
                     return;
@@ -293,11 +304,12 @@ public final class HttpServer {
         private void wakeUp() {
             if (closed) return;
             waiting = false;
+            if (server.draining()) closeAfterWrite = true;       // the answer says Connection: close
             appendResponse(Responses.OK_TEXT, Responses.HELLO_SEGMENT, 0, HELLO.length);
             server.requestDone();
             parse();
             try {
-                if (flush() && closeAfterWrite) close();
+                if (flush()) closeIfDone();
             } catch (IOException e) {
                 closeQuietly();
             }
@@ -305,12 +317,9 @@ public final class HttpServer {
 
         /** The offset just past the CRLFCRLF that ends the head, or -1. */
         private int findHeadEnd() {
-            MemorySegment buf = in;                  // a local lets the JIT hoist the segment's checks out of the loop
+            byte[] b = inBytes;
             for (int i = inStart + 3, end = inEnd; i < end; i++) {
-                if (buf.get(ValueLayout.JAVA_BYTE, i) == '\n' && buf.get(ValueLayout.JAVA_BYTE, i - 1) == '\r'
-                        && buf.get(ValueLayout.JAVA_BYTE, i - 2) == '\n' && buf.get(ValueLayout.JAVA_BYTE, i - 3) == '\r') {
-                    return i + 1;
-                }
+                if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') return i + 1;
             }
             return -1;
         }
@@ -383,13 +392,13 @@ public final class HttpServer {
             return true;
         }
 
-        /** Drain: an idle connection closes now, a busy one after its current answer. */
+        /**
+         * Drain: an idle connection closes now. A busy one goes on reading, so that a request half received is
+         * answered; that answer says Connection: close ({@link #parse}, {@link #wakeUp}), and the connection
+         * closes once it owes nothing ({@link #closeIfDone}).
+         */
         void drain() {
-            if (!waiting && inStart == inEnd && outStart == outEnd) {
-                closeQuietly();
-            } else {
-                closeAfterWrite = true;
-            }
+            if (!waiting && inStart == inEnd && outStart == outEnd) closeQuietly();
         }
 
         private void closeQuietly() {

@@ -1,10 +1,7 @@
 package dev.knot.examples.http;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
- * The parts of a request head the server needs, parsed in place from the connection's buffer (RFC 9112 syntax,
+ * The parts of a request head the server needs, parsed from the connection's input bytes (RFC 9112 syntax,
  * strictly: CRLF line ends, token methods and header names, no whitespace before the colon). One instance per
  * connection, reused for every request, so parsing allocates nothing.
  */
@@ -31,20 +28,15 @@ final class Request {
         return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
-    // The head, copied out of the connection's native buffer in one bulk copy: parsing reads it byte by byte, and
-    // an array read is a plain load where a segment read also checks bounds and the arena's liveness every time.
-    private byte[] b = new byte[512];
+    private byte[] b;
 
     private byte at(int i) {
         return b[i];
     }
 
-    /** Parses the head in {@code [from, to)} of {@code seg}, which ends with CRLF CRLF. */
-    Request parse(MemorySegment seg, int from, int to) {
-        int end = to - from;
-        if (b.length < end) b = new byte[Math.max(end, b.length * 2)];
-        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, from, b, 0, end);
-        int start = 0;
+    /** Parses the head in {@code [start, end)} of {@code bytes}, which ends with CRLF CRLF. */
+    Request parse(byte[] bytes, int start, int end) {
+        b = bytes;
         status = 0;
         contentLength = 0;
         boolean sawLength = false;
