@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -102,8 +103,7 @@ final class ControlSocket implements AutoCloseable {
     }
 
     private void accept(Key key) throws IOException {
-        StreamSocket s;
-        while ((s = listener.accept()) != null) {
+        listener.acceptAll(loop, key, s -> {
             StreamSocket.PeerCredentials peer = s.peerCredentials();
             // Only the master's own user may steer it. Another user's line is still read (and never obeyed): closing
             // an AF_UNIX socket with unread input resets the peer, which would lose the refusal.
@@ -111,7 +111,8 @@ final class ControlSocket implements AutoCloseable {
                     : "refused: peer uid " + peer.uid() + " (pid " + peer.pid() + ") is not the master's uid " + uid + "\n";
             Connection c = new Connection(s, refusal);
             c.key = loop.register(c, Selector.OP_READ, c::ready);
-        }
+            loop.schedule(c::expire, IDLE_SECONDS, TimeUnit.SECONDS);
+        });
     }
 
     private static void reply(StreamSocket s, String text) {
@@ -119,21 +120,17 @@ final class ControlSocket implements AutoCloseable {
             byte[] b = text.getBytes(StandardCharsets.UTF_8);
             MemorySegment m = a.allocate(Math.max(1, b.length));
             MemorySegment.copy(b, 0, m, ValueLayout.JAVA_BYTE, 0, b.length);
-            long off = 0;
-            int idle = 0;
-            // Answers are small; a client that does not read them within a second is dropped.
-            while (off < b.length && idle < 100) {
-                int n = s.write(m, off, b.length - off);
-                if (n == 0) {
-                    idle++;
-                    Thread.sleep(10);
-                }
-                off += n;
-            }
-        } catch (IOException | InterruptedException ignored) {
+            // One write, never a wait on the master's loop: the client reads nothing before its answer, so an empty
+            // send buffer large enough for the answer takes all of it.
+            if (b.length > s.sendBufferSize() / 2) s.setSendBufferSize(b.length);
+            s.write(m, 0, b.length);
+        } catch (IOException ignored) {
             // the client went away
         }
     }
+
+    /** How long a client may take to send its command line before it is dropped. */
+    static final long IDLE_SECONDS = 10;
 
     /** A client connection: collects one line, answers, closes. */
     private final class Connection implements dev.knot.loop.Pollable, AutoCloseable {
@@ -176,6 +173,17 @@ final class ControlSocket implements AutoCloseable {
                 answer = "error: " + e.getMessage() + "\n";
             }
             reply(socket, answer);
+        }
+
+        /** The client has not sent its line in time: drop it, so that no peer holds a descriptor of the master. */
+        void expire() {
+            if (!socket.isOpen()) return;
+            if (key.isValid()) key.cancelForClose();
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
         }
 
         @Override
