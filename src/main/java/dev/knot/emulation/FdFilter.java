@@ -193,7 +193,9 @@ final class FdFilter extends Filter {
         kn.data = data;
         if (eof && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)) == 0 && isSocket(rec, s)) {
             // HUP alone on a socket: it never connected (or was shut down before it did). FreeBSD's filt_soread has
-            // neither data nor CANTRCVMORE there: not ready.
+            // neither data nor CANTRCVMORE there: not ready. It may yet listen() rather than connect, so what its
+            // data is must be learnt again.
+            rec.readKind = K_UNKNOWN;
             return NOT_CONNECTED;
         }
         if (eof) {

@@ -16,6 +16,11 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
     default void setReadDataExact(boolean exact) {
     }
 
+    /** See {@link Kqueue#isReadDataExact}. */
+    default boolean isReadDataExact() {
+        return true;
+    }
+
     /** Wakes every thread blocked in {@link #kevent}; later calls fail. */
     void wakeAll();
 

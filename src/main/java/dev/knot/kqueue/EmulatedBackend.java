@@ -37,6 +37,11 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public boolean isReadDataExact() {
+        return kq.isReadDataExact();
+    }
+
+    @Override
     public void wakeAll() {
         kq.wakeAll();
     }

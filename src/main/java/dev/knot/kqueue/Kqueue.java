@@ -36,7 +36,6 @@ public final class Kqueue implements AutoCloseable {
     private final int flags;
     /** CLOSED bit plus the number of threads inside kevent; the last one out after close releases the backend. */
     private final AtomicInteger state = new AtomicInteger();
-    private volatile boolean readDataExact = true;
 
     private Kqueue(Backend backend, int flags) {
         this.backend = backend;
@@ -166,13 +165,12 @@ public final class Kqueue implements AutoCloseable {
      * reported after the call; any thread may call it.
      */
     public void setReadDataExact(boolean exact) {
-        readDataExact = exact || !(backend instanceof EmulatedBackend);
         backend.setReadDataExact(exact);
     }
 
     /** True unless {@link #setReadDataExact}{@code (false)} took effect (it never does on a native kqueue). */
     public boolean isReadDataExact() {
-        return readDataExact;
+        return backend.isReadDataExact();
     }
 
     /** True until {@link #close()}. */

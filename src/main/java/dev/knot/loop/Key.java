@@ -210,7 +210,7 @@ public final class Key {
      * it never pays.
      */
     public long readData() {
-        if (!selector.readDataExact) {
+        if (!knote && valid && !selector.kqueue().isReadDataExact()) {
             long n = Fds.bytesReadable(fd);                  // -1 where FIONREAD does not apply: data is exact there
             if (n >= 0) return n;
         }

@@ -73,14 +73,10 @@ public final class Selector implements AutoCloseable {
     // Metrics, read through the event loop.
     long keventCalls, eventsTotal, changesTotal, maxEventsPerCall, blockedNanos;
 
-    /** False where the kqueue reports a lower bound for READ data; {@link Key#readData()} then asks the kernel. */
-    final boolean readDataExact;
-
     private Selector(Kqueue kq) {
         this.kq = kq;
         // Dispatch never needs the byte count, and on the emulation it costs a FIONREAD per READ event.
         kq.setReadDataExact(false);
-        this.readDataExact = kq.isReadDataExact();
         this.changes = KeventArray.allocate(256);
         this.events = KeventArray.allocate(1024);
         this.wakeChange = KeventArray.allocate(1);
@@ -105,7 +101,11 @@ public final class Selector implements AutoCloseable {
         return s;
     }
 
-    /** The kqueue underneath, for registrations the selector does not model (timers, signals, processes). */
+    /**
+     * The kqueue underneath, for registrations the selector does not model (timers, signals, processes). The
+     * selector set {@link Kqueue#setReadDataExact}{@code (false)} on it, so on Linux an EVFILT_READ knote added here
+     * reports a lower bound in data unless it asks for NOTE_LOWAT.
+     */
     public Kqueue kqueue() {
         return kq;
     }

@@ -84,17 +84,38 @@ class ReadDataLowerBoundTest {
         int c1 = Posix.tcpConnect(l[1]), c2 = Posix.tcpConnect(l[1]);
         try {
             kq.add(l[0], EVFILT_READ, EV_ADD, 0, 0, U);
-            Kq.Ev ev = kq.awaitEvent(l[0], EVFILT_READ);
-            for (int i = 0; i < 50 && ev.data() < 2; i++) {
-                Kq.sleep(10);
-                ev = kq.awaitEvent(l[0], EVFILT_READ);
-            }
-            assertEquals(2, ev.data(), "a listener's data is its accept queue, never a bound");
+            assertEquals(2, awaitData(l[0], 2), "a listener's data is its accept queue, never a bound");
         } finally {
             Posix.rawClose(c1);
             Posix.rawClose(c2);
             Posix.rawClose(l[0]);
         }
+    }
+
+    @Test
+    void aSocketWatchedBeforeItListensReportsItsAcceptQueue() throws Exception {
+        kq.kq.setReadDataExact(false);
+        int fd = Posix.socket(dev.knot.bindings.linux.socket_h.AF_INET, dev.knot.bindings.linux.socket_h.SOCK_STREAM);
+        int c1 = -1, c2 = -1;
+        try {
+            kq.add(fd, EVFILT_READ, EV_ADD, 0, 0, U);
+            kq.assertNoEvents();                                  // not connected, not listening: not readable
+            int port = Posix.listenOn(fd, 8);
+            c1 = Posix.tcpConnect(port);
+            c2 = Posix.tcpConnect(port);
+            assertEquals(2, awaitData(fd, 2), "what the data means was learnt again once it listened");
+        } finally {
+            for (int c : new int[] {c1, c2, fd}) if (c >= 0) Posix.rawClose(c);
+        }
+    }
+
+    private long awaitData(int fd, long want) throws Exception {
+        Kq.Ev ev = kq.awaitEvent(fd, EVFILT_READ);
+        for (int i = 0; i < 50 && ev.data() < want; i++) {
+            Kq.sleep(10);
+            ev = kq.awaitEvent(fd, EVFILT_READ);
+        }
+        return ev.data();
     }
 
     @Test

@@ -91,6 +91,11 @@ public final class Posix {
     /** A loopback TCP listener on an ephemeral port: {fd, port}. */
     public static int[] tcpListener(int backlog) throws ErrnoException {
         int fd = check("socket", socket_h.socket(st(), socket_h.AF_INET, socket_h.SOCK_STREAM | socket_h.SOCK_CLOEXEC, 0));
+        return new int[] {fd, listenOn(fd, backlog)};
+    }
+
+    /** Binds a TCP socket to a loopback ephemeral port and listens; returns the port. */
+    public static int listenOn(int fd, int backlog) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment one = a.allocate(ValueLayout.JAVA_INT);
             one.set(ValueLayout.JAVA_INT, 0, 1);
@@ -101,7 +106,7 @@ public final class Posix {
             MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
             len.set(ValueLayout.JAVA_INT, 0, (int) sockaddr_in.SIZEOF);
             check("getsockname", socket_h.getsockname(st(), fd, sa, len));
-            return new int[] {fd, port(sa)};
+            return port(sa);
         }
     }
 
