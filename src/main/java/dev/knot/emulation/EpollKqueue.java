@@ -177,16 +177,14 @@ public final class EpollKqueue {
             if (wake < 0) throw new ErrnoException("eventfd", CallState.errno(st));
             EpollKqueue kq = new EpollKqueue(ep, wep, wake, cloexec);
             Scratch s = kq.takeScratch();
-            try {
-                int e = kq.ctl(ep, EPOLL_CTL_ADD, wake, EPOLLIN | EPOLLET, T_WAKE, s);
-                if (e == 0) e = kq.ctl(ep, EPOLL_CTL_ADD, wep, EPOLLIN, T_WRITESET, s);
-                if (e != 0) {
-                    kq.arena.close();
-                    throw new ErrnoException("epoll_ctl(ADD)", e);
-                }
-            } finally {
-                kq.giveScratch(s);
+            int e = kq.ctl(ep, EPOLL_CTL_ADD, wake, EPOLLIN | EPOLLET, T_WAKE, s);
+            if (e == 0) e = kq.ctl(ep, EPOLL_CTL_ADD, wep, EPOLLIN, T_WRITESET, s);
+            if (e != 0) {
+                s.close();                                   // the kqueue is never returned: free its memory here
+                kq.arena.close();
+                throw new ErrnoException("epoll_ctl(ADD)", e);
             }
+            kq.giveScratch(s);
             LIVE.add(kq);
             return kq;
         } catch (ErrnoException | RuntimeException e) {
@@ -195,12 +193,17 @@ public final class EpollKqueue {
         }
     }
 
-    /** The kqueue's descriptor: its epoll instance, which polls readable while events are pending. */
     /** See {@link #readDataExact}; applies to events evaluated after the call. */
     public void setReadDataExact(boolean exact) {
         readDataExact = exact;
     }
 
+    /** See {@link #readDataExact}. */
+    public boolean isReadDataExact() {
+        return readDataExact;
+    }
+
+    /** The kqueue's descriptor: its epoll instance, which polls readable while events are pending. */
     public int fd() {
         return epfd;
     }
@@ -341,7 +344,7 @@ public final class EpollKqueue {
             return create(fop, ident, filter, flags, fflags, data, udata, e0, e1, e2, e3, s);
         }
         if (r != 0) {
-            dropQuietly(kn, s);
+            drop(kn, s);
             return r;
         }
         evaluate(kn, s);
@@ -411,23 +414,17 @@ public final class EpollKqueue {
         unistd_h.write(asyncState, wakefd, one, 8);
     }
 
-    /** Drops a knote: off the queue, f_detach, out of the table. Returns the detach's errno (fd filters). */
-    private int drop(Knote kn, Scratch s) {
+    /**
+     * Drops a knote: off the queue, f_detach, out of the table. Returns the detach's errno (fd filters). Filters call
+     * it for knotes that end themselves (a process exit nobody asked about, a pipe reader gone).
+     */
+    int drop(Knote kn, Scratch s) {
         queue.remove(kn);
         int r = kn.fop.detach(this, kn, s);
         unindex(kn);
         freeKnote(kn);
         liveKnotes--;
         return r;
-    }
-
-    private void dropQuietly(Knote kn, Scratch s) {
-        drop(kn, s);
-    }
-
-    /** Dropped by the filter itself (a process exit nobody asked about, a pipe reader gone). */
-    void dropKnote(Knote kn, Scratch s) {
-        drop(kn, s);
     }
 
     private void finishChanges(Scratch s) {
@@ -779,13 +776,18 @@ public final class EpollKqueue {
     void fdGone(int fd, Scratch s) {
         FdRecord r = record(fd);
         if (r == null) return;
+        r.readLingers = r.writeLingers = false;
+        dropAll(r, s);
+        r.forget();
+        // If a duplicate keeps the file open, its epoll registration survives and will report with a dead token.
+    }
+
+    /** The descriptor's knotes, all of them; the record goes too unless something still lingers on it. */
+    private void dropAll(FdRecord r, Scratch s) {
         if (r.read != null) drop(r.read, s);
         if (r.write != null) drop(r.write, s);
         if (r.vnode != null) drop(r.vnode, s);
-        r.readLingers = r.writeLingers = false;
-        r.forget();
         releaseRecordIfEmpty(r);
-        // If a duplicate keeps the file open, its epoll registration survives and will report with a dead token.
     }
 
     /** knote_fdclose(): called before Knot closes {@code fd}. */
@@ -801,10 +803,7 @@ public final class EpollKqueue {
                 if (r.readLingers) ctl(epfd, EPOLL_CTL_DEL, fd, 0, 0, s);
                 if (r.writeLingers) ctl(wepfd, EPOLL_CTL_DEL, fd, 0, 0, s);
                 r.readLingers = r.writeLingers = false;
-                if (r.read != null) drop(r.read, s);
-                if (r.write != null) drop(r.write, s);
-                if (r.vnode != null) drop(r.vnode, s);
-                releaseRecordIfEmpty(r);
+                dropAll(r, s);
             } finally {
                 giveScratch(s);
             }
@@ -929,8 +928,7 @@ public final class EpollKqueue {
             try {
                 ctl(epfd, EPOLL_CTL_MOD, wakefd, EPOLLIN, T_WAKE, s);
             } finally {
-                s.next = freeScratch;
-                freeScratch = s;
+                giveScratch(s);
             }
             unistd_h.write(asyncState, wakefd, one, 8);
         } finally {

@@ -84,7 +84,7 @@ final class ProcFilter extends Filter {
             kn.fflags |= NOTE_EXIT;
             kn.data = status(kn, s);
         } else if (kn.fflags == 0) {
-            kq.dropKnote(kn, s);                             // EV_DROP: nothing the user asked for happened
+            kq.drop(kn, s);                             // EV_DROP: nothing the user asked for happened
             return;
         }
         kn.flags |= EV_EOF | EV_ONESHOT;
