@@ -96,17 +96,7 @@ public class KeventFdBatchBench {
 
     @Benchmark
     public int batch(Blackhole bh) throws KqueueException {
-        int n = op();
-        KeventArray ev = events;
-        for (int i = 0; i < n; i++) {
-            bh.consume(ev.ident(i));
-            bh.consume(ev.filter(i));
-            bh.consume(ev.flags(i));
-            bh.consume(ev.fflags(i));
-            bh.consume(ev.data(i));
-            bh.consume(ev.udata(i));
-        }
-        return n;
+        return Decode.all(events, op(), bh);
     }
 
     /** Releases everything; deferred past the measurement (see {@link Deferred}). */
