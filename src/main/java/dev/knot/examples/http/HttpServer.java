@@ -28,8 +28,8 @@ import java.util.concurrent.TimeUnit;
  * fixed {@code Hello, World!}; {@code /echo} answers the request body; {@code /sleep?ms=N} answers Hello after N
  * milliseconds (a request in flight, for drain tests); everything else is 404.
  *
- * <p>The request path allocates nothing: each connection reads into a native buffer, mirrors what it read into a
- * byte array it parses from, and assembles responses from pre-rendered bytes and a Date header refreshed once a
+ * <p>The request path allocates nothing: each connection reads into a fixed native buffer, moves what it read into
+ * the byte array it parses from, and assembles responses from pre-rendered bytes and a Date header refreshed once a
  * second. A server can stop accepting and drain ({@link #drain()}): requests in progress are answered (with
  * {@code Connection: close}), idle keep-alive connections are closed.
  *
@@ -179,10 +179,10 @@ public final class HttpServer {
         private final StreamSocket socket;
         private final Config config;
         private final Arena arena = Arena.ofConfined();
-        private MemorySegment in;
-        // What was read into `in`, at the same offsets: the parser reads byte by byte, and an array read is a plain
-        // load where a segment read also checks bounds and the arena's liveness every time.
-        private byte[] inBytes;
+        // Reads land in `staging` (recv needs native memory) and move to `in` at once: the parser reads byte by byte,
+        // and an array read is a plain load where a segment read also checks bounds and the arena's liveness.
+        private final MemorySegment staging;
+        private byte[] in;
         private int inStart, inEnd;
         private MemorySegment out;
         private int outStart, outEnd;
@@ -196,8 +196,8 @@ public final class HttpServer {
             this.server = server;
             this.socket = socket;
             this.config = config;
-            this.in = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
-            this.inBytes = new byte[(int) in.byteSize()];
+            this.staging = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
+            this.in = new byte[(int) staging.byteSize()];
             this.out = arena.allocate(16 * 1024);
         }
 
@@ -215,30 +215,30 @@ public final class HttpServer {
             if (k.isWritable() && !flush()) return;
             // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
             // the socket would block costs every request one more recv that returns nothing.
-            if (k.isReadable() && canRead() && (inEnd < in.byteSize() || makeRoom())) {
-                int n = socket.read(in, inEnd, in.byteSize() - inEnd);
+            if (k.isReadable() && canRead() && (inEnd < in.length || makeRoom())) {
+                int n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
                 if (n < 0) {
                     // The client is done sending: answer what is complete, then close.
                     closeAfterWrite = true;
                 } else if (n > 0) {
-                    MemorySegment.copy(in, ValueLayout.JAVA_BYTE, inEnd, inBytes, inEnd, n);
+                    MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, in, inEnd, n);
                     inEnd += n;
                     parse();
                 }
                 if (!flush()) return;
             }
-            closeIfDone();
+            if (done()) close();
         }
 
-        /** Closes once nothing is owed: the client is done, or the server drains and this connection is idle. */
-        private void closeIfDone() throws IOException {
-            if (waiting || outStart != outEnd) return;
-            if (closeAfterWrite || (server.draining() && inStart == inEnd)) close();
+        /** Nothing is owed and nothing more is wanted: the client is done, or the server drains and this one is idle. */
+        private boolean done() {
+            if (waiting || outStart != outEnd) return false;
+            return closeAfterWrite || (server.draining() && inStart == inEnd);
         }
 
         /** True while more input is wanted and there is or can be room for it. */
         private boolean canRead() {
-            return !closeAfterWrite && (inEnd < in.byteSize() || inStart > 0 || in.byteSize() < maxInput());
+            return !closeAfterWrite && (inEnd < in.length || inStart > 0 || in.length < maxInput());
         }
 
         private long maxInput() {
@@ -248,18 +248,14 @@ public final class HttpServer {
         /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
         private boolean makeRoom() {
             if (inStart > 0) {
-                MemorySegment.copy(in, inStart, in, 0, inEnd - inStart);
-                System.arraycopy(inBytes, inStart, inBytes, 0, inEnd - inStart);
+                System.arraycopy(in, inStart, in, 0, inEnd - inStart);
                 inEnd -= inStart;
                 inStart = 0;
                 return true;
             }
             long max = maxInput();
-            if (in.byteSize() >= max) return false;
-            MemorySegment bigger = arena.allocate(Math.min(max, in.byteSize() * 2));
-            MemorySegment.copy(in, 0, bigger, 0, inEnd);
-            in = bigger;
-            inBytes = java.util.Arrays.copyOf(inBytes, (int) bigger.byteSize());
+            if (in.length >= max) return false;
+            in = java.util.Arrays.copyOf(in, (int) Math.min(max, in.length * 2L));
             return true;
         }
 
@@ -275,7 +271,7 @@ public final class HttpServer {
                     error(Responses.HEADERS_TOO_LARGE);
                     return;
                 }
-                Request r = request.parse(inBytes, inStart, headEnd);
+                Request r = request.parse(in, inStart, headEnd);
                 if (r.status != 0) {
                     error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
                     return;
@@ -305,11 +301,11 @@ public final class HttpServer {
             if (closed) return;
             waiting = false;
             if (server.draining()) closeAfterWrite = true;       // the answer says Connection: close
-            appendResponse(Responses.OK_TEXT, Responses.HELLO_SEGMENT, 0, HELLO.length);
+            appendResponse(Responses.OK_TEXT, HELLO, 0, HELLO.length);
             server.requestDone();
             parse();
             try {
-                if (flush()) closeIfDone();
+                if (flush() && done()) close();
             } catch (IOException e) {
                 closeQuietly();
             }
@@ -317,7 +313,7 @@ public final class HttpServer {
 
         /** The offset just past the CRLFCRLF that ends the head, or -1. */
         private int findHeadEnd() {
-            byte[] b = inBytes;
+            byte[] b = in;
             for (int i = inStart + 3, end = inEnd; i < end; i++) {
                 if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') return i + 1;
             }
@@ -326,14 +322,14 @@ public final class HttpServer {
 
         private void respond(Request r, int bodyStart, int bodyLen) {
             switch (r.route) {
-                case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : Responses.HELLO_SEGMENT, 0, HELLO.length);
+                case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : HELLO, 0, HELLO.length);
                 case Request.ROUTE_ECHO -> appendResponse(Responses.OK_OCTETS, r.head ? null : in, bodyStart, bodyLen);
                 default -> appendResponse(Responses.NOT_FOUND, null, 0, 0);
             }
         }
 
         /** Status line and headers (with Date and Content-Length), then the body. */
-        private void appendResponse(Responses.Head head, MemorySegment body, long bodyOffset, int bodyLen) {
+        private void appendResponse(Responses.Head head, byte[] body, int bodyOffset, int bodyLen) {
             int need = head.prefix().length + 29 + Responses.CONTENT_LENGTH.length + 10
                     + (closeAfterWrite ? Responses.CLOSE_END.length : Responses.END.length) + (body == null ? 0 : bodyLen);
             ensureOut(need);
@@ -344,7 +340,7 @@ public final class HttpServer {
             outEnd += Responses.putDecimal(out, outEnd, bodyLen);
             put(closeAfterWrite ? Responses.CLOSE_END : Responses.END);
             if (body != null && bodyLen > 0) {
-                MemorySegment.copy(body, bodyOffset, out, outEnd, bodyLen);
+                MemorySegment.copy(body, bodyOffset, out, ValueLayout.JAVA_BYTE, outEnd, bodyLen);
                 outEnd += bodyLen;
             }
         }
@@ -395,10 +391,10 @@ public final class HttpServer {
         /**
          * Drain: an idle connection closes now. A busy one goes on reading, so that a request half received is
          * answered; that answer says Connection: close ({@link #parse}, {@link #wakeUp}), and the connection
-         * closes once it owes nothing ({@link #closeIfDone}).
+         * closes once it owes nothing ({@link #done}).
          */
         void drain() {
-            if (!waiting && inStart == inEnd && outStart == outEnd) closeQuietly();
+            if (done()) closeQuietly();
         }
 
         private void closeQuietly() {

@@ -1,6 +1,5 @@
 package dev.knot.examples.http;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -28,11 +27,6 @@ final class Responses {
     static final byte[] CONTENT_LENGTH = "\r\nContent-Length: ".getBytes(StandardCharsets.US_ASCII);
     static final byte[] END = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] CLOSE_END = "\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    static final MemorySegment HELLO_SEGMENT = Arena.global().allocate(HttpServer.HELLO.length);
-
-    static {
-        MemorySegment.copy(HttpServer.HELLO, 0, HELLO_SEGMENT, ValueLayout.JAVA_BYTE, 0, HttpServer.HELLO.length);
-    }
 
     /** Writes {@code v} in decimal at {@code off}; returns the digits written. */
     static int putDecimal(MemorySegment out, long off, int v) {
