@@ -51,7 +51,7 @@ class LayersTest {
      */
     static final Set<String> KNOWN = Set.of(
             // raw bindings above the system layer: moving onto dev.knot.system (issue 16, item 3)
-            "dev.knot.sys.Errno", "dev.knot.sys.Fds", "dev.knot.sys.Platform",
+            "dev.knot.sys.Errno", "dev.knot.system.Fds", "dev.knot.sys.Platform",
             "dev.knot.kqueue.Kevent", "dev.knot.kqueue.KeventArray", "dev.knot.kqueue.Kqueue",
             "dev.knot.net.ListenSocket", "dev.knot.net.SocketAddresses", "dev.knot.net.SocketBase",
             "dev.knot.net.SocketOptions", "dev.knot.net.StreamSocket",
