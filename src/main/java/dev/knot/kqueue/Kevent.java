@@ -1,7 +1,6 @@
 package dev.knot.kqueue;
 
-import dev.knot.bindings.freebsd.event_h;
-import dev.knot.sys.Platform;
+import dev.knot.system.KeventAbi;
 
 /**
  * The kevent constants of the running platform: filters ({@code EVFILT_*}), flags ({@code EV_*}) and filter
@@ -11,96 +10,92 @@ import dev.knot.sys.Platform;
  * it is macOS's. Values that both agree on are compile-time constants and can be used as {@code case} labels;
  * those that differ ({@link #EVFILT_USER}, the timer units, and the FreeBSD-only flags, which are 0 on macOS)
  * are decided when this class initialises. All values come from the generated bindings of
- * {@code <sys/event.h>}, never restated here.
+ * {@code <sys/event.h>}, through the platform's {@link KeventAbi}, never restated here.
  */
 public final class Kevent {
     private Kevent() {}
 
-    private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
-
-    private static int pick(int freebsd, int macos) {
-        return MACOS ? macos : freebsd;
-    }
+    private static final KeventAbi ABI = KeventAbi.CURRENT;
 
     // Filters.
-    public static final int EVFILT_READ = event_h.EVFILT_READ;
-    public static final int EVFILT_WRITE = event_h.EVFILT_WRITE;
-    public static final int EVFILT_AIO = event_h.EVFILT_AIO;
-    public static final int EVFILT_VNODE = event_h.EVFILT_VNODE;
-    public static final int EVFILT_PROC = event_h.EVFILT_PROC;
-    public static final int EVFILT_SIGNAL = event_h.EVFILT_SIGNAL;
-    public static final int EVFILT_TIMER = event_h.EVFILT_TIMER;
+    public static final int EVFILT_READ = KeventAbi.EVFILT_READ;
+    public static final int EVFILT_WRITE = KeventAbi.EVFILT_WRITE;
+    public static final int EVFILT_AIO = KeventAbi.EVFILT_AIO;
+    public static final int EVFILT_VNODE = KeventAbi.EVFILT_VNODE;
+    public static final int EVFILT_PROC = KeventAbi.EVFILT_PROC;
+    public static final int EVFILT_SIGNAL = KeventAbi.EVFILT_SIGNAL;
+    public static final int EVFILT_TIMER = KeventAbi.EVFILT_TIMER;
     /** -11 on FreeBSD and Linux, -10 on macOS. */
-    public static final int EVFILT_USER = pick(event_h.EVFILT_USER, dev.knot.bindings.macos.event_h.EVFILT_USER);
+    public static final int EVFILT_USER = ABI.evfiltUser();
 
     // Actions and flags.
-    public static final int EV_ADD = event_h.EV_ADD;
-    public static final int EV_DELETE = event_h.EV_DELETE;
-    public static final int EV_ENABLE = event_h.EV_ENABLE;
-    public static final int EV_DISABLE = event_h.EV_DISABLE;
-    public static final int EV_ONESHOT = event_h.EV_ONESHOT;
-    public static final int EV_CLEAR = event_h.EV_CLEAR;
-    public static final int EV_RECEIPT = event_h.EV_RECEIPT;
-    public static final int EV_DISPATCH = event_h.EV_DISPATCH;
+    public static final int EV_ADD = KeventAbi.EV_ADD;
+    public static final int EV_DELETE = KeventAbi.EV_DELETE;
+    public static final int EV_ENABLE = KeventAbi.EV_ENABLE;
+    public static final int EV_DISABLE = KeventAbi.EV_DISABLE;
+    public static final int EV_ONESHOT = KeventAbi.EV_ONESHOT;
+    public static final int EV_CLEAR = KeventAbi.EV_CLEAR;
+    public static final int EV_RECEIPT = KeventAbi.EV_RECEIPT;
+    public static final int EV_DISPATCH = KeventAbi.EV_DISPATCH;
     /** FreeBSD: keep the knote's udata on a modify. 0 on macOS, which has no such flag. */
-    public static final int EV_KEEPUDATA = pick(event_h.EV_KEEPUDATA, 0);
+    public static final int EV_KEEPUDATA = ABI.evKeepudata();
     /** FreeBSD: make an existing knote oneshot and trigger it once. 0 on macOS. */
-    public static final int EV_FORCEONESHOT = pick(event_h.EV_FORCEONESHOT, 0);
-    public static final int EV_SYSFLAGS = event_h.EV_SYSFLAGS;
-    public static final int EV_FLAG1 = event_h.EV_FLAG1;
-    public static final int EV_EOF = event_h.EV_EOF;
-    public static final int EV_ERROR = event_h.EV_ERROR;
+    public static final int EV_FORCEONESHOT = ABI.evForceoneshot();
+    public static final int EV_SYSFLAGS = KeventAbi.EV_SYSFLAGS;
+    public static final int EV_FLAG1 = KeventAbi.EV_FLAG1;
+    public static final int EV_EOF = KeventAbi.EV_EOF;
+    public static final int EV_ERROR = KeventAbi.EV_ERROR;
 
     // EVFILT_USER.
-    public static final int NOTE_FFNOP = event_h.NOTE_FFNOP;
-    public static final int NOTE_FFAND = event_h.NOTE_FFAND;
-    public static final int NOTE_FFOR = event_h.NOTE_FFOR;
-    public static final int NOTE_FFCOPY = event_h.NOTE_FFCOPY;
-    public static final int NOTE_FFCTRLMASK = event_h.NOTE_FFCTRLMASK;
-    public static final int NOTE_FFLAGSMASK = event_h.NOTE_FFLAGSMASK;
-    public static final int NOTE_TRIGGER = event_h.NOTE_TRIGGER;
+    public static final int NOTE_FFNOP = KeventAbi.NOTE_FFNOP;
+    public static final int NOTE_FFAND = KeventAbi.NOTE_FFAND;
+    public static final int NOTE_FFOR = KeventAbi.NOTE_FFOR;
+    public static final int NOTE_FFCOPY = KeventAbi.NOTE_FFCOPY;
+    public static final int NOTE_FFCTRLMASK = KeventAbi.NOTE_FFCTRLMASK;
+    public static final int NOTE_FFLAGSMASK = KeventAbi.NOTE_FFLAGSMASK;
+    public static final int NOTE_TRIGGER = KeventAbi.NOTE_TRIGGER;
 
     // EVFILT_READ / EVFILT_WRITE.
-    public static final int NOTE_LOWAT = event_h.NOTE_LOWAT;
+    public static final int NOTE_LOWAT = KeventAbi.NOTE_LOWAT;
     /** FreeBSD: a READ knote on a regular file fires like poll(2) does, always. 0 on macOS. */
-    public static final int NOTE_FILE_POLL = pick(event_h.NOTE_FILE_POLL, 0);
+    public static final int NOTE_FILE_POLL = ABI.noteFilePoll();
 
     // EVFILT_VNODE.
-    public static final int NOTE_DELETE = event_h.NOTE_DELETE;
-    public static final int NOTE_WRITE = event_h.NOTE_WRITE;
-    public static final int NOTE_EXTEND = event_h.NOTE_EXTEND;
-    public static final int NOTE_ATTRIB = event_h.NOTE_ATTRIB;
-    public static final int NOTE_LINK = event_h.NOTE_LINK;
-    public static final int NOTE_RENAME = event_h.NOTE_RENAME;
-    public static final int NOTE_REVOKE = event_h.NOTE_REVOKE;
+    public static final int NOTE_DELETE = KeventAbi.NOTE_DELETE;
+    public static final int NOTE_WRITE = KeventAbi.NOTE_WRITE;
+    public static final int NOTE_EXTEND = KeventAbi.NOTE_EXTEND;
+    public static final int NOTE_ATTRIB = KeventAbi.NOTE_ATTRIB;
+    public static final int NOTE_LINK = KeventAbi.NOTE_LINK;
+    public static final int NOTE_RENAME = KeventAbi.NOTE_RENAME;
+    public static final int NOTE_REVOKE = KeventAbi.NOTE_REVOKE;
     /** FreeBSD: the file was opened. 0 on macOS. */
-    public static final int NOTE_OPEN = pick(event_h.NOTE_OPEN, 0);
+    public static final int NOTE_OPEN = ABI.noteOpen();
     /** FreeBSD: a descriptor without write access was closed. 0 on macOS. */
-    public static final int NOTE_CLOSE = pick(event_h.NOTE_CLOSE, 0);
+    public static final int NOTE_CLOSE = ABI.noteClose();
     /** FreeBSD: a descriptor with write access was closed. 0 on macOS. */
-    public static final int NOTE_CLOSE_WRITE = pick(event_h.NOTE_CLOSE_WRITE, 0);
+    public static final int NOTE_CLOSE_WRITE = ABI.noteCloseWrite();
     /** FreeBSD: the file was read. 0 on macOS. */
-    public static final int NOTE_READ = pick(event_h.NOTE_READ, 0);
+    public static final int NOTE_READ = ABI.noteRead();
 
     // EVFILT_PROC.
-    public static final int NOTE_EXIT = event_h.NOTE_EXIT;
-    public static final int NOTE_FORK = event_h.NOTE_FORK;
-    public static final int NOTE_EXEC = event_h.NOTE_EXEC;
-    public static final int NOTE_TRACK = event_h.NOTE_TRACK;
-    public static final int NOTE_TRACKERR = event_h.NOTE_TRACKERR;
-    public static final int NOTE_CHILD = event_h.NOTE_CHILD;
-    public static final int NOTE_PDATAMASK = event_h.NOTE_PDATAMASK;
+    public static final int NOTE_EXIT = KeventAbi.NOTE_EXIT;
+    public static final int NOTE_FORK = KeventAbi.NOTE_FORK;
+    public static final int NOTE_EXEC = KeventAbi.NOTE_EXEC;
+    public static final int NOTE_TRACK = KeventAbi.NOTE_TRACK;
+    public static final int NOTE_TRACKERR = KeventAbi.NOTE_TRACKERR;
+    public static final int NOTE_CHILD = KeventAbi.NOTE_CHILD;
+    public static final int NOTE_PDATAMASK = KeventAbi.NOTE_PDATAMASK;
     /** {@code 0xf0000000} on FreeBSD, {@code 0xfff00000} on macOS. */
-    public static final int NOTE_PCTRLMASK = pick(event_h.NOTE_PCTRLMASK, dev.knot.bindings.macos.event_h.NOTE_PCTRLMASK);
+    public static final int NOTE_PCTRLMASK = ABI.notePctrlmask();
 
     // EVFILT_TIMER units differ: FreeBSD has a one-hot mask with ms as default, macOS has no NOTE_MSECONDS.
-    public static final int NOTE_SECONDS = event_h.NOTE_SECONDS;
+    public static final int NOTE_SECONDS = KeventAbi.NOTE_SECONDS;
     /** 0 on macOS, where milliseconds are the default unit. */
-    public static final int NOTE_MSECONDS = pick(event_h.NOTE_MSECONDS, 0);
-    public static final int NOTE_USECONDS = pick(event_h.NOTE_USECONDS, dev.knot.bindings.macos.event_h.NOTE_USECONDS);
-    public static final int NOTE_NSECONDS = pick(event_h.NOTE_NSECONDS, dev.knot.bindings.macos.event_h.NOTE_NSECONDS);
+    public static final int NOTE_MSECONDS = ABI.noteMseconds();
+    public static final int NOTE_USECONDS = ABI.noteUseconds();
+    public static final int NOTE_NSECONDS = ABI.noteNseconds();
     /** {@code NOTE_ABSTIME} on FreeBSD, {@code NOTE_ABSOLUTE} on macOS. */
-    public static final int NOTE_ABSTIME = pick(event_h.NOTE_ABSTIME, dev.knot.bindings.macos.event_h.NOTE_ABSOLUTE);
+    public static final int NOTE_ABSTIME = ABI.noteAbstime();
 
     /** The filter's name, e.g. {@code "EVFILT_READ"}, or its number. */
     public static String filterName(int filter) {
