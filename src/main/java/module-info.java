@@ -13,6 +13,4 @@ module dev.knot {
     exports dev.knot.net;
     exports dev.knot.fork;
     exports dev.knot.prefork;
-    exports dev.knot.examples;
-    exports dev.knot.examples.http;
 }
