@@ -49,9 +49,7 @@ class LayersTest {
      * Today's known violations, by the class that commits them. This list only shrinks: each entry is removed by
      * the change that fixes it, and a new violation is never added here.
      */
-    static final Set<String> KNOWN = Set.of(
-            // the library runs the examples: they leave it (issue 16, item 5, and issue 9)
-            "dev.knot.Main", "dev.knot.prefork.WorkerMain", "dev.knot.examples.KqueueDemo");
+    static final Set<String> KNOWN = Set.of();
 
     static JavaClasses classes;
 
