@@ -75,7 +75,6 @@ public final class EpollKqueue implements FdWatchers.Watcher {
 
     // Tokens of the kqueue's own descriptors; knote slots start above them.
     static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4;
-    private static final int FIRST_SLOT = 8;
 
     private static final Set<EpollKqueue> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -114,18 +113,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     private final SignalFilter signalFilter = new SignalFilter();
     private final VnodeFilter vnodeFilter = new VnodeFilter();
 
-    // The knote table: slots give tokens, fds index the descriptor filters, maps the others.
-    private Knote[] slots = new Knote[64];
-    private int[] gens = new int[64];
-    private int[] freeSlots = new int[64];
-    private int freeTop;
-    private int nextSlot = FIRST_SLOT;
-    private Knote pool;                          // recycled knotes, linked through qnext
-    FdRecord[] fds = new FdRecord[64];
-    private final LongMap<Knote> timers = new LongMap<>();
-    private final LongMap<Knote> users = new LongMap<>();
-    private final LongMap<Knote> procs = new LongMap<>();
-    private final LongMap<Knote> signals = new LongMap<>();
+    final KnoteTable table = new KnoteTable(this);
     final KnoteQueue queue = new KnoteQueue();
 
     final TimerQueue timerQueue = new TimerQueue(this);
@@ -307,9 +295,9 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         if (fop.isFd) {
             if (ident < 0 || ident > Integer.MAX_VALUE) return EBADF;
             if (ident == epfd) return EINVAL;                // a kqueue cannot watch itself
-            kn = fdKnote((int) ident, filter);
+            kn = table.fdKnote((int) ident, filter);
         } else {
-            kn = mapFor(filter).get(ident);
+            kn = table.mapFor(filter).get(ident);
         }
         if (kn == null) return create(fop, ident, filter, flags, fflags, data, udata, e0, e1, e2, e3, s);
 
@@ -350,7 +338,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             if (fop.isFd && !fdOpen((int) ident, s)) return EBADF;
             return ENOENT;
         }
-        Knote kn = allocKnote();
+        Knote kn = table.alloc();
         kn.ident = ident;
         kn.filter = filter;
         kn.fop = fop;
@@ -364,18 +352,18 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         if (fop.isFd) {
             int fd = (int) ident;
             // As FreeBSD's fget before kqueue_expand: a closed number is EBADF, and never grows the table to its size.
-            if (fd >= fds.length && !fdOpen(fd, s)) {
-                freeKnote(kn);
+            if (fd >= table.fds.length && !fdOpen(fd, s)) {
+                table.free(kn);
                 return EBADF;
             }
-            FdRecord r = record(fd);
+            FdRecord r = table.record(fd);
             if (r != null && r.read == null && r.write == null && r.vnode == null) r.forget();
         }
-        index(kn);
+        table.index(kn);
         int err = fop.attach(this, kn, s);
         if (err != 0) {
-            unindex(kn);
-            freeKnote(kn);
+            table.unindex(kn);
+            table.free(kn);
             return err;
         }
         liveKnotes++;
@@ -414,8 +402,8 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     int drop(Knote kn, Scratch s) {
         queue.remove(kn);
         int r = kn.fop.detach(this, kn, s);
-        unindex(kn);
-        freeKnote(kn);
+        table.unindex(kn);
+        table.free(kn);
         liveKnotes--;
         return r;
     }
@@ -492,7 +480,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
                 case T_TIMER_MONO, T_TIMER_REAL -> { } // runExpired follows
                 case T_INOTIFY -> inotifyReady = true;
                 default -> {
-                    Knote kn = knoteFor(token);
+                    Knote kn = table.knoteFor(token);
                     if (kn == null) {
                         staleMain = true;
                     } else if (kn.fop == readFilter) {
@@ -510,7 +498,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             for (int i = 0; i < w; i++) {
                 long token = buf.get(epoll_event.data$LAYOUT, i * EV_SIZE + EV_DATA);
                 int ev = buf.get(epoll_event.events$LAYOUT, i * EV_SIZE + EV_EVENTS);
-                Knote kn = knoteFor(token);
+                Knote kn = table.knoteFor(token);
                 if (kn == null || kn.fop != writeFilter) staleWrite = true;
                 else n = deliverFd(kn, ev, out, n, callId, s);
             }
@@ -638,116 +626,9 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         return null;
     }
 
-    private LongMap<Knote> mapFor(int filter) {
-        if (filter == EVFILT_TIMER) return timers;
-        if (filter == EVFILT_USER) return users;
-        if (filter == EVFILT_PROC) return procs;
-        return signals;
-    }
-
-    FdRecord record(int fd) {
-        return fd < fds.length ? fds[fd] : null;
-    }
-
-    FdRecord recordFor(int fd) {
-        if (fd >= fds.length) {
-            FdRecord[] n = new FdRecord[Math.max(fds.length * 2, fd + 1)];
-            System.arraycopy(fds, 0, n, 0, fds.length);
-            fds = n;
-        }
-        FdRecord r = fds[fd];
-        if (r == null) {
-            fds[fd] = r = new FdRecord(fd);
-            FdWatchers.watch(fd, this);               // knote_fdclose: closing fd through Knot tells this kqueue
-        }
-        return r;
-    }
-
-    void releaseRecordIfEmpty(FdRecord r) {
-        if (r.isEmpty() && r.fd < fds.length && fds[r.fd] == r) {
-            fds[r.fd] = null;
-            FdWatchers.unwatch(r.fd, this);
-        }
-    }
-
-    private Knote fdKnote(int fd, int filter) {
-        FdRecord r = record(fd);
-        if (r == null) return null;
-        return filter == EVFILT_READ ? r.read : filter == EVFILT_WRITE ? r.write : r.vnode;
-    }
-
-    private void index(Knote kn) {
-        if (kn.fop.isFd) {
-            FdRecord r = recordFor((int) kn.ident);
-            kn.fd = (int) kn.ident;
-            kn.rec = r;
-            if (kn.filter == EVFILT_READ) r.read = kn;
-            else if (kn.filter == EVFILT_WRITE) r.write = kn;
-            else r.vnode = kn;
-        } else {
-            mapFor(kn.filter).put(kn.ident, kn);
-        }
-    }
-
-    private void unindex(Knote kn) {
-        if (kn.fop.isFd) {
-            FdRecord r = kn.rec;
-            if (r != null) {
-                if (r.read == kn) r.read = null;
-                if (r.write == kn) r.write = null;
-                if (r.vnode == kn) r.vnode = null;
-                releaseRecordIfEmpty(r);
-            }
-        } else if (mapFor(kn.filter).get(kn.ident) == kn) {
-            mapFor(kn.filter).remove(kn.ident);
-        }
-    }
-
-    private Knote allocKnote() {
-        Knote kn = pool;
-        if (kn != null) {
-            pool = kn.qnext;
-            kn.qnext = null;
-        } else {
-            kn = new Knote();
-        }
-        int slot;
-        if (freeTop > 0) {
-            slot = freeSlots[--freeTop];
-        } else {
-            slot = nextSlot++;
-            if (slot >= slots.length) {
-                slots = java.util.Arrays.copyOf(slots, slots.length * 2);
-                gens = java.util.Arrays.copyOf(gens, gens.length * 2);
-            }
-        }
-        slots[slot] = kn;
-        kn.slot = slot;
-        kn.gen = gens[slot];
-        return kn;
-    }
-
-    private void freeKnote(Knote kn) {
-        int slot = kn.slot;
-        slots[slot] = null;
-        gens[slot]++;                                // any token still in the kernel for this slot is now stale
-        if (freeTop == freeSlots.length) freeSlots = java.util.Arrays.copyOf(freeSlots, freeSlots.length * 2);
-        freeSlots[freeTop++] = slot;
-        kn.reset();
-        kn.qnext = pool;
-        pool = kn;
-    }
-
     /** The epoll token of a knote: its slot and generation. */
     static long token(Knote kn) {
-        return ((long) kn.gen << 32) | (kn.slot & 0xFFFFFFFFL);
-    }
-
-    private Knote knoteFor(long token) {
-        int slot = (int) token;
-        if (slot < FIRST_SLOT || slot >= slots.length) return null;
-        Knote kn = slots[slot];
-        return kn != null && kn.gen == (int) (token >>> 32) ? kn : null;
+        return kn.token;
     }
 
     // -------------------------------------------------------------------------- kernel helpers
@@ -773,7 +654,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
 
     /** The descriptor was found closed while its knotes lived: drop them, as close(2) would have. */
     void fdGone(int fd, Scratch s) {
-        FdRecord r = record(fd);
+        FdRecord r = table.record(fd);
         if (r == null) return;
         r.readLingers = r.writeLingers = false;
         dropAll(r, s);
@@ -786,7 +667,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         if (r.read != null) drop(r.read, s);
         if (r.write != null) drop(r.write, s);
         if (r.vnode != null) drop(r.vnode, s);
-        releaseRecordIfEmpty(r);
+        table.releaseRecordIfEmpty(r);
     }
 
     /** knote_fdclose(): called before Knot closes {@code fd}, which this kqueue watches. */
@@ -795,7 +676,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         lock.lock();
         try {
             if (closed) return;
-            FdRecord r = record(fd);
+            FdRecord r = table.record(fd);
             if (r == null) return;
             Scratch s = takeScratch();
             try {
@@ -817,7 +698,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     public void sendShutdown(int fd) {
         lock.lock();
         try {
-            FdRecord r = closed ? null : record(fd);
+            FdRecord r = closed ? null : table.record(fd);
             if (r == null) return;
             r.sendShut = true;
             if (r.write != null && !r.write.isDisabled()) {
@@ -859,7 +740,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             staleWrite = false;
             int nw = epoll_h.epoll_create1(s.callState, EPOLL_CLOEXEC);
             if (nw >= 0) {
-                for (FdRecord r : fds) {
+                for (FdRecord r : table.fds) {
                     if (r == null) continue;
                     if (r.write != null && !r.write.polled) ctl(nw, EPOLL_CTL_ADD, r.fd, writeFilter.currentEvents(r.write), token(r.write), s);
                     r.writeLingers = false;
@@ -879,12 +760,12 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             ctl(nm, EPOLL_CTL_ADD, wepfd, EPOLLIN, T_WRITESET, s);
             timerQueue.registerIn(nm, s);
             inotify.registerIn(nm, s);
-            for (FdRecord r : fds) {
+            for (FdRecord r : table.fds) {
                 if (r == null) continue;
                 if (r.read != null && !r.read.polled) ctl(nm, EPOLL_CTL_ADD, r.fd, readFilter.currentEvents(r.read), token(r.read), s);
                 r.readLingers = false;
             }
-            procs.forEach(kn -> {
+            table.procs.forEach(kn -> {
                 if (kn.pidfd >= 0) ctl(nm, EPOLL_CTL_ADD, kn.pidfd, EPOLLIN | EPOLLONESHOT, token(kn), s);
             });
             // Threads blocked in the old instance must come back and wait on the new one: make the eventfd
@@ -947,11 +828,8 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             closed = true;
             LIVE.remove(this);
             Scratch s = takeScratch();
-            for (int i = FIRST_SLOT; i < nextSlot; i++) {
-                Knote kn = slots[i];
-                if (kn != null) drop(kn, s);
-            }
-            for (FdRecord r : fds) if (r != null) FdWatchers.unwatch(r.fd, this);   // lingering registrations
+            table.forEach(kn -> drop(kn, s));
+            table.unwatchAll();                       // records that only lingering registrations kept
             timerQueue.close(s);
             inotify.close(s);
             MemorySegment st = s.callState;
@@ -968,10 +846,10 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     }
 
     /** Called by the signal bridge when a watched signal arrives; counts it on the knote if it is still ours. */
-    void signalArrived(Knote kn, int gen) {
+    void signalArrived(Knote kn, long token) {
         lock.lock();
         try {
-            if (closed || kn.gen != gen || kn.fop != signalFilter) return;
+            if (closed || kn.token != token || kn.fop != signalFilter) return;
             kn.data++;
             activate(kn, false);
         } finally {

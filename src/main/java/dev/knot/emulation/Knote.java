@@ -16,8 +16,7 @@ final class Knote {
     long ident;
     int filter;
     Filter fop;
-    int slot;                       // index in the knote table; with gen it makes the epoll token
-    int gen;
+    long token;                     // slot and generation in the knote table: the epoll registration's data
 
     int flags;                      // stored flags: creation flags minus ADD/DELETE/ENABLE/DISABLE/FORCEONESHOT
     int fflags;                     // output fflags
@@ -65,7 +64,7 @@ final class Knote {
     }
 
     void reset() {
-        ident = 0; filter = 0; fop = null;
+        ident = 0; filter = 0; fop = null; token = 0;
         flags = 0; fflags = 0; data = 0; udata = 0; ext0 = ext1 = ext2 = ext3 = 0;
         sfflags = 0; sdata = 0; status = 0;
         qprev = qnext = null; deliveredInCall = 0;
