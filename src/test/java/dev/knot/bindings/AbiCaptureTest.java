@@ -40,7 +40,7 @@ class AbiCaptureTest {
         };
         Path out = Files.createTempFile("knot-abi", ".abi");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(java.toString(), "bindings/generator/BindGen.java", "capture",
+        Process p = new ProcessBuilder(java.toString(), "bindings/generator/dev/knot/bindgen/BindGen.java", "capture",
                 "bindings/spec/linux.spec", arch, out.toString()).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe timed out");
