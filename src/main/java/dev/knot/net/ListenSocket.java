@@ -36,19 +36,34 @@ public final class ListenSocket extends SocketBase {
      *                  balances connections between them
      */
     public record Options(int backlog, boolean reuseAddress, boolean reusePort) {
-        /** Backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off. */
+        /** {@return the defaults: backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off} */
         public static Options defaults() {
             return new Options(socket_h.SOMAXCONN, true, false);
         }
 
+        /**
+         * {@return these options with another backlog}
+         *
+         * @param n the accept queue's length
+         */
         public Options backlog(int n) {
             return new Options(n, reuseAddress, reusePort);
         }
 
+        /**
+         * {@return these options with SO_REUSEPORT set or cleared}
+         *
+         * @param on whether several sockets may bind the same address and port
+         */
         public Options reusePort(boolean on) {
             return new Options(backlog, reuseAddress, on);
         }
 
+        /**
+         * {@return these options with SO_REUSEADDR set or cleared}
+         *
+         * @param on whether a TCP address in TIME_WAIT may be bound again
+         */
         public Options reuseAddress(boolean on) {
             return new Options(backlog, on, reusePort);
         }
@@ -58,12 +73,29 @@ public final class ListenSocket extends SocketBase {
         super(fd, family);
     }
 
-    /** Binds and listens with {@link Options#defaults()}. */
+    /**
+     * Binds and listens with {@link Options#defaults()}.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local) throws IOException {
         return bind(local, Options.defaults());
     }
 
-    /** Binds and listens with the given backlog and default options. */
+    /**
+     * Binds and listens with the given backlog and default options.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param backlog the accept queue's length (the kernel caps it at {@code net.core.somaxconn})
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local, int backlog) throws IOException {
         return bind(local, Options.defaults().backlog(backlog));
     }
@@ -71,6 +103,10 @@ public final class ListenSocket extends SocketBase {
     /**
      * Creates a non-blocking, close-on-exec socket of {@code local}'s family, applies the options, binds and listens.
      *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param options backlog, SO_REUSEADDR and SO_REUSEPORT
+     * @return the listening socket, owned by the caller
      * @throws ErrnoException e.g. EADDRINUSE, EACCES, or EADDRNOTAVAIL, naming the address
      */
     public static ListenSocket bind(SocketAddress local, Options options) throws IOException {
@@ -100,6 +136,8 @@ public final class ListenSocket extends SocketBase {
      * Takes over a listening socket received from elsewhere (inherited from a parent, LISTEN_FDS, SCM_RIGHTS): makes
      * it non-blocking and close-on-exec. The socket then owns the descriptor.
      *
+     * @param fd a listening socket's descriptor, owned by the new socket from then on
+     * @return the listening socket, which owns {@code fd}
      * @throws ErrnoException EBADF if it is not open, ENOTSOCK if it is not a socket
      * @throws IllegalArgumentException if it is a socket but not a listening stream socket
      */
@@ -128,6 +166,12 @@ public final class ListenSocket extends SocketBase {
     /** Takes one accepted connection from {@link #acceptAll}; it owns the socket from then on. */
     @FunctionalInterface
     public interface AcceptHandler {
+        /**
+         * Takes ownership of one accepted connection.
+         *
+         * @param socket the connection, owned by the handler from now on
+         * @throws IOException if setting it up fails; {@link #acceptAll} then closes it and rethrows
+         */
         void accepted(StreamSocket socket) throws IOException;
     }
 
@@ -145,6 +189,9 @@ public final class ListenSocket extends SocketBase {
      * pauses instead of spinning: READ interest is dropped for {@link #ACCEPT_PAUSE_MILLIS} and the failure goes to
      * {@link EventLoop#report}. Loop thread only.
      *
+     * @param loop the event loop this listener is registered on
+     * @param key the listener's key on {@code loop}
+     * @param handler takes each accepted connection
      * @throws IOException any other accept failure, or what the handler threw
      */
     public void acceptAll(EventLoop loop, Key key, AcceptHandler handler) throws IOException {
@@ -181,7 +228,13 @@ public final class ListenSocket extends SocketBase {
         loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }
 
-    /** Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting. */
+    /**
+     * Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting.
+     *
+     * @return the descriptor
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int acceptFd() throws IOException {
         ensureOpen();
         MemorySegment st = CallState.forThread();
@@ -196,25 +249,41 @@ public final class ListenSocket extends SocketBase {
         }
     }
 
-    /** SO_REUSEPORT. */
+    /**
+     * SO_REUSEPORT.
+     *
+     * @return whether SO_REUSEPORT is set
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean reusePort() throws IOException {
         ensureOpen();
         return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, "SO_REUSEPORT");
     }
 
-    /** The local port of a TCP listener. */
+    /**
+     * {@return the local port of a TCP listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int port() throws IOException {
         SocketAddress a = localAddress();
         if (a instanceof java.net.InetSocketAddress i) return i.getPort();
         throw new IllegalStateException("a Unix-domain socket has no port");
     }
 
-    /** True for a Unix-domain listener. */
+    /** {@return true for a Unix-domain listener} */
     public boolean isUnix() {
         return family == socket_h.AF_UNIX;
     }
 
-    /** The path of a Unix-domain listener. */
+    /**
+     * {@return the path of a Unix-domain listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public java.nio.file.Path path() throws IOException {
         if (localAddress() instanceof UnixDomainSocketAddress u) return u.getPath();
         throw new IllegalStateException("not a Unix-domain socket");

@@ -31,11 +31,16 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
         return fd;
     }
 
-    /** AF_INET, AF_INET6 or AF_UNIX. */
+    /**
+     * AF_INET, AF_INET6 or AF_UNIX.
+     *
+     * @return the address family: AF_INET, AF_INET6 or AF_UNIX
+     */
     public int family() {
         return family;
     }
 
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed.get();
     }
@@ -44,7 +49,12 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
         if (closed.get()) throw new ClosedChannelException();
     }
 
-    /** The address the socket is bound to. */
+    /**
+     * {@return the address the socket is bound to}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public SocketAddress localAddress() throws IOException {
         ensureOpen();
         return name(true);
@@ -62,17 +72,36 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
         }
     }
 
+    /**
+     * Sets SO_RCVBUF.
+     *
+     * @param bytes the requested size (Linux doubles it for its bookkeeping)
+     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setReceiveBufferSize(int bytes) throws IOException {
         ensureOpen();
         SocketOptions.setInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, bytes, "SO_RCVBUF");
     }
 
-    /** SO_RCVBUF as the kernel reports it (Linux doubles what was set, for its bookkeeping). */
+    /**
+     * SO_RCVBUF as the kernel reports it (Linux doubles what was set, for its bookkeeping).
+     *
+     * @return the receive buffer's size in bytes
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int receiveBufferSize() throws IOException {
         ensureOpen();
         return SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, "SO_RCVBUF");
     }
 
+    /**
+     * {@return whether SO_REUSEADDR is set}
+     *
+     * @throws IOException {@link ErrnoException} if getsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean reuseAddress() throws IOException {
         ensureOpen();
         return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, "SO_REUSEADDR");

@@ -50,6 +50,9 @@ public final class StreamSocket extends SocketBase {
      * Starts a non-blocking connect. Loopback and Unix-domain connects usually complete at once
      * ({@link #isConnected()}); otherwise register for OP_WRITE and call {@link #finishConnect()} when it fires.
      *
+     * @param remote the address to connect to: an {@code InetSocketAddress} (IPv4 or IPv6) or a {@code
+     *               UnixDomainSocketAddress}
+     * @return the socket, owned by the caller; connected or connecting
      * @throws ErrnoException if the connect fails at once (ECONNREFUSED for a Unix path nobody listens on, ENOENT...)
      */
     public static StreamSocket connect(SocketAddress remote) throws IOException {
@@ -78,6 +81,8 @@ public final class StreamSocket extends SocketBase {
     /**
      * Takes over a connected stream socket received from elsewhere, making it non-blocking and close-on-exec.
      *
+     * @param fd a connected stream socket's descriptor, owned by the new socket from then on
+     * @return the socket, which owns {@code fd}
      * @throws ErrnoException EBADF if it is not open, ENOTSOCK if it is not a socket
      * @throws IllegalArgumentException if it is not a stream socket
      */
@@ -92,7 +97,11 @@ public final class StreamSocket extends SocketBase {
         return new StreamSocket(fd, family, true);
     }
 
-    /** A connected Unix-domain socketpair, both ends non-blocking and close-on-exec. */
+    /**
+     * {@return a connected Unix-domain socketpair, both ends non-blocking and close-on-exec, owned by the caller}
+     *
+     * @throws IOException an {@link ErrnoException} if socketpair fails (EMFILE, ENFILE...)
+     */
     public static StreamSocket[] pair() throws IOException {
         Platform.requireLinux("Knot's sockets");
         try (Arena a = Arena.ofConfined()) {
@@ -108,7 +117,7 @@ public final class StreamSocket extends SocketBase {
         }
     }
 
-    /** True once connected. */
+    /** {@return true once connected} */
     public boolean isConnected() {
         return connected;
     }
@@ -138,6 +147,7 @@ public final class StreamSocket extends SocketBase {
     /**
      * Reads into {@code dst}.
      *
+     * @param dst where the bytes go
      * @return bytes read; 0 if none are available now (or {@code dst} is empty); -1 at end of stream
      * @throws ErrnoException ECONNRESET and the like
      */
@@ -161,12 +171,30 @@ public final class StreamSocket extends SocketBase {
         }
     }
 
-    /** Reads into {@code length} bytes of {@code dst} at {@code offset}; as {@link #read(MemorySegment)}. */
+    /**
+     * Reads into {@code length} bytes of {@code dst} at {@code offset}; as {@link #read(MemorySegment)}.
+     *
+     * @param dst where the bytes go
+     * @param offset the index of the first byte
+     * @param length how many bytes
+     * @return bytes read; 0 if none are available now; -1 at end of stream
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int read(MemorySegment dst, long offset, long length) throws IOException {
         return read(dst.asSlice(offset, length));
     }
 
-    /** Writes {@code length} bytes of {@code src} from {@code offset}; as {@link #write(MemorySegment)}. */
+    /**
+     * Writes {@code length} bytes of {@code src} from {@code offset}; as {@link #write(MemorySegment)}.
+     *
+     * @param src the bytes to write
+     * @param offset the index of the first byte
+     * @param length how many bytes
+     * @return bytes the kernel took (0 if its send buffer is full)
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int write(MemorySegment src, long offset, long length) throws IOException {
         return write(src.asSlice(offset, length));
     }
@@ -174,6 +202,11 @@ public final class StreamSocket extends SocketBase {
     /**
      * Reads into a direct buffer's remaining space and advances its position. Heap buffers are refused: the kernel
      * writes native memory.
+     *
+     * @param dst where the bytes go
+     * @return bytes read; 0 if none are available now; -1 at end of stream
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public int read(ByteBuffer dst) throws IOException {
         requireDirect(dst);
@@ -185,6 +218,7 @@ public final class StreamSocket extends SocketBase {
     /**
      * Writes from {@code src}.
      *
+     * @param src the bytes to write
      * @return bytes the kernel took (0 if its send buffer is full)
      * @throws ErrnoException EPIPE if the peer is gone, ECONNRESET, ...
      */
@@ -202,7 +236,14 @@ public final class StreamSocket extends SocketBase {
         }
     }
 
-    /** Writes a direct buffer's remaining bytes and advances its position. */
+    /**
+     * Writes a direct buffer's remaining bytes and advances its position.
+     *
+     * @param src the bytes to write
+     * @return bytes the kernel took (0 if its send buffer is full)
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int write(ByteBuffer src) throws IOException {
         requireDirect(src);
         int n = write(MemorySegment.ofBuffer(src));
@@ -213,7 +254,12 @@ public final class StreamSocket extends SocketBase {
     /**
      * Gathering write (writev) of {@code count} segments from {@code offset}, up to IOV_MAX at a time.
      *
+     * @param srcs the segments to write, in order
+     * @param offset the index of the first segment
+     * @param count how many segments, from {@code offset}
      * @return bytes written; 0 if the send buffer is full
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public long write(MemorySegment[] srcs, int offset, int count) throws IOException {
         return vector(srcs, offset, count, true);
@@ -222,7 +268,12 @@ public final class StreamSocket extends SocketBase {
     /**
      * Scattering read (readv) into {@code count} segments from {@code offset}.
      *
+     * @param dsts the segments to fill, in order
+     * @param offset the index of the first segment
+     * @param count how many segments, from {@code offset}
      * @return bytes read, 0 if none are available, -1 at end of stream
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public long read(MemorySegment[] dsts, int offset, int count) throws IOException {
         return vector(dsts, offset, count, false);
@@ -258,12 +309,22 @@ public final class StreamSocket extends SocketBase {
         if (!b.isDirect()) throw new IllegalArgumentException("Knot's sockets read and write direct buffers or MemorySegments, not heap buffers");
     }
 
-    /** Half-close: no more reads (the peer's further data is discarded). */
+    /**
+     * Half-close: no more reads (the peer's further data is discarded).
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void shutdownInput() throws IOException {
         shutdown(socket_h.SHUT_RD, "SHUT_RD");
     }
 
-    /** Half-close: no more writes; the peer reads end of stream after the data already sent. */
+    /**
+     * Half-close: no more writes; the peer reads end of stream after the data already sent.
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void shutdownOutput() throws IOException {
         shutdown(socket_h.SHUT_WR, "SHUT_WR");
         Fds.sendShutdown(fd);
@@ -275,12 +336,19 @@ public final class StreamSocket extends SocketBase {
         if (socket_h.shutdown(st, fd, how) != 0) throw new ErrnoException("shutdown(" + fd + ", " + name + ")", CallState.errno(st));
     }
 
-    /** The credentials of the process at the other end of a Unix-domain socket, from SO_PEERCRED. */
+    /**
+     * The credentials of the process at the other end of a Unix-domain socket, from SO_PEERCRED.
+     *
+     * @param pid the peer's process id
+     * @param uid the peer's user id
+     * @param gid the peer's group id
+     */
     public record PeerCredentials(int pid, int uid, int gid) {}
 
     /**
      * SO_PEERCRED: who connected (for a Unix-domain socket; the kernel records it at connect time).
      *
+     * @return the peer's pid, uid and gid as the kernel recorded them at connect time
      * @throws ErrnoException e.g. ENOPROTOOPT on a TCP socket
      */
     public PeerCredentials peerCredentials() throws IOException {
@@ -298,56 +366,117 @@ public final class StreamSocket extends SocketBase {
         }
     }
 
-    /** The peer's address. */
+    /**
+     * {@return the peer's address}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public SocketAddress remoteAddress() throws IOException {
         ensureOpen();
         if (remote == null) remote = name(false);
         return remote;
     }
 
+    /**
+     * Sets TCP_NODELAY: send small segments at once instead of waiting to coalesce them (Nagle).
+     *
+     * @param on whether to disable Nagle's algorithm
+     * @throws IOException {@link ErrnoException} if setsockopt fails (ENOTSUP-like errors on Unix-domain sockets), or
+     *        {@link java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setTcpNoDelay(boolean on) throws IOException {
         ensureOpen();
         SocketOptions.tcpNoDelay(fd, on);
     }
 
-    /** TCP_NODELAY on for TCP sockets; nothing for Unix-domain ones. */
+    /**
+     * TCP_NODELAY on for TCP sockets; nothing for Unix-domain ones.
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setTcpNoDelayIfTcp() throws IOException {
         if (family != socket_h.AF_UNIX) setTcpNoDelay(true);
     }
 
+    /**
+     * {@return whether TCP_NODELAY is set}
+     *
+     * @throws IOException {@link ErrnoException} if getsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean tcpNoDelay() throws IOException {
         ensureOpen();
         return SocketOptions.getBoolean(fd, in_h.IPPROTO_TCP, tcp_h.TCP_NODELAY, "TCP_NODELAY");
     }
 
+    /**
+     * Sets SO_KEEPALIVE: the kernel probes an idle connection and reports its loss.
+     *
+     * @param on whether to send keep-alive probes
+     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setKeepAlive(boolean on) throws IOException {
         ensureOpen();
         SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_KEEPALIVE, on, "SO_KEEPALIVE");
     }
 
+    /**
+     * {@return whether SO_KEEPALIVE is set}
+     *
+     * @throws IOException {@link ErrnoException} if getsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean keepAlive() throws IOException {
         ensureOpen();
         return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_KEEPALIVE, "SO_KEEPALIVE");
     }
 
+    /**
+     * Sets SO_SNDBUF.
+     *
+     * @param bytes the requested size (Linux doubles it for its bookkeeping)
+     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setSendBufferSize(int bytes) throws IOException {
         ensureOpen();
         SocketOptions.setInt(fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, bytes, "SO_SNDBUF");
     }
 
-    /** SO_SNDBUF as the kernel reports it (Linux doubles what was set). */
+    /**
+     * SO_SNDBUF as the kernel reports it (Linux doubles what was set).
+     *
+     * @return the send buffer's size in bytes
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int sendBufferSize() throws IOException {
         ensureOpen();
         return SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, "SO_SNDBUF");
     }
 
-    /** SO_LINGER: {@code seconds < 0} turns it off; 0 makes {@link #close()} reset the connection. */
+    /**
+     * SO_LINGER: {@code seconds < 0} turns it off; 0 makes {@link #close()} reset the connection.
+     *
+     * @param seconds the linger time; negative turns SO_LINGER off
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setLinger(int seconds) throws IOException {
         ensureOpen();
         SocketOptions.linger(fd, seconds);
     }
 
-    /** SO_LINGER seconds, or -1 when off. */
+    /**
+     * SO_LINGER seconds, or -1 when off.
+     *
+     * @return the linger time in seconds, or -1 when SO_LINGER is off
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int linger() throws IOException {
         ensureOpen();
         return SocketOptions.linger(fd);
