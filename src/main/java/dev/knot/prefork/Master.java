@@ -15,7 +15,7 @@ import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -55,6 +55,7 @@ public final class Master {
     private enum State { RUNNING, RELOADING, STOPPING, HALTED }
 
     private final PreforkConfig config;
+    private AppConfig app;
     private final EventLoop loop;
     private final List<Listener> listeners = new ArrayList<>();
     private final Map<Integer, Worker> workers = new LinkedHashMap<>();     // by pid
@@ -95,8 +96,26 @@ public final class Master {
         }
     }
 
+    /**
+     * A master of the default app ({@link AppConfig#defaults()}).
+     *
+     * @param config how the master runs
+     * @throws KqueueException if its event loop cannot be opened
+     */
     public Master(PreforkConfig config) throws KqueueException {
+        this(config, AppConfig.defaults());
+    }
+
+    /**
+     * A master whose workers run {@code app}.
+     *
+     * @param config how the master runs
+     * @param app the workers' app, checked by {@link #run()} before anything is bound or spawned
+     * @throws KqueueException if its event loop cannot be opened
+     */
+    public Master(PreforkConfig config, AppConfig app) throws KqueueException {
         this.config = config;
+        this.app = java.util.Objects.requireNonNull(app, "app");
         this.loop = EventLoop.open();
         this.target = config.workers();
     }
@@ -110,6 +129,8 @@ public final class Master {
      * non-zero after a halt).
      */
     public int run() throws IOException {
+        app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
+        log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
         openListeners();
         template = Selector.open();
         for (Listener l : listeners) if (l.shared != null) template.register(l.shared, Selector.OP_READ, null);
@@ -214,6 +235,7 @@ public final class Master {
         cmd.add(WorkerMain.class.getName());
         cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
                 "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
+        cmd.addAll(app.workerArgs());
         cmd.addAll(config.workerArgs());
         return cmd;
     }
@@ -500,8 +522,11 @@ public final class Master {
     /** {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}. */
     public static void main(String[] args) throws Exception {
         PreforkConfig config;
+        AppConfig app;
         try {
-            config = PreforkConfig.parse(args);
+            AppConfig.Parsed p = AppConfig.parse(args);
+            app = p.app();
+            config = PreforkConfig.parse(p.rest());
         } catch (IllegalArgumentException e) {
             System.err.println("knot: " + e.getMessage());
             System.exit(64);
@@ -509,7 +534,10 @@ public final class Master {
         }
         int code;
         try {
-            code = new Master(config).run();
+            code = new Master(config, app).run();
+        } catch (IllegalArgumentException e) {
+            System.err.println("knot: " + e.getMessage());
+            code = 64;
         } catch (IOException e) {
             log(e.getMessage());
             code = 1;
