@@ -7,7 +7,7 @@ knot_mvn() {
     echo "knot: Maven (mvn) is not installed; install it (Debian: apt-get install maven)." >&2
     return 1
   fi
-  mvn -B -q "$@"
+  mvn -B -q -Dstyle.color=never "$@"
 }
 
 # Builds target/knot-<version>.jar (and target/examples/knot-examples-<version>.jar) unless it is newer than every source file.

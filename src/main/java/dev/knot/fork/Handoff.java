@@ -8,9 +8,9 @@ import static dev.knot.kqueue.Kevent.EV_ADD;
 import dev.knot.bindings.linux.mman_h;
 import dev.knot.bindings.linux.unistd_h;
 import dev.knot.loop.Selector;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -13,7 +13,7 @@ import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.sys.Errno;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;

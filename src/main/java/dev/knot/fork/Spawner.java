@@ -6,9 +6,9 @@ import dev.knot.bindings.linux.signal_h;
 import dev.knot.bindings.linux.sigset_t;
 import dev.knot.bindings.linux.spawn_h;
 import dev.knot.bindings.linux.wait_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;

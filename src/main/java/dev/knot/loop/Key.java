@@ -4,7 +4,7 @@ import static dev.knot.kqueue.Kevent.EVFILT_READ;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
 
 import dev.knot.kqueue.Kqueue;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 
 /**
  * A descriptor registered with a {@link Selector}: its interest, its attachment, and what the last select found.

@@ -5,9 +5,9 @@ import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;

@@ -15,7 +15,7 @@ import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
