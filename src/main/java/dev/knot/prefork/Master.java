@@ -370,6 +370,20 @@ public final class Master {
 
     // ------------------------------------------------------------------------------- commands
 
+    /**
+     * Stops the master as {@code knotctl stop [--fast]} does; {@link #run()} returns once the workers are gone.
+     * Any thread; does nothing once the master has stopped.
+     *
+     * @param fast kill the workers at once instead of letting them drain
+     */
+    public void requestStop(boolean fast) {
+        try {
+            loop.execute(() -> stop(fast));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // already stopping or stopped
+        }
+    }
+
     private long stopDeadline;
 
     private void signal(int sig) {
