@@ -24,9 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Kqueue implements AutoCloseable {
     /** kqueuex(2) flag: the descriptor is closed on exec. */
-    public static final int CLOEXEC = dev.knot.bindings.freebsd.event_h.KQUEUE_CLOEXEC;
+    public static final int CLOEXEC = dev.knot.system.KeventAbi.KQUEUE_CLOEXEC;
     /** kqueuex(2) flag: fork(2) copies the kqueue and its knotes into the child (FreeBSD 15.1+). */
-    public static final int CPONFORK = dev.knot.bindings.freebsd.event_h.KQUEUE_CPONFORK;
+    public static final int CPONFORK = dev.knot.system.KeventAbi.KQUEUE_CPONFORK;
 
     private static final int EINVAL = Errno.EINVAL, EBADF = Errno.EBADF, EFAULT = Errno.EFAULT;
     private static final int CLOSED = 1 << 30;

@@ -1,18 +1,16 @@
 package dev.knot.net;
 
-import dev.knot.bindings.linux.errno_h;
-import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
 import dev.knot.system.Fds;
+import dev.knot.system.SocketAddresses;
+import dev.knot.system.Sockets;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +36,7 @@ public final class ListenSocket extends SocketBase {
     public record Options(int backlog, boolean reuseAddress, boolean reusePort) {
         /** {@return the defaults: backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off} */
         public static Options defaults() {
-            return new Options(socket_h.SOMAXCONN, true, false);
+            return new Options(Sockets.SOMAXCONN, true, false);
         }
 
         /**
@@ -112,19 +110,14 @@ public final class ListenSocket extends SocketBase {
     public static ListenSocket bind(SocketAddress local, Options options) throws IOException {
         Platform.requireLinux("Knot's sockets");
         int family = SocketAddresses.family(local);
-        MemorySegment st = CallState.forThread();
-        int fd = socket_h.socket(st, family, socket_h.SOCK_STREAM | socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new ErrnoException("socket(" + family + ")", CallState.errno(st));
+        int fd = Sockets.socket(family, Sockets.SOCK_STREAM);
         try {
-            if (family != socket_h.AF_UNIX) {
-                SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, options.reuseAddress(), "SO_REUSEADDR");
-                if (options.reusePort()) SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, true, "SO_REUSEPORT");
+            if (family != Sockets.AF_UNIX) {
+                Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, options.reuseAddress(), "SO_REUSEADDR");
+                if (options.reusePort()) Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, true, "SO_REUSEPORT");
             }
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment sa = SocketAddresses.encode(local, a);
-                if (socket_h.bind(st, fd, sa, (int) sa.byteSize()) != 0) throw new ErrnoException("bind(" + local + ")", CallState.errno(st));
-            }
-            if (socket_h.listen(st, fd, options.backlog()) != 0) throw new ErrnoException("listen(" + local + ")", CallState.errno(st));
+            Sockets.bind(fd, local);
+            Sockets.listen(fd, options.backlog(), local);
             return new ListenSocket(fd, family);
         } catch (IOException | RuntimeException e) {
             Fds.closeQuietly(fd);
@@ -143,10 +136,10 @@ public final class ListenSocket extends SocketBase {
      */
     public static ListenSocket adopt(int fd) throws IOException {
         Platform.requireLinux("Knot's sockets");
-        if (!SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_ACCEPTCONN, "SO_ACCEPTCONN")) {
+        if (!Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_ACCEPTCONN, "SO_ACCEPTCONN")) {
             throw new IllegalArgumentException("fd " + fd + " is not a listening socket");
         }
-        int family = SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_DOMAIN, "SO_DOMAIN");
+        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
         Fds.setNonBlocking(fd, true);
         Fds.setCloseOnExec(fd, true);
         return new ListenSocket(fd, family);
@@ -179,7 +172,7 @@ public final class ListenSocket extends SocketBase {
     public static final long ACCEPT_PAUSE_MILLIS = 100;
 
     // Resolved with this class: loading a class later may itself need the descriptor that has run out.
-    private static final int EMFILE = errno_h.EMFILE, ENFILE = errno_h.ENFILE, ENOBUFS = errno_h.ENOBUFS, ENOMEM = errno_h.ENOMEM;
+    private static final int EMFILE = Errnos.EMFILE, ENFILE = Errnos.ENFILE, ENOBUFS = Errnos.ENOBUFS, ENOMEM = Errnos.ENOMEM;
 
     /**
      * Accepts every waiting connection and hands each to {@code handler}: the body of this listener's READ handler
@@ -236,16 +229,8 @@ public final class ListenSocket extends SocketBase {
      */
     public int acceptFd() throws IOException {
         ensureOpen();
-        MemorySegment st = CallState.forThread();
-        while (true) {
-            int c = socket_h.accept4(st, fd, MemorySegment.NULL, MemorySegment.NULL, socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC);
-            if (c >= 0) return c;
-            int e = CallState.errno(st);
-            if (e == errno_h.EAGAIN) return -1;
-            // The connection was reset before we took it, or a signal interrupted: try the next one.
-            if (e == errno_h.ECONNABORTED || e == errno_h.EINTR) continue;
-            throw new ErrnoException("accept4(" + fd + ")", e);
-        }
+        int c = Sockets.accept(fd);
+        return c == Sockets.WOULD_BLOCK ? -1 : c;
     }
 
     /**
@@ -257,7 +242,7 @@ public final class ListenSocket extends SocketBase {
      */
     public boolean reusePort() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, "SO_REUSEPORT");
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, "SO_REUSEPORT");
     }
 
     /**
@@ -274,7 +259,7 @@ public final class ListenSocket extends SocketBase {
 
     /** {@return true for a Unix-domain listener} */
     public boolean isUnix() {
-        return family == socket_h.AF_UNIX;
+        return family == Sockets.AF_UNIX;
     }
 
     /**

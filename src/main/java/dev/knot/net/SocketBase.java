@@ -1,15 +1,11 @@
 package dev.knot.net;
 
-import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.Pollable;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Fds;
+import dev.knot.system.Sockets;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,15 +57,7 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
     }
 
     SocketAddress name(boolean local) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = SocketAddresses.storage(a);
-            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
-            len.set(ValueLayout.JAVA_INT, 0, (int) sa.byteSize());
-            MemorySegment st = CallState.forThread();
-            int r = local ? socket_h.getsockname(st, fd, sa, len) : socket_h.getpeername(st, fd, sa, len);
-            if (r != 0) throw new ErrnoException((local ? "getsockname(" : "getpeername(") + fd + ")", CallState.errno(st));
-            return SocketAddresses.decode(sa, len.get(ValueLayout.JAVA_INT, 0));
-        }
+        return Sockets.name(fd, local);
     }
 
     /**
@@ -81,7 +69,7 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
      */
     public void setReceiveBufferSize(int bytes) throws IOException {
         ensureOpen();
-        SocketOptions.setInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, bytes, "SO_RCVBUF");
+        Sockets.setInt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, bytes, "SO_RCVBUF");
     }
 
     /**
@@ -93,7 +81,7 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
      */
     public int receiveBufferSize() throws IOException {
         ensureOpen();
-        return SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, "SO_RCVBUF");
+        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, "SO_RCVBUF");
     }
 
     /**
@@ -104,7 +92,7 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
      */
     public boolean reuseAddress() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, "SO_REUSEADDR");
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, "SO_REUSEADDR");
     }
 
     /**

@@ -1,20 +1,14 @@
 package dev.knot.net;
 
-import dev.knot.bindings.linux.errno_h;
-import dev.knot.bindings.linux.in_h;
-import dev.knot.bindings.linux.iovec;
-import dev.knot.bindings.linux.socket_h;
-import dev.knot.bindings.linux.tcp_h;
-import dev.knot.bindings.linux.uio_h;
-import dev.knot.bindings.linux.unistd_h;
-import dev.knot.system.CallState;
+import dev.knot.system.SocketAddresses;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 import dev.knot.system.SocketErrors;
+import dev.knot.system.Sockets;
+import dev.knot.system.Errnos;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -33,11 +27,6 @@ import java.nio.ByteBuffer;
  * is gone gives EPIPE, never SIGPIPE.
  */
 public final class StreamSocket extends SocketBase {
-    private static final int NOSIGNAL = socket_h.MSG_NOSIGNAL;
-    private static final int IOV_MAX = unistd_h.IOV_MAX;
-    private static final ThreadLocal<MemorySegment> IOVECS =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(iovec.LAYOUT, IOV_MAX));
-
     private boolean connected;
     private SocketAddress remote;
 
@@ -58,19 +47,11 @@ public final class StreamSocket extends SocketBase {
     public static StreamSocket connect(SocketAddress remote) throws IOException {
         Platform.requireLinux("Knot's sockets");
         int family = SocketAddresses.family(remote);
-        MemorySegment st = CallState.forThread();
-        int fd = socket_h.socket(st, family, socket_h.SOCK_STREAM | socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new ErrnoException("socket(" + family + ")", CallState.errno(st));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = SocketAddresses.encode(remote, a);
+        int fd = Sockets.socket(family, Sockets.SOCK_STREAM);
+        try {
             StreamSocket s = new StreamSocket(fd, family, false);
             s.remote = remote;
-            if (socket_h.connect(st, fd, sa, (int) sa.byteSize()) == 0) {
-                s.connected = true;
-            } else {
-                int e = CallState.errno(st);
-                if (e != errno_h.EINPROGRESS && e != errno_h.EAGAIN) throw new ErrnoException("connect(" + remote + ")", e);
-            }
+            s.connected = Sockets.connect(fd, remote);
             return s;
         } catch (IOException | RuntimeException e) {
             Fds.closeQuietly(fd);
@@ -88,10 +69,10 @@ public final class StreamSocket extends SocketBase {
      */
     public static StreamSocket adopt(int fd) throws IOException {
         Platform.requireLinux("Knot's sockets");
-        if (SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_TYPE, "SO_TYPE") != socket_h.SOCK_STREAM) {
+        if (Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE, "SO_TYPE") != Sockets.SOCK_STREAM) {
             throw new IllegalArgumentException("fd " + fd + " is not a stream socket");
         }
-        int family = SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_DOMAIN, "SO_DOMAIN");
+        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
         Fds.setNonBlocking(fd, true);
         Fds.setCloseOnExec(fd, true);
         return new StreamSocket(fd, family, true);
@@ -104,17 +85,10 @@ public final class StreamSocket extends SocketBase {
      */
     public static StreamSocket[] pair() throws IOException {
         Platform.requireLinux("Knot's sockets");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sv = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT, 2);
-            MemorySegment st = CallState.forThread();
-            if (socket_h.socketpair(st, socket_h.AF_UNIX, socket_h.SOCK_STREAM | socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC, 0, sv) != 0) {
-                throw new ErrnoException("socketpair", CallState.errno(st));
-            }
-            return new StreamSocket[] {
-                new StreamSocket(sv.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 0), socket_h.AF_UNIX, true),
-                new StreamSocket(sv.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 1), socket_h.AF_UNIX, true)
-            };
-        }
+        int[] sv = Sockets.socketpair(Sockets.SOCK_STREAM);
+        return new StreamSocket[] {
+            new StreamSocket(sv[0], Sockets.AF_UNIX, true), new StreamSocket(sv[1], Sockets.AF_UNIX, true)
+        };
     }
 
     /** {@return true once connected} */
@@ -131,7 +105,7 @@ public final class StreamSocket extends SocketBase {
     public boolean finishConnect() throws IOException {
         ensureOpen();
         if (connected) return true;
-        int err = SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_ERROR, "SO_ERROR");
+        int err = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_ERROR, "SO_ERROR");
         if (err == 0) err = SocketErrors.take(fd);      // a kqueue emulation that reported it may have read it
         if (err != 0) throw new ErrnoException("connect(" + remote + ")", err);
         try {
@@ -139,7 +113,7 @@ public final class StreamSocket extends SocketBase {
             connected = true;
             return true;
         } catch (ErrnoException e) {
-            if (e.errno() == errno_h.ENOTCONN) return false;
+            if (e.errno() == Errnos.ENOTCONN) return false;
             throw e;
         }
     }
@@ -155,20 +129,13 @@ public final class StreamSocket extends SocketBase {
         ensureOpen();
         long len = dst.byteSize();
         if (len == 0) return 0;
-        MemorySegment st = CallState.forThread();
-        while (true) {
-            long r = socket_h.recv(st, fd, dst, len, 0);
-            if (r > 0) return (int) r;
-            if (r == 0) {
-                // A reset whose error the kqueue emulation consumed looks like EOF to recv: report the reset.
-                int err = SocketErrors.take(fd);
-                if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
-                return -1;
-            }
-            int e = CallState.errno(st);
-            if (e == errno_h.EAGAIN) return 0;
-            if (e != errno_h.EINTR) throw new ErrnoException("recv(" + fd + ")", e);
-        }
+        long r = Sockets.recv(fd, dst);
+        if (r > 0) return (int) r;
+        if (r == Sockets.WOULD_BLOCK) return 0;
+        // A reset whose error the kqueue emulation consumed looks like EOF to recv: report the reset.
+        int err = SocketErrors.take(fd);
+        if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
+        return -1;
     }
 
     /**
@@ -226,14 +193,8 @@ public final class StreamSocket extends SocketBase {
         ensureOpen();
         long len = src.byteSize();
         if (len == 0) return 0;
-        MemorySegment st = CallState.forThread();
-        while (true) {
-            long r = socket_h.send(st, fd, src, len, NOSIGNAL);
-            if (r >= 0) return (int) r;
-            int e = CallState.errno(st);
-            if (e == errno_h.EAGAIN) return 0;
-            if (e != errno_h.EINTR) throw new ErrnoException("send(" + fd + ")", e);
-        }
+        long r = Sockets.send(fd, src);
+        return r == Sockets.WOULD_BLOCK ? 0 : (int) r;
     }
 
     /**
@@ -282,27 +243,15 @@ public final class StreamSocket extends SocketBase {
     private long vector(MemorySegment[] segs, int offset, int count, boolean write) throws IOException {
         ensureOpen();
         java.util.Objects.checkFromIndexSize(offset, count, segs.length);
-        int n = Math.min(count, IOV_MAX);
+        int n = Math.min(count, Sockets.IOV_MAX);
         if (n == 0) return 0;
-        MemorySegment iov = IOVECS.get();
         long total = 0;
-        for (int i = 0; i < n; i++) {
-            MemorySegment s = segs[offset + i];
-            long base = i * iovec.SIZEOF;
-            iov.set(iovec.iov_base$LAYOUT, base + iovec.iov_base$OFFSET, s);
-            iov.set(iovec.iov_len$LAYOUT, base + iovec.iov_len$OFFSET, s.byteSize());
-            total += s.byteSize();
-        }
+        for (int i = 0; i < n; i++) total += segs[offset + i].byteSize();
         if (total == 0) return 0;
-        MemorySegment st = CallState.forThread();
-        while (true) {
-            long r = write ? uio_h.writev(st, fd, iov, n) : uio_h.readv(st, fd, iov, n);
-            if (r > 0) return r;
-            if (r == 0) return write ? 0 : -1;
-            int e = CallState.errno(st);
-            if (e == errno_h.EAGAIN) return 0;
-            if (e != errno_h.EINTR) throw new ErrnoException((write ? "writev(" : "readv(") + fd + ")", e);
-        }
+        long r = Sockets.vector(fd, segs, offset, n, write);
+        if (r > 0) return r;
+        if (r == 0) return write ? 0 : -1;
+        return 0;                                         // WOULD_BLOCK
     }
 
     private static void requireDirect(ByteBuffer b) {
@@ -316,7 +265,8 @@ public final class StreamSocket extends SocketBase {
      *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public void shutdownInput() throws IOException {
-        shutdown(socket_h.SHUT_RD, "SHUT_RD");
+        ensureOpen();
+        Sockets.shutdown(fd, Sockets.SHUT_RD);
     }
 
     /**
@@ -326,14 +276,9 @@ public final class StreamSocket extends SocketBase {
      *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public void shutdownOutput() throws IOException {
-        shutdown(socket_h.SHUT_WR, "SHUT_WR");
-        Fds.sendShutdown(fd);
-    }
-
-    private void shutdown(int how, String name) throws IOException {
         ensureOpen();
-        MemorySegment st = CallState.forThread();
-        if (socket_h.shutdown(st, fd, how) != 0) throw new ErrnoException("shutdown(" + fd + ", " + name + ")", CallState.errno(st));
+        Sockets.shutdown(fd, Sockets.SHUT_WR);
+        Fds.sendShutdown(fd);
     }
 
     /**
@@ -353,17 +298,8 @@ public final class StreamSocket extends SocketBase {
      */
     public PeerCredentials peerCredentials() throws IOException {
         ensureOpen();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cred = dev.knot.bindings.linux.ucred.allocate(a);
-            MemorySegment len = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
-            len.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) dev.knot.bindings.linux.ucred.SIZEOF);
-            MemorySegment st = CallState.forThread();
-            if (socket_h.getsockopt(st, fd, socket_h.SOL_SOCKET, socket_h.SO_PEERCRED, cred, len) != 0) {
-                throw new ErrnoException("getsockopt(" + fd + ", SO_PEERCRED)", CallState.errno(st));
-            }
-            return new PeerCredentials(dev.knot.bindings.linux.ucred.pid(cred), dev.knot.bindings.linux.ucred.uid(cred),
-                    dev.knot.bindings.linux.ucred.gid(cred));
-        }
+        int[] c = Sockets.peerCredentials(fd);
+        return new PeerCredentials(c[0], c[1], c[2]);
     }
 
     /**
@@ -387,7 +323,7 @@ public final class StreamSocket extends SocketBase {
      */
     public void setTcpNoDelay(boolean on) throws IOException {
         ensureOpen();
-        SocketOptions.tcpNoDelay(fd, on);
+        Sockets.setBoolean(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, on, "TCP_NODELAY");
     }
 
     /**
@@ -397,7 +333,7 @@ public final class StreamSocket extends SocketBase {
      *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public void setTcpNoDelayIfTcp() throws IOException {
-        if (family != socket_h.AF_UNIX) setTcpNoDelay(true);
+        if (family != Sockets.AF_UNIX) setTcpNoDelay(true);
     }
 
     /**
@@ -408,7 +344,7 @@ public final class StreamSocket extends SocketBase {
      */
     public boolean tcpNoDelay() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, in_h.IPPROTO_TCP, tcp_h.TCP_NODELAY, "TCP_NODELAY");
+        return Sockets.getBoolean(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, "TCP_NODELAY");
     }
 
     /**
@@ -420,7 +356,7 @@ public final class StreamSocket extends SocketBase {
      */
     public void setKeepAlive(boolean on) throws IOException {
         ensureOpen();
-        SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_KEEPALIVE, on, "SO_KEEPALIVE");
+        Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, on, "SO_KEEPALIVE");
     }
 
     /**
@@ -431,7 +367,7 @@ public final class StreamSocket extends SocketBase {
      */
     public boolean keepAlive() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_KEEPALIVE, "SO_KEEPALIVE");
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_KEEPALIVE, "SO_KEEPALIVE");
     }
 
     /**
@@ -443,7 +379,7 @@ public final class StreamSocket extends SocketBase {
      */
     public void setSendBufferSize(int bytes) throws IOException {
         ensureOpen();
-        SocketOptions.setInt(fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, bytes, "SO_SNDBUF");
+        Sockets.setInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, bytes, "SO_SNDBUF");
     }
 
     /**
@@ -455,7 +391,7 @@ public final class StreamSocket extends SocketBase {
      */
     public int sendBufferSize() throws IOException {
         ensureOpen();
-        return SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, "SO_SNDBUF");
+        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, "SO_SNDBUF");
     }
 
     /**
@@ -467,7 +403,7 @@ public final class StreamSocket extends SocketBase {
      */
     public void setLinger(int seconds) throws IOException {
         ensureOpen();
-        SocketOptions.linger(fd, seconds);
+        Sockets.setLinger(fd, seconds);
     }
 
     /**
@@ -479,6 +415,6 @@ public final class StreamSocket extends SocketBase {
      */
     public int linger() throws IOException {
         ensureOpen();
-        return SocketOptions.linger(fd);
+        return Sockets.linger(fd);
     }
 }
