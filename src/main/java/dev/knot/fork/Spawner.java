@@ -2,9 +2,11 @@ package dev.knot.fork;
 
 import dev.knot.bindings.linux.posix_spawn_file_actions_t;
 import dev.knot.bindings.linux.posix_spawnattr_t;
+import dev.knot.bindings.linux.prctl_h;
 import dev.knot.bindings.linux.signal_h;
 import dev.knot.bindings.linux.sigset_t;
 import dev.knot.bindings.linux.spawn_h;
+import dev.knot.bindings.linux.unistd_h;
 import dev.knot.bindings.linux.wait_h;
 import dev.knot.sys.CallState;
 import dev.knot.sys.ErrnoException;
@@ -147,6 +149,28 @@ public final class Spawner {
                 if (e != dev.knot.bindings.linux.errno_h.EINTR) throw new ErrnoException("waitpid(" + pid + ")", e);
             }
         }
+    }
+
+    /**
+     * Makes the kernel kill this process (SIGKILL) when its parent dies, whatever this process is doing then: a
+     * worker whose loop is stuck cannot notice its master's exit by itself. Call it first thing in a spawned child:
+     * a JVM has no pre-exec hook, so the setting is made after exec, and the parent may have died before it, which
+     * is why the parent pid is checked right after ({@code PR_SET_PDEATHSIG} never fires for a parent already
+     * gone). Linux delivers the signal when the parent <em>thread</em> that spawned this process exits, so spawn
+     * from a thread that lives as long as the parent (the master's loop thread). Linux only, like the rest of the
+     * fork path (FreeBSD's equivalent, {@code procctl(PROC_PDEATHSIG_CTL)}, is not bound yet; macOS has none).
+     *
+     * @param expectedParentPid the pid of the parent that spawned this process
+     * @return false if the parent is already gone (this process has been reparented): the caller should exit
+     * @throws ErrnoException if prctl fails
+     */
+    public static boolean dieWithParent(int expectedParentPid) throws ErrnoException {
+        Platform.requireLinux("PR_SET_PDEATHSIG");
+        MemorySegment st = CallState.forThread();
+        if (prctl_h.prctl(st, prctl_h.PR_SET_PDEATHSIG, signal_h.SIGKILL) != 0) {
+            throw new ErrnoException("prctl(PR_SET_PDEATHSIG, SIGKILL)", CallState.errno(st));
+        }
+        return unistd_h.getppid() == expectedParentPid;
     }
 
     /** The exit code in a wait status, or -1 if the process was killed by a signal. */

@@ -42,7 +42,15 @@ public final class WorkerMain {
     }
 
     public static void main(String[] args) throws Exception {
+        // First of all: die with the master even if this worker's loop is stuck later (the EOF and NOTE_EXIT watches
+        // below run on that loop), and leave if the master is already gone.
+        String master = System.getenv(dev.knot.fork.Handoff.ENV_PARENT_PID);
+        if (master != null && master.matches("\\d{1,9}") && !dev.knot.fork.Spawner.dieWithParent(Integer.parseInt(master))) {
+            log("master " + master + " exited before this worker started: exiting");
+            System.exit(1);
+        }
         long heartbeatMs = 1000;
+        long maxRequests = 0;
         long hangAfter = -1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -54,6 +62,7 @@ public final class WorkerMain {
                     System.exit(1);
                 }
                 case "--hang-after-ms" -> hangAfter = Long.parseLong(args[++i]);
+                case "--max-requests" -> maxRequests = Long.parseLong(args[++i]);
                 default -> throw new IllegalArgumentException("unknown worker option " + args[i]);
             }
         }
@@ -73,6 +82,7 @@ public final class WorkerMain {
                     : HttpServer.start(loop, l, HttpServer.Config.defaults()));
         }
 
+        Heartbeat beat = new Heartbeat(heartbeatMs);
         Runnable heartbeat = () -> {
             long requests = 0, open = 0;
             for (HttpServer s : servers) {
@@ -81,7 +91,7 @@ public final class WorkerMain {
             }
             lastStats[0] = requests;
             lastStats[1] = open;
-            send(channel, "hb " + requests + " " + open);
+            send(channel, beat.line(requests, open));
         };
         Key heartbeatKey = restored.keys().stream().filter(k -> k.isKnote() && k.filter() == EVFILT_TIMER && k.ident() == Master.HEARTBEAT_TIMER)
                 .findFirst().orElse(null);
