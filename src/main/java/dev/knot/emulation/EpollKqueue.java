@@ -39,9 +39,9 @@ import dev.knot.bindings.linux.eventfd_h;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.timespec;
 import dev.knot.bindings.linux.unistd_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.lang.foreign.Arena;

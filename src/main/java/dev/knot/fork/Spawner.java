@@ -8,9 +8,9 @@ import dev.knot.bindings.linux.sigset_t;
 import dev.knot.bindings.linux.spawn_h;
 import dev.knot.bindings.linux.unistd_h;
 import dev.knot.bindings.linux.wait_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
@@ -46,6 +46,11 @@ public final class Spawner {
      * @param directory the child's working directory, or null for this one's
      */
     public record Spec(List<String> command, Map<String, String> environment, List<Integer> fds, int[] stdio, Path directory) {
+        /**
+         * Checks and copies the parts.
+         *
+         * @throws IllegalArgumentException for an empty command or a {@code stdio} that is not three descriptors
+         */
         public Spec {
             Objects.requireNonNull(command, "command");
             if (command.isEmpty()) throw new IllegalArgumentException("empty command");
@@ -58,6 +63,7 @@ public final class Spawner {
     /**
      * Spawns the child.
      *
+     * @param spec what to run, with which environment and descriptors
      * @return its pid; reap it with {@link #reap(int, boolean)}
      * @throws ErrnoException ENOENT/EACCES for the program, EBADF for a handed descriptor that is not open, ...
      */
@@ -133,6 +139,7 @@ public final class Spawner {
      * Reaps the child {@code pid} (waitpid on that pid only: never -1, which would steal the exit status of
      * processes other code in this JVM started).
      *
+     * @param pid the child's pid, as {@link #spawn(Spec)} returned it
      * @param block wait for it to exit
      * @return its wait(2) status, or -1 if it has not exited (only without {@code block})
      * @throws ErrnoException ECHILD if it is not a child of this process or was already reaped
@@ -173,12 +180,20 @@ public final class Spawner {
         return unistd_h.getppid() == expectedParentPid;
     }
 
-    /** The exit code in a wait status, or -1 if the process was killed by a signal. */
+    /**
+     * {@return the exit code in a wait status, or -1 if the process was killed by a signal}
+     *
+     * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
+     */
     public static int exitCode(int status) {
         return termSignal(status) == 0 ? (status / wait_h.W_EXITCODE_RET_UNIT) & wait_h.W_EXITSTATUS_MASK : -1;
     }
 
-    /** The signal that killed the process, or 0 if it exited. */
+    /**
+     * {@return the signal that killed the process, or 0 if it exited}
+     *
+     * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
+     */
     public static int termSignal(int status) {
         return status & wait_h.W_TERMSIG_MASK;
     }

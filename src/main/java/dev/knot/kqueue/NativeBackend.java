@@ -1,6 +1,6 @@
 package dev.knot.kqueue;
 
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.Platform;
 
 import java.lang.foreign.Arena;

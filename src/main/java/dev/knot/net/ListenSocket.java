@@ -5,9 +5,9 @@ import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
@@ -173,10 +173,9 @@ public final class ListenSocket extends SocketBase {
     }
 
     private void pauseAccepting(EventLoop loop, Key key, ErrnoException cause) {
-        Object registration = key.attachment();               // a cancelled key is reused: resume only this one
         key.interest(key.interest() & ~Selector.OP_READ);
         loop.schedule(() -> {
-            if (key.isValid() && key.attachment() == registration) key.interest(key.interest() | Selector.OP_READ);
+            if (key.isValid()) key.interest(key.interest() | Selector.OP_READ);   // keys are never reused
         }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
         loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }

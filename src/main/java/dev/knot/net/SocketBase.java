@@ -2,9 +2,9 @@ package dev.knot.net;
 
 import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.Pollable;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

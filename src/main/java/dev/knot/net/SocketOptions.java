@@ -4,7 +4,7 @@ import dev.knot.bindings.linux.in_h;
 import dev.knot.bindings.linux.linger;
 import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.tcp_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
 
 import java.lang.foreign.Arena;

@@ -7,11 +7,11 @@ import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.tcp_h;
 import dev.knot.bindings.linux.uio_h;
 import dev.knot.bindings.linux.unistd_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.sys.Platform;
-import dev.knot.sys.SocketErrors;
+import dev.knot.system.SocketErrors;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -13,7 +13,7 @@ import dev.knot.loop.EventLoop;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -58,6 +58,7 @@ public final class Master {
     enum State { RUNNING, RELOADING, PHASED, STOPPING, HALTED }
 
     final PreforkConfig config;
+    private AppConfig app;
     private final EventLoop loop;
     private final Supervisor supervisor;
     private Listeners listeners;
@@ -82,8 +83,26 @@ public final class Master {
     /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
     private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason) {}
 
+    /**
+     * A master of the default app ({@link AppConfig#defaults()}).
+     *
+     * @param config how the master runs
+     * @throws KqueueException if its event loop cannot be opened
+     */
     public Master(PreforkConfig config) throws KqueueException {
+        this(config, AppConfig.defaults());
+    }
+
+    /**
+     * A master whose workers run {@code app}.
+     *
+     * @param config how the master runs
+     * @param app the workers' app, checked by {@link #run()} before anything is bound or spawned
+     * @throws KqueueException if its event loop cannot be opened
+     */
+    public Master(PreforkConfig config, AppConfig app) throws KqueueException {
         this.config = config;
+        this.app = java.util.Objects.requireNonNull(app, "app");
         this.loop = EventLoop.open();
         this.target = config.workers();
         this.supervisor = new Supervisor(config.backoffBase(), config.backoffMax(), config.crashLoopCount(), config.crashLoopWindow(),
@@ -101,6 +120,8 @@ public final class Master {
     public int run() throws IOException {
         long pid = ProcessHandle.current().pid();
         try {
+            app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
+            log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
             listeners = Listeners.open(config, null, "pid " + pid + ", control socket " + config.controlSocket());
             template = Selector.open();
             for (Listeners.Listener l : listeners.all()) if (l.shared() != null) template.register(l.shared(), Selector.OP_READ, null);
@@ -233,6 +254,7 @@ public final class Master {
         cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
                 "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
         if (maxRequests > 0) cmd.addAll(List.of("--max-requests", Long.toString(maxRequests)));
+        cmd.addAll(app.workerArgs());
         cmd.addAll(config.workerArgs());
         return cmd;
     }
@@ -589,8 +611,11 @@ public final class Master {
     /** {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}. */
     public static void main(String[] args) throws Exception {
         PreforkConfig config;
+        AppConfig app;
         try {
-            config = PreforkConfig.parse(args);
+            AppConfig.Parsed p = AppConfig.parse(args);
+            app = p.app();
+            config = PreforkConfig.parse(p.rest());
         } catch (IllegalArgumentException e) {
             System.err.println("knot: " + e.getMessage());
             System.exit(64);
@@ -598,7 +623,10 @@ public final class Master {
         }
         int code;
         try {
-            code = new Master(config).run();
+            code = new Master(config, app).run();
+        } catch (IllegalArgumentException e) {
+            System.err.println("knot: " + e.getMessage());
+            code = 64;
         } catch (IOException e) {
             log(e.getMessage());
             code = 1;

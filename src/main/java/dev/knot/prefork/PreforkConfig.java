@@ -185,7 +185,9 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                         [--stop-timeout-ms MS] [--worker-jvm-arg ARG]... [--worker-env NAME=VALUE]...
                         [--max-requests N [--max-requests-jitter J]] [--max-worker-memory MIB] [--start-concurrency K]
                         [--stable-ms MS] [--lock-dir DIR]
-            Starts a prefork HTTP server (default: 127.0.0.1:8080, 2 workers). Listeners passed by systemd
+            """ + AppConfig.usage() + """
+
+            Starts a prefork server (default: the example HTTP server on 127.0.0.1:8080, 2 workers). Listeners passed by systemd
             (LISTEN_FDS) are adopted instead of binding. Query and steer it with: knotctl """ + Command.USAGE;
     }
 }

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.fcntl_h;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Kq;
 import dev.knot.testing.Posix;

@@ -420,7 +420,7 @@ class VnodeFilterTest {
     @Test
     void closingTheDescriptorDropsTheKnote() throws Exception {
         kq.add(fd, EVFILT_VNODE, EV_ADD, NOTE_ATTRIB, 0, U);
-        dev.knot.sys.Fds.close(fd);
+        dev.knot.system.Fds.close(fd);
         fds.remove(Integer.valueOf(fd));
         touch(file);
         kq.assertNoEvents();

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.socket_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.testing.Kq;
 import dev.knot.testing.Posix;
 

@@ -188,7 +188,7 @@ final class MasterProcess implements AutoCloseable {
     }
 
     static void kill(int pid, int sig) {
-        dev.knot.bindings.linux.signal_h.kill(dev.knot.sys.CallState.forThread(), pid, sig);
+        dev.knot.bindings.linux.signal_h.kill(dev.knot.system.CallState.forThread(), pid, sig);
     }
 
     @Override

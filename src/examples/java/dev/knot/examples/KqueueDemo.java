@@ -12,9 +12,9 @@ import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.unistd_h;
 import dev.knot.kqueue.KeventArray;
 import dev.knot.kqueue.Kqueue;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package dev.knot.sys;
+package dev.knot.system;
 
 import static dev.knot.bindings.linux.fcntl_h.FD_CLOEXEC;
 import static dev.knot.bindings.linux.fcntl_h.F_GETFD;
@@ -10,6 +10,8 @@ import static dev.knot.bindings.linux.fcntl_h.O_NONBLOCK;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.ioctl_h;
 import dev.knot.bindings.linux.unistd_h;
+
+import dev.knot.sys.ErrnoException;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
