@@ -81,7 +81,11 @@ public final class Master {
     private long lastMemoryCheck;
 
     /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
-    private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason) {}
+    private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason, boolean hold) {
+        Pending(int slot, Worker replaces, Worker.Retiring why, String reason) {
+            this(slot, replaces, why, reason, false);
+        }
+    }
 
     /**
      * A master of the default app ({@link AppConfig#defaults()}).
@@ -153,7 +157,11 @@ public final class Master {
 
     /** Queues a worker; it starts as soon as {@code --start-concurrency} allows. */
     private void want(int slot, Worker replaces, Worker.Retiring why, String reason) {
-        pending.addLast(new Pending(slot, replaces, why, reason));
+        want(new Pending(slot, replaces, why, reason));
+    }
+
+    private void want(Pending p) {
+        pending.addLast(p);
         pump();
     }
 
@@ -207,6 +215,7 @@ public final class Master {
                 if (p.replaces != null) {
                     w.replaces = p.replaces;
                     w.replacing = p.why;
+                    w.holdUntilLimit = p.hold;
                     p.replaces.replacement = w;
                 }
                 workers.put(pid, w);
@@ -224,7 +233,7 @@ public final class Master {
                 long d = supervisor.resourceShortage(slot);
                 log("cannot spawn worker " + slot + ": " + e.getMessage() + "; retrying in " + d / 1_000_000
                         + " ms (a shortage of resources, not counted as a crash)");
-                loop.schedule(() -> want(slot, p.replaces, p.why, p.reason), d, TimeUnit.NANOSECONDS);
+                loop.schedule(() -> want(p), d, TimeUnit.NANOSECONDS);
             } else {
                 log("cannot spawn worker " + slot + ": " + e.getMessage());
                 failedToBoot(slot, p, "spawn failed: " + e.getMessage());
@@ -300,11 +309,21 @@ public final class Master {
                             w.gcMillis = Long.parseLong(f[4]);
                             w.loopLagMicros = Long.parseLong(f[5]);
                         }
+                        // Start the replacement ahead of the limit, so that it is ready when the worker reaches it.
+                        if (w.maxRequests > 0 && w.serving() && w.replacement == null && w.requests * 5 >= w.maxRequests * 4) {
+                            replace(w, Worker.Retiring.RECYCLE, "approaching its limit of " + w.maxRequests + " requests", true);
+                        }
                     }
                     case "limit" -> {
                         if (f.length >= 2) w.requests = Long.parseLong(f[1]);
                         w.atLimit = true;
-                        replace(w, Worker.Retiring.RECYCLE, "recycled after " + w.requests + " requests (limit " + w.maxRequests + ")");
+                        Worker r = w.replacement;
+                        if (r != null && r.ready) {
+                            unlink(r);
+                            retire(w, Worker.Retiring.RECYCLE);
+                        } else {
+                            replace(w, Worker.Retiring.RECYCLE, "reached its limit of " + w.maxRequests + " requests", false);
+                        }
                     }
                     default -> log("worker " + w.slot + " (pid " + w.pid + ") sent an unknown line: " + line);
                 }
@@ -320,10 +339,10 @@ public final class Master {
         w.readyAt = System.nanoTime();
         log("worker " + w.slot + " (pid " + w.pid + ") ready");
         Worker old = w.replaces;
-        if (old != null) {
-            // The replacement serves: only now may the worker it replaces drain.
-            w.replaces = null;
-            old.replacement = null;
+        if (old != null && !(w.holdUntilLimit && !old.atLimit)) {
+            // The replacement serves: only now may the worker it replaces drain. (One started ahead of a request
+            // limit waits for the worker to reach it.)
+            unlink(w);
             retire(old, w.replacing);
         }
         maybeRetireOldGeneration();
@@ -333,10 +352,22 @@ public final class Master {
 
     /** Starts a replacement for {@code w}; {@code w} drains once the replacement is ready. */
     private void replace(Worker w, Worker.Retiring why, String reason) {
+        replace(w, why, reason, false);
+    }
+
+    /** As above; with {@code hold}, {@code w} serves on until it reports its request limit. */
+    private void replace(Worker w, Worker.Retiring why, String reason, boolean hold) {
         if (w.replacement != null || w.draining() || !workers.containsKey(w.pid)) return;
         if (state == State.STOPPING || state == State.HALTED) return;
+        if (pending.stream().anyMatch(p -> p.replaces == w)) return;
         log("replacing worker " + w.slot + " (pid " + w.pid + "): " + reason);
-        want(w.slot, w, why, reason);
+        want(new Pending(w.slot, w, why, reason, hold));
+    }
+
+    /** The replacement {@code r} no longer waits for the worker it replaces. */
+    private void unlink(Worker r) {
+        if (r.replaces != null) r.replaces.replacement = null;
+        r.replaces = null;
     }
 
     private void retire(Worker w, Worker.Retiring why) {
@@ -355,6 +386,13 @@ public final class Master {
     }
 
     private void exited(Worker w, int status) {
+        if (w.channel.isOpen()) {
+            try {
+                fromWorker(w);                       // its last lines (the final heartbeat) may still be unread
+            } catch (IOException | RuntimeException e) {
+                // gone
+            }
+        }
         try {
             int reaped = Spawner.reap(w.pid, false);
             if (reaped >= 0) status = reaped;
@@ -370,7 +408,8 @@ public final class Master {
         String how = Spawner.termSignal(status) != 0 ? "killed by signal " + Spawner.termSignal(status) : "exit code " + Spawner.exitCode(status);
         boolean expected = w.draining() || state == State.STOPPING || state == State.HALTED;
         log("worker " + w.slot + " (pid " + w.pid + ") exited: " + how + (expected ? "" : ", unexpectedly")
-                + (w.ready ? "" : " before it was ready"));
+                + (w.ready ? "" : " before it was ready") + ", after " + w.requests + " requests"
+                + (w.draining() ? " (" + w.retiring.name().toLowerCase(java.util.Locale.ROOT) + ")" : ""));
         if (state == State.STOPPING || state == State.HALTED) {
             if (workers.isEmpty()) loop.shutdownGracefully();
             return;
@@ -411,7 +450,7 @@ public final class Master {
     private void respawnLater(int slot, Pending p, long delayNanos) {
         if (p.replaces == null && (slot > target || slotTaken(slot))) return;
         log("respawning worker " + slot + " in " + delayNanos / 1_000_000 + " ms");
-        loop.schedule(() -> want(p.slot, p.replaces, p.why, p.reason), delayNanos, TimeUnit.NANOSECONDS);
+        loop.schedule(() -> want(p), delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Every 250 ms: heartbeats, boot timeouts, the stop deadline, stable slots, memory limits. */

@@ -30,6 +30,8 @@ final class Worker {
     /** This worker replaces {@code replaces} once ready, which then retires for {@code replacing}. */
     Worker replaces;
     Retiring replacing = Retiring.NONE;
+    /** Started ahead of {@code replaces}' request limit: that worker serves on until it reports the limit. */
+    boolean holdUntilLimit;
     long lastHeartbeat = System.nanoTime();
     long requests, connections, gcCount, gcMillis, loopLagMicros;
     long pssKb = -1;
