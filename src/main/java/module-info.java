@@ -5,6 +5,7 @@
  * path) so that no restricted-method warning is printed.
  */
 module dev.knot {
+    requires java.management;   // prefork workers report GC counts and times in their heartbeats
     requires jdk.unsupported;      // sun.misc.Signal, the only way to see signals in a JVM
 
     exports dev.knot.kqueue;
