@@ -6,6 +6,11 @@
  */
 module dev.knot {
     requires jdk.unsupported;      // sun.misc.Signal, the only way to see signals in a JVM
+    // The Netty transport (dev.knot.netty) only: optional, so the core never needs or loads Netty.
+    requires static io.netty.common;
+    requires static io.netty.buffer;
+    requires static io.netty.transport;
+    requires static io.netty.transport.unix.common;
 
     exports dev.knot.kqueue;
     exports dev.knot.sys;
@@ -13,6 +18,7 @@ module dev.knot {
     exports dev.knot.net;
     exports dev.knot.fork;
     exports dev.knot.prefork;
+    exports dev.knot.netty;
     exports dev.knot.examples;
     exports dev.knot.examples.http;
 }
