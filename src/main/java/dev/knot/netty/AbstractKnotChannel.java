@@ -101,11 +101,13 @@ abstract class AbstractKnotChannel extends AbstractChannel {
 
     /** The config turned auto-read off: stop reading unless a read() is pending. */
     final void autoReadCleared() {
-        EventLoop loop = eventLoop();
         KnotUnsafe u = (KnotUnsafe) unsafe();
         if (!isRegistered()) {
             ops = ops.without(KnotIoOps.READ_BIT);
-        } else if (loop.inEventLoop()) {
+            return;
+        }
+        EventLoop loop = eventLoop();
+        if (loop.inEventLoop()) {
             u.clearReadFlag();
         } else {
             loop.execute(() -> {

@@ -198,6 +198,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     @Override
     protected void doShutdownOutput() throws Exception {
         StreamSocket s = socket;
+        if (!open) throw new ClosedChannelException();
         if (s == null || !active) throw new NotYetConnectedException();
         s.shutdownOutput();
         outputShutdown = true;
@@ -205,12 +206,12 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
 
     @Override
     public boolean isInputShutdown() {
-        return inputShutdown;
+        return inputShutdown || !open;                        // a closed socket is shut down both ways
     }
 
     @Override
     public boolean isOutputShutdown() {
-        return outputShutdown;
+        return outputShutdown || !open;
     }
 
     @Override
@@ -253,6 +254,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     private void shutdownInput0(ChannelPromise promise) {
         try {
             StreamSocket s = socket;
+            if (!open) throw new ClosedChannelException();
             if (s == null || !active) throw new NotYetConnectedException();
             s.shutdownInput();
             inputShutdown = true;
