@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.knot.net;
 
-import dev.knot.bindings.linux.iovec;
-import dev.knot.bindings.linux.unistd_h;
+import dev.knot.system.Sockets;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,7 +19,7 @@ import java.util.Objects;
  */
 public final class IoVecArray implements AutoCloseable {
     /** The most entries one writev takes (IOV_MAX). */
-    public static final int IOV_MAX = unistd_h.IOV_MAX;
+    public static final int IOV_MAX = Sockets.IOV_MAX;
 
     private final Arena arena;
     private final MemorySegment segment;
@@ -29,7 +28,7 @@ public final class IoVecArray implements AutoCloseable {
     private IoVecArray(int capacity) {
         this.arena = Arena.ofShared();
         this.capacity = capacity;
-        this.segment = arena.allocate(iovec.LAYOUT, capacity);
+        this.segment = arena.allocate(Sockets.IOVEC_SIZE * capacity, 8);
     }
 
     /**
@@ -61,9 +60,9 @@ public final class IoVecArray implements AutoCloseable {
     public void set(int i, long address, long length) {
         Objects.checkIndex(i, capacity);
         if (length < 0) throw new IllegalArgumentException("length " + length + " is negative");
-        long base = i * iovec.SIZEOF;
-        segment.set(ValueLayout.JAVA_LONG, base + iovec.iov_base$OFFSET, address);
-        segment.set(iovec.iov_len$LAYOUT, base + iovec.iov_len$OFFSET, length);
+        long base = i * Sockets.IOVEC_SIZE;
+        segment.set(ValueLayout.JAVA_LONG, base + Sockets.IOVEC_BASE, address);
+        segment.set(ValueLayout.JAVA_LONG, base + Sockets.IOVEC_LEN, length);
     }
 
     MemorySegment segment() {

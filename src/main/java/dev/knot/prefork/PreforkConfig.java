@@ -149,7 +149,9 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                         [--control-dir DIR] [--fork-policy copy|drop] [--heartbeat-ms MS] [--heartbeat-timeout-ms MS]
                         [--boot-timeout-ms MS] [--backoff-ms MS] [--backoff-max-ms MS] [--crash-loop COUNT/MS]
                         [--stop-timeout-ms MS] [--worker-jvm-arg ARG]... [--worker-env NAME=VALUE]...
-            Starts a prefork HTTP server (default: 127.0.0.1:8080, 2 workers). Listeners passed by systemd
+            """ + AppConfig.usage() + """
+
+            Starts a prefork server (default: the example HTTP server on 127.0.0.1:8080, 2 workers). Listeners passed by systemd
             (LISTEN_FDS) are adopted instead of binding. Query and steer it with: knotctl status|workers|reload|stop [--fast]|scale N""";
     }
 }

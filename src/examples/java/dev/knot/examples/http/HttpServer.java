@@ -62,6 +62,7 @@ public final class HttpServer {
     private int open;
     private long requests;
     private Runnable onDrained;
+    private Runnable onRequest = () -> {}, onConnections = () -> {};
 
     private HttpServer(EventLoop loop, ListenSocket listener, Config config) {
         this.loop = loop;
@@ -107,7 +108,20 @@ public final class HttpServer {
             Connection c = new Connection(this, s, config);
             c.key = loop.register(c, Selector.OP_READ, c);
             open++;
+            onConnections.run();
         });
+    }
+
+    /**
+     * Tells {@code onRequest} of every answered request and {@code onConnections} of every change of
+     * {@link #openConnections()} (a prefork worker feeds its master's stats from them). Both run on the loop thread.
+     *
+     * @return this server
+     */
+    public HttpServer observe(Runnable onRequest, Runnable onConnections) {
+        this.onRequest = java.util.Objects.requireNonNull(onRequest);
+        this.onConnections = java.util.Objects.requireNonNull(onConnections);
+        return this;
     }
 
     /** Connections open now. */
@@ -148,10 +162,12 @@ public final class HttpServer {
 
     void requestDone() {
         requests++;
+        onRequest.run();
     }
 
     void closed() {
         open--;
+        onConnections.run();
         checkDrained();
     }
 
