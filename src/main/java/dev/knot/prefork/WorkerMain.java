@@ -44,7 +44,13 @@ public final class WorkerMain {
     public static void main(String[] args) throws Exception {
         long heartbeatMs = 1000;
         long hangAfter = -1;
+        List<String> httpOptions = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
+            if (HttpServer.Config.isOption(args[i]) && i + 1 < args.length) {
+                httpOptions.add(args[i]);
+                httpOptions.add(args[++i]);
+                continue;
+            }
             switch (args[i]) {
                 case "--slot" -> slot = Integer.parseInt(args[++i]);
                 case "--generation" -> i++;
@@ -57,6 +63,7 @@ public final class WorkerMain {
                 default -> throw new IllegalArgumentException("unknown worker option " + args[i]);
             }
         }
+        HttpServer.Config httpConfig = HttpServer.Config.defaults().with(httpOptions);
         Inheritance in = Inheritance.fromEnvironment();
         EventLoop loop = EventLoop.open();
         Restoration restored = in.restore(loop.selector());
@@ -69,8 +76,8 @@ public final class WorkerMain {
             if (fd < 0) break;
             ListenSocket l = ListenSocket.adopt(fd);
             Key restoredKey = restored.keys().stream().filter(k -> !k.isKnote() && k.fd() == fd).findFirst().orElse(null);
-            servers.add(restoredKey != null ? HttpServer.start(loop, l, HttpServer.Config.defaults(), restoredKey)
-                    : HttpServer.start(loop, l, HttpServer.Config.defaults()));
+            servers.add(restoredKey != null ? HttpServer.start(loop, l, httpConfig, restoredKey)
+                    : HttpServer.start(loop, l, httpConfig));
         }
 
         Runnable heartbeat = () -> {

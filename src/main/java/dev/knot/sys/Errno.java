@@ -18,6 +18,10 @@ public final class Errno {
     public static final int EBADF = pick(dev.knot.bindings.linux.errno_h.EBADF, dev.knot.bindings.freebsd.errno_h.EBADF, dev.knot.bindings.macos.errno_h.EBADF);
     public static final int EINVAL = pick(dev.knot.bindings.linux.errno_h.EINVAL, dev.knot.bindings.freebsd.errno_h.EINVAL, dev.knot.bindings.macos.errno_h.EINVAL);
     public static final int EFAULT = pick(dev.knot.bindings.linux.errno_h.EFAULT, dev.knot.bindings.freebsd.errno_h.EFAULT, dev.knot.bindings.macos.errno_h.EFAULT);
+    /** The peer reset the connection; counted, not logged one by one, by the event loop. */
+    public static final int ECONNRESET = pick(dev.knot.bindings.linux.errno_h.ECONNRESET, dev.knot.bindings.freebsd.errno_h.ECONNRESET, dev.knot.bindings.macos.errno_h.ECONNRESET);
+    /** A write to a connection the peer has closed. */
+    public static final int EPIPE = pick(dev.knot.bindings.linux.errno_h.EPIPE, dev.knot.bindings.freebsd.errno_h.EPIPE, dev.knot.bindings.macos.errno_h.EPIPE);
 
     /** The symbolic name of {@code errno} on this platform, e.g. {@code "ENOENT"}, or {@code "E<n>"} if unknown. */
     public static String name(int errno) {
