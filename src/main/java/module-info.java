@@ -13,6 +13,6 @@ module dev.knot {
     exports dev.knot.net;
     exports dev.knot.fork;
     exports dev.knot.prefork;
-    exports dev.knot.examples;
-    exports dev.knot.examples.http;
+    // Not exported: the generated bindings, the Linux emulation (reached through dev.knot.kqueue), and the
+    // examples (programs built on the API, not part of it).
 }

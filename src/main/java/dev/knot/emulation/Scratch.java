@@ -5,7 +5,7 @@ import dev.knot.bindings.linux.itimerspec;
 import dev.knot.bindings.linux.siginfo_t;
 import dev.knot.bindings.linux.tcp_info;
 import dev.knot.bindings.linux.timespec;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -9,7 +9,7 @@ import dev.knot.bindings.linux.stat;
 import dev.knot.bindings.linux.stat_h;
 import dev.knot.bindings.linux.tcp_h;
 import dev.knot.bindings.linux.tcp_info;
-import dev.knot.sys.SocketErrors;
+import dev.knot.system.SocketErrors;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,6 +1,6 @@
 package dev.knot.prefork;
 
-import dev.knot.bindings.linux.unistd_h;
+import dev.knot.system.Processes;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
@@ -54,7 +54,7 @@ final class ControlSocket implements AutoCloseable {
      * @throws IOException if the directory is not safe, another master answers on the socket, or binding fails
      */
     static ControlSocket open(EventLoop loop, Path socket, Function<String, String> commands, boolean checkDirectory) throws IOException {
-        int uid = unistd_h.geteuid();
+        int uid = Processes.geteuid();
         Path dir = socket.toAbsolutePath().getParent();
         if (checkDirectory) secureDirectory(dir, uid);
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {

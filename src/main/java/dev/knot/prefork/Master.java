@@ -5,7 +5,6 @@ import static dev.knot.kqueue.Kevent.EVFILT_SIGNAL;
 import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
 import static dev.knot.kqueue.Kevent.NOTE_EXIT;
 
-import dev.knot.bindings.linux.signal_h;
 import dev.knot.fork.Handoff;
 import dev.knot.fork.ListenFds;
 import dev.knot.fork.Spawner;
@@ -15,7 +14,9 @@ import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
-import dev.knot.sys.CallState;
+import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
+import dev.knot.system.Processes;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -55,6 +56,7 @@ public final class Master {
     private enum State { RUNNING, RELOADING, STOPPING, HALTED }
 
     private final PreforkConfig config;
+    private AppConfig app;
     private final EventLoop loop;
     private final List<Listener> listeners = new ArrayList<>();
     private final Map<Integer, Worker> workers = new LinkedHashMap<>();     // by pid
@@ -95,8 +97,26 @@ public final class Master {
         }
     }
 
+    /**
+     * A master of the default app ({@link AppConfig#defaults()}).
+     *
+     * @param config how the master runs
+     * @throws KqueueException if its event loop cannot be opened
+     */
     public Master(PreforkConfig config) throws KqueueException {
+        this(config, AppConfig.defaults());
+    }
+
+    /**
+     * A master whose workers run {@code app}.
+     *
+     * @param config how the master runs
+     * @param app the workers' app, checked by {@link #run()} before anything is bound or spawned
+     * @throws KqueueException if its event loop cannot be opened
+     */
+    public Master(PreforkConfig config, AppConfig app) throws KqueueException {
         this.config = config;
+        this.app = java.util.Objects.requireNonNull(app, "app");
         this.loop = EventLoop.open();
         this.target = config.workers();
     }
@@ -110,13 +130,15 @@ public final class Master {
      * non-zero after a halt).
      */
     public int run() throws IOException {
+        app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
+        log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
         openListeners();
         template = Selector.open();
         for (Listener l : listeners) if (l.shared != null) template.register(l.shared, Selector.OP_READ, null);
         template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
         template.selectNow();
         control = ControlSocket.open(loop, config.controlSocket(), this::command, true);
-        for (int sig : new int[] {signal_h.SIGHUP, signal_h.SIGTERM, signal_h.SIGINT, signal_h.SIGTTIN, signal_h.SIGTTOU, signal_h.SIGWINCH}) {
+        for (int sig : new int[] {Processes.SIGHUP, Processes.SIGTERM, Processes.SIGINT, Processes.SIGTTIN, Processes.SIGTTOU, Processes.SIGWINCH}) {
             loop.watch(sig, EVFILT_SIGNAL, 0, 0, 0, k -> signal((int) k.ident()));
         }
         loop.scheduleAtFixedRate(this::checkHeartbeats, 250, 250, TimeUnit.MILLISECONDS);
@@ -214,6 +236,7 @@ public final class Master {
         cmd.add(WorkerMain.class.getName());
         cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
                 "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
+        cmd.addAll(app.workerArgs());
         cmd.addAll(config.workerArgs());
         return cmd;
     }
@@ -320,7 +343,7 @@ public final class Master {
             long limit = w.ready ? config.heartbeatTimeout().toNanos() : config.bootTimeout().toNanos();
             if (!w.killed && now - w.lastHeartbeat > limit) {
                 log("worker " + w.slot + " (pid " + w.pid + ") silent for " + (now - w.lastHeartbeat) / 1_000_000 + " ms: killing it");
-                kill(w, signal_h.SIGKILL);
+                kill(w, Processes.SIGKILL);
             }
             // A stable worker resets the crash backoff.
             if (w.ready && now - w.started > 10_000_000_000L) consecutiveCrashes = 0;
@@ -329,28 +352,47 @@ public final class Master {
             for (Worker w : List.copyOf(workers.values())) {
                 if (!w.killed) {
                     log("worker " + w.slot + " (pid " + w.pid + ") still draining at the stop timeout: killing it");
-                    kill(w, signal_h.SIGKILL);
+                    kill(w, Processes.SIGKILL);
                 }
             }
         }
     }
 
     private void kill(Worker w, int sig) {
-        w.killed = sig == signal_h.SIGKILL || w.killed;
-        signal_h.kill(CallState.forThread(), w.pid, sig);
+        w.killed = sig == Processes.SIGKILL || w.killed;
+        try {
+            Processes.kill(w.pid, sig);
+        } catch (ErrnoException e) {
+            // ESRCH: it has exited already, and its NOTE_EXIT is on its way; anything else is worth a line.
+            if (e.errno() != Errnos.ESRCH) log("worker " + w.slot + " (pid " + w.pid + "): " + e.getMessage());
+        }
     }
 
     // ------------------------------------------------------------------------------- commands
 
+    /**
+     * Stops the master as {@code knotctl stop [--fast]} does; {@link #run()} returns once the workers are gone.
+     * Any thread; does nothing once the master has stopped.
+     *
+     * @param fast kill the workers at once instead of letting them drain
+     */
+    public void requestStop(boolean fast) {
+        try {
+            loop.execute(() -> stop(fast));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // already stopping or stopped
+        }
+    }
+
     private long stopDeadline;
 
     private void signal(int sig) {
-        if (sig == signal_h.SIGHUP) reload();
-        else if (sig == signal_h.SIGTERM) stop(false);
-        else if (sig == signal_h.SIGINT) stop(true);
-        else if (sig == signal_h.SIGTTIN) scale(target + 1);
-        else if (sig == signal_h.SIGTTOU) scale(Math.max(0, target - 1));
-        else if (sig == signal_h.SIGWINCH) scale(0);
+        if (sig == Processes.SIGHUP) reload();
+        else if (sig == Processes.SIGTERM) stop(false);
+        else if (sig == Processes.SIGINT) stop(true);
+        else if (sig == Processes.SIGTTIN) scale(target + 1);
+        else if (sig == Processes.SIGTTOU) scale(Math.max(0, target - 1));
+        else if (sig == Processes.SIGWINCH) scale(0);
     }
 
     /** A new generation comes up; the old one drains once every new worker is ready. */
@@ -392,7 +434,7 @@ public final class Master {
         stopDeadline = System.nanoTime() + config.stopTimeout().toNanos();
         for (Worker w : workers.values()) {
             w.draining = true;
-            if (fast) kill(w, signal_h.SIGKILL);
+            if (fast) kill(w, Processes.SIGKILL);
             else send(w, "drain");
         }
     }
@@ -417,7 +459,7 @@ public final class Master {
         haltReason = reason;
         exitCode = 3;
         state = State.HALTED;
-        for (Worker w : workers.values()) kill(w, signal_h.SIGKILL);
+        for (Worker w : workers.values()) kill(w, Processes.SIGKILL);
         if (workers.isEmpty()) loop.shutdownGracefully();
     }
 
@@ -500,8 +542,11 @@ public final class Master {
     /** {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}. */
     public static void main(String[] args) throws Exception {
         PreforkConfig config;
+        AppConfig app;
         try {
-            config = PreforkConfig.parse(args);
+            AppConfig.Parsed p = AppConfig.parse(args);
+            app = p.app();
+            config = PreforkConfig.parse(p.rest());
         } catch (IllegalArgumentException e) {
             System.err.println("knot: " + e.getMessage());
             System.exit(64);
@@ -509,7 +554,10 @@ public final class Master {
         }
         int code;
         try {
-            code = new Master(config).run();
+            code = new Master(config, app).run();
+        } catch (IllegalArgumentException e) {
+            System.err.println("knot: " + e.getMessage());
+            code = 64;
         } catch (IOException e) {
             log(e.getMessage());
             code = 1;

@@ -121,11 +121,6 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                     if (eq <= 0) throw new IllegalArgumentException("--worker-env takes NAME=VALUE");
                     env.put(kv.substring(0, eq), kv.substring(eq + 1));
                 }
-                // The HTTP app's limits, handed to every worker as they are (HttpServer.Config.with checks them).
-                case "--max-connections", "--header-timeout-ms", "--idle-timeout-ms", "--body-timeout-ms" -> {
-                    wargs.add(a);
-                    wargs.add(value(args, ++i, a));
-                }
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + usage());
             }
         }
@@ -154,9 +149,9 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                         [--control-dir DIR] [--fork-policy copy|drop] [--heartbeat-ms MS] [--heartbeat-timeout-ms MS]
                         [--boot-timeout-ms MS] [--backoff-ms MS] [--backoff-max-ms MS] [--crash-loop COUNT/MS]
                         [--stop-timeout-ms MS] [--worker-jvm-arg ARG]... [--worker-env NAME=VALUE]...
-                        [--max-connections N] [--header-timeout-ms MS] [--idle-timeout-ms MS] [--body-timeout-ms MS]
-            Starts a prefork HTTP server (default: 127.0.0.1:8080, 2 workers). Listeners passed by systemd
-            (LISTEN_FDS) are adopted instead of binding. HTTP limits per worker: --max-connections (default: the
-            descriptor limit less 64), header-read timeout 10 s, keep-alive idle and request-body timeouts 30 s. Query and steer it with: knotctl status|workers|reload|stop [--fast]|scale N""";
+            """ + AppConfig.usage() + """
+
+            Starts a prefork server (default: the example HTTP server on 127.0.0.1:8080, 2 workers). Listeners passed by systemd
+            (LISTEN_FDS) are adopted instead of binding. Query and steer it with: knotctl status|workers|reload|stop [--fast]|scale N""";
     }
 }

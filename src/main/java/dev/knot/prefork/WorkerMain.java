@@ -4,7 +4,6 @@ import static dev.knot.kqueue.Kevent.EVFILT_PROC;
 import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
 import static dev.knot.kqueue.Kevent.NOTE_EXIT;
 
-import dev.knot.examples.http.HttpServer;
 import dev.knot.fork.Inheritance;
 import dev.knot.fork.Restoration;
 import dev.knot.loop.EventLoop;
@@ -18,6 +17,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,15 +25,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A prefork worker: takes the listeners and control channel its master handed it, restores the master's
- * registrations (fork policy COPY) into its own loop, serves HTTP, reports ready and then heartbeats, and drains on
- * the master's word. It exits when the master dies: the control channel reaches EOF and EVFILT_PROC reports the
- * master's exit, whichever comes first.
+ * registrations (fork policy COPY) into its own loop, loads the {@link WorkerApp} ({@link AppLoader}) and starts it
+ * on the loop thread, reports ready and then heartbeats, and drains the app on the master's word. It exits when the
+ * master dies: the control channel reaches EOF and EVFILT_PROC reports the master's exit, whichever comes first.
  *
- * <p>Test hooks (arguments): {@code --crash-on-start} exits with status 1 at once; {@code --hang-after-ms N} stops
- * heartbeating and blocks its loop after N ms.
+ * <p>Arguments: {@code --slot N --generation G --heartbeat-ms MS --app CLASS [--classpath CP] [--app-arg ARG]...}.
+ * Test hooks: {@code --crash-on-start} exits with status 1 at once; {@code --hang-after-ms N} stops heartbeating
+ * and blocks its loop after N ms.
  */
 public final class WorkerMain {
     private WorkerMain() {}
+
+    /** The exit status of a worker whose app could not be loaded or threw in start. */
+    static final int APP_FAILED = 1;
+    private static final int FRAMES_LOGGED = 8;
 
     private static int slot;
 
@@ -44,17 +49,18 @@ public final class WorkerMain {
     public static void main(String[] args) throws Exception {
         long heartbeatMs = 1000;
         long hangAfter = -1;
-        List<String> httpOptions = new ArrayList<>();
+        int generation = 0;
+        String appClass = AppLoader.DEFAULT_APP;
+        List<Path> classPath = new ArrayList<>();
+        List<String> appArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            if (HttpServer.Config.isOption(args[i]) && i + 1 < args.length) {
-                httpOptions.add(args[i]);
-                httpOptions.add(args[++i]);
-                continue;
-            }
             switch (args[i]) {
                 case "--slot" -> slot = Integer.parseInt(args[++i]);
-                case "--generation" -> i++;
+                case "--generation" -> generation = Integer.parseInt(args[++i]);
                 case "--heartbeat-ms" -> heartbeatMs = Long.parseLong(args[++i]);
+                case "--app" -> appClass = args[++i];
+                case "--classpath" -> classPath.addAll(AppConfig.splitClassPath(args[++i]));
+                case "--app-arg" -> appArgs.add(args[++i]);
                 case "--crash-on-start" -> {
                     log("crashing on start (test hook)");
                     System.exit(1);
@@ -63,33 +69,44 @@ public final class WorkerMain {
                 default -> throw new IllegalArgumentException("unknown worker option " + args[i]);
             }
         }
-        HttpServer.Config httpConfig = HttpServer.Config.defaults().with(httpOptions);
         Inheritance in = Inheritance.fromEnvironment();
         EventLoop loop = EventLoop.open();
         Restoration restored = in.restore(loop.selector());
         StreamSocket channel = StreamSocket.adopt(in.fd(Master.CONTROL_FD));
-        List<HttpServer> servers = new ArrayList<>();
-        long[] lastStats = new long[2];
-
+        List<ListenSocket> listeners = new ArrayList<>();
+        List<Key> listenKeys = new ArrayList<>();
         for (int i = 0; ; i++) {
             int fd = in.fd(Master.LISTEN_FD + i);
             if (fd < 0) break;
-            ListenSocket l = ListenSocket.adopt(fd);
-            Key restoredKey = restored.keys().stream().filter(k -> !k.isKnote() && k.fd() == fd).findFirst().orElse(null);
-            servers.add(restoredKey != null ? HttpServer.start(loop, l, httpConfig, restoredKey)
-                    : HttpServer.start(loop, l, httpConfig));
+            listeners.add(ListenSocket.adopt(fd));
+            listenKeys.add(restored.keys().stream().filter(k -> !k.isKnote() && k.fd() == fd).findFirst().orElse(null));
         }
-
-        Runnable heartbeat = () -> {
-            long requests = 0, open = 0;
-            for (HttpServer s : servers) {
-                requests += s.requests();
-                open += s.openConnections();
+        LoopWorkerContext ctx = new LoopWorkerContext(loop, listeners, listenKeys, restored, slot, generation, appArgs);
+        String app = appClass;
+        long hang = hangAfter, interval = heartbeatMs;
+        loop.execute(() -> {
+            WorkerApp instance;
+            try {
+                instance = AppLoader.instantiate(app, classPath);
+                instance.start(ctx);
+            } catch (Throwable t) {
+                log("app " + app + " failed to start: " + describe(t));
+                System.exit(APP_FAILED);
+                return;
             }
-            lastStats[0] = requests;
-            lastStats[1] = open;
-            send(channel, "hb " + requests + " " + open);
-        };
+            serve(loop, in, restored, channel, ctx, instance, interval, hang);
+            send(channel, "ready");
+            log("ready: " + app + ", " + restored.method() + " (" + restored.registered() + " registrations, "
+                    + restored.keventNanos() / 1000 + " us)");
+        });
+        loop.run();
+        System.exit(0);
+    }
+
+    /** Heartbeats, the master's commands and the master's exit, once the app has started. */
+    private static void serve(EventLoop loop, Inheritance in, Restoration restored, StreamSocket channel, LoopWorkerContext ctx,
+                              WorkerApp app, long heartbeatMs, long hangAfter) {
+        Runnable heartbeat = () -> send(channel, "hb " + ctx.requests() + " " + ctx.openConnections());
         Key heartbeatKey = restored.keys().stream().filter(k -> k.isKnote() && k.filter() == EVFILT_TIMER && k.ident() == Master.HEARTBEAT_TIMER)
                 .findFirst().orElse(null);
         if (heartbeatKey != null) {
@@ -97,9 +114,9 @@ public final class WorkerMain {
         } else {
             loop.scheduleAtFixedRate(heartbeat, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
         }
-
         // Commands from the master; EOF means it is gone.
         StringBuilder input = new StringBuilder();
+        boolean[] draining = {false};
         loop.register(channel, Selector.OP_READ, k -> {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment buf = a.allocate(256);
@@ -118,14 +135,14 @@ public final class WorkerMain {
             while ((nl = input.indexOf("\n")) >= 0) {
                 String cmd = input.substring(0, nl);
                 input.delete(0, nl + 1);
-                if (cmd.equals("drain")) {
+                if (cmd.equals("drain") && !draining[0]) {
+                    draining[0] = true;
                     log("draining");
-                    int[] left = {servers.size()};
-                    if (left[0] == 0) loop.shutdownGracefully();
-                    for (HttpServer s : servers) {
-                        s.drain(() -> {
-                            if (--left[0] == 0) loop.shutdownGracefully();
-                        });
+                    try {
+                        app.drain(loop::shutdownGracefully);
+                    } catch (RuntimeException e) {
+                        log("app drain failed: " + describe(e));
+                        loop.shutdownGracefully();
                     }
                 }
             }
@@ -144,10 +161,20 @@ public final class WorkerMain {
                 }
             }, hangAfter, TimeUnit.MILLISECONDS);
         }
-        send(channel, "ready");
-        log("ready: " + restored.method() + " (" + restored.registered() + " registrations, " + restored.keventNanos() / 1000 + " us)");
-        loop.run();
-        System.exit(0);
+    }
+
+    /** The exception's class and message, its causes', and the first frames: one log entry that says what broke. */
+    static String describe(Throwable t) {
+        StringBuilder sb = new StringBuilder(t.toString());
+        StackTraceElement[] st = t.getStackTrace();
+        for (int i = 0; i < Math.min(FRAMES_LOGGED, st.length); i++) sb.append("\n\tat ").append(st[i]);
+        if (st.length > FRAMES_LOGGED) sb.append("\n\t... ").append(st.length - FRAMES_LOGGED).append(" more");
+        for (Throwable c = t.getCause(); c != null && c != t; c = c.getCause()) {
+            sb.append("\nCaused by: ").append(c);
+            StackTraceElement[] cs = c.getStackTrace();
+            for (int i = 0; i < Math.min(3, cs.length); i++) sb.append("\n\tat ").append(cs[i]);
+        }
+        return sb.toString();
     }
 
     private static void send(StreamSocket channel, String line) {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.knot.loop.EventLoop;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.testing.ChildJvm;
 
 import java.net.InetSocketAddress;

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Posix;
 

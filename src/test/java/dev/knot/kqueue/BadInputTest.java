@@ -168,7 +168,7 @@ class BadInputTest {
         for (int flags : new int[] {0, Kqueue.CLOEXEC, Kqueue.CPONFORK, Kqueue.CLOEXEC | Kqueue.CPONFORK}) {
             try (Kqueue k = Kqueue.open(flags)) {
                 assertEquals(flags, k.flags());
-                assertEquals(flags & Kqueue.CLOEXEC, dev.knot.sys.Fds.isCloseOnExec(k.fd()) ? Kqueue.CLOEXEC : 0);
+                assertEquals(flags & Kqueue.CLOEXEC, dev.knot.system.Fds.isCloseOnExec(k.fd()) ? Kqueue.CLOEXEC : 0);
             }
         }
         assertEquals("epoll-emulation", Kqueue.backend());
@@ -224,7 +224,7 @@ class BadInputTest {
                 }
             }
         } finally {
-            for (int fd : new int[] {sp[0], sp[1], p[0], p[1]}) dev.knot.sys.Fds.closeQuietly(fd);
+            for (int fd : new int[] {sp[0], sp[1], p[0], p[1]}) dev.knot.system.Fds.closeQuietly(fd);
         }
         kq.add(777, EVFILT_USER, EV_ADD | EV_CLEAR, NOTE_TRIGGER, 0, 0);
         List<Kq.Ev> got = kq.poll();

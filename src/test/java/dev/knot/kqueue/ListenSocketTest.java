@@ -159,7 +159,7 @@ class ListenSocketTest {
     @Test
     void closingTheListenerDropsItsKnote() throws Exception {
         kq.add(listener, EVFILT_READ, EV_ADD, 0, 0, U);
-        dev.knot.sys.Fds.close(listener);
+        dev.knot.system.Fds.close(listener);
         fds.remove(Integer.valueOf(listener));
         assertEquals(errno_h.EBADF, kq.errnoOf(listener, EVFILT_READ, dev.knot.kqueue.Kevent.EV_DELETE, 0, 0));
     }

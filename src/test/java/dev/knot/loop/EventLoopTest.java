@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 
 import java.util.ArrayList;
 import java.util.BitSet;

@@ -4,7 +4,7 @@ import dev.knot.loop.EventLoop;
 import dev.knot.loop.Selector;
 import dev.knot.sys.ErrnoException;
 import dev.knot.sys.Errno;
-import dev.knot.sys.Fds;
+import dev.knot.system.Fds;
 import dev.knot.testing.Posix;
 
 import java.net.InetSocketAddress;

@@ -211,14 +211,14 @@ class StreamSocketTest {
     @Test
     void adoptTakesOverInheritedDescriptorsAndRefusesWrongKinds() throws Exception {
         try (ListenSocket l = ListenSocket.bind(address("ipv4"))) {
-            int dup = dev.knot.sys.Fds.dupAtLeast(l.fd(), 10);
+            int dup = dev.knot.system.Fds.dupAtLeast(l.fd(), 10);
             try (ListenSocket adopted = ListenSocket.adopt(dup)) {
                 assertEquals(l.port(), adopted.port());
-                assertTrue(dev.knot.sys.Fds.isNonBlocking(dup));
-                assertTrue(dev.knot.sys.Fds.isCloseOnExec(dup));
+                assertTrue(dev.knot.system.Fds.isNonBlocking(dup));
+                assertTrue(dev.knot.system.Fds.isCloseOnExec(dup));
             }
         }
-        int[] pipe = dev.knot.sys.Fds.pipe(0);
+        int[] pipe = dev.knot.system.Fds.pipe(0);
         try {
             ErrnoException e = assertThrows(ErrnoException.class, () -> ListenSocket.adopt(pipe[0]));
             assertEquals("ENOTSOCK", e.errnoName());
@@ -228,8 +228,8 @@ class StreamSocketTest {
             pair[1].close();
             assertThrows(ErrnoException.class, () -> StreamSocket.adopt(9999));
         } finally {
-            dev.knot.sys.Fds.close(pipe[0]);
-            dev.knot.sys.Fds.close(pipe[1]);
+            dev.knot.system.Fds.close(pipe[0]);
+            dev.knot.system.Fds.close(pipe[1]);
         }
     }
 

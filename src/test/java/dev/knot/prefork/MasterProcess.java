@@ -40,10 +40,15 @@ final class MasterProcess implements AutoCloseable {
 
     /** As {@link #start(String...)}, with a shell prefix run before exec (e.g. opening extra descriptors). */
     static MasterProcess start(List<String> shellPrefix, String... options) throws Exception {
+        return startMain("dev.knot.prefork.Master", shellPrefix, options);
+    }
+
+    /** As {@link #start(List, String...)}, with another main class that takes the master's options. */
+    static MasterProcess startMain(String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants
         Path log = Files.createTempFile("knot-master", ".log");
         List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"), "dev.knot.prefork.Master", "--listen", "127.0.0.1:0", "--control-dir", dir.toString(),
+                "-XX:TieredStopAtLevel=1"), mainClass, "--listen", "127.0.0.1:0", "--control-dir", dir.toString(),
                 "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
         cmd.addAll(List.of(options));
         if (!shellPrefix.isEmpty()) {
@@ -135,7 +140,7 @@ final class MasterProcess implements AutoCloseable {
     }
 
     static void kill(int pid, int sig) {
-        dev.knot.bindings.linux.signal_h.kill(dev.knot.sys.CallState.forThread(), pid, sig);
+        dev.knot.bindings.linux.signal_h.kill(dev.knot.system.CallState.forThread(), pid, sig);
     }
 
     @Override
@@ -150,5 +155,6 @@ final class MasterProcess implements AutoCloseable {
             s.forEach(p -> p.toFile().delete());
         }
         Files.deleteIfExists(dir);
+        Files.deleteIfExists(log);       // a failing test has put the log in its assertion message already
     }
 }

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Timeout;
 class PreforkHttpLimitsTest {
     @Test
     void theMastersHttpOptionsAreHandedToItsWorkers() throws Exception {
-        PreforkConfig c = PreforkConfig.parse(new String[] {"--idle-timeout-ms", "300", "--max-connections", "50"});
-        assertEquals(List.of("--idle-timeout-ms", "300", "--max-connections", "50"), c.workerArgs());
+        AppConfig c = AppConfig.parse(new String[] {"--idle-timeout-ms", "300", "--max-connections", "50"}).app();
+        assertEquals(List.of("--idle-timeout-ms", "300", "--max-connections", "50"), c.args());
         try (MasterProcess m = MasterProcess.start("--workers", "1", "--header-timeout-ms", "500")) {
             m.awaitReady(1, 1, 30_000);
             try (Socket s = new Socket("127.0.0.1", m.port)) {

@@ -22,7 +22,7 @@ public final class NoFdLeaks implements BeforeAllCallback, AfterAllCallback {
 
     static Map<Integer, String> snapshot() throws IOException {
         Map<Integer, String> m = new HashMap<>();
-        for (int fd : dev.knot.sys.Fds.openDescriptors()) {
+        for (int fd : dev.knot.system.Fds.openDescriptors()) {
             String target;
             try {
                 target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();

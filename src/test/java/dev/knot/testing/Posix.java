@@ -6,7 +6,7 @@ import dev.knot.bindings.linux.linger;
 import dev.knot.bindings.linux.sockaddr_in;
 import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.unistd_h;
-import dev.knot.sys.CallState;
+import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
 
 import java.lang.foreign.Arena;
@@ -47,7 +47,7 @@ public final class Posix {
 
     /** A pipe: {read end, write end}, close-on-exec. */
     public static int[] pipe() throws ErrnoException {
-        return dev.knot.sys.Fds.pipe(fcntl_h.O_CLOEXEC);
+        return dev.knot.system.Fds.pipe(fcntl_h.O_CLOEXEC);
     }
 
     public static int write(int fd, byte[] data) throws ErrnoException {
@@ -85,7 +85,7 @@ public final class Posix {
     }
 
     public static void nonBlocking(int fd) throws ErrnoException {
-        dev.knot.sys.Fds.setNonBlocking(fd, true);
+        dev.knot.system.Fds.setNonBlocking(fd, true);
     }
 
     /** A loopback TCP listener on an ephemeral port: {fd, port}. */
@@ -341,7 +341,7 @@ public final class Posix {
     /** The number of descriptors open in this process. */
     public static int openFdCount() {
         try {
-            return dev.knot.sys.Fds.openDescriptors().size();
+            return dev.knot.system.Fds.openDescriptors().size();
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }

@@ -187,6 +187,7 @@ public final class HttpServer {
     private int open;
     private long requests;
     private Runnable onDrained;
+    private Runnable onRequest = () -> {}, onConnections = () -> {};
     final TimeoutWheel timeouts;
     // Connections waiting for a request, longest first: the ones closed to make room at maxConnections.
     private final Connection waitingHead = new Connection();
@@ -251,6 +252,7 @@ public final class HttpServer {
                 c.key = loop.register(c, Selector.OP_READ, c);
                 open++;
                 c.accepted(System.nanoTime());
+                onConnections.run();
             });
             if (got < want) return;                      // the queue is empty (or accepting paused on EMFILE)
             budget -= got;
@@ -339,6 +341,20 @@ public final class HttpServer {
         timedOut++;
     }
 
+    /**
+     * Tells {@code onRequest} of every answered request and {@code onConnections} of every change of
+     * {@link #openConnections()} (a prefork worker feeds its master's stats from them). Both run on the loop thread.
+     *
+     * @param onRequest runs after each answered request
+     * @param onConnections runs after each accept and close
+     * @return this server
+     */
+    public HttpServer observe(Runnable onRequest, Runnable onConnections) {
+        this.onRequest = java.util.Objects.requireNonNull(onRequest);
+        this.onConnections = java.util.Objects.requireNonNull(onConnections);
+        return this;
+    }
+
     /** Connections open now. */
     public int openConnections() {
         return open;
@@ -407,12 +423,14 @@ public final class HttpServer {
 
     void requestDone() {
         requests++;
+        onRequest.run();
     }
 
     void closed(Connection c) {
         open--;
         stopWaiting(c);
         if (open < config.maxConnections()) resumeAccepting();
+        onConnections.run();
         checkDrained();
     }
 

@@ -1,4 +1,4 @@
-package dev.knot.sys;
+package dev.knot.system;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.Linker;
