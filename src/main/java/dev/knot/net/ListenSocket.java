@@ -34,19 +34,34 @@ public final class ListenSocket extends SocketBase {
      *                  balances connections between them
      */
     public record Options(int backlog, boolean reuseAddress, boolean reusePort) {
-        /** Backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off. */
+        /** {@return the defaults: backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off} */
         public static Options defaults() {
             return new Options(Sockets.SOMAXCONN, true, false);
         }
 
+        /**
+         * {@return these options with another backlog}
+         *
+         * @param n the accept queue's length
+         */
         public Options backlog(int n) {
             return new Options(n, reuseAddress, reusePort);
         }
 
+        /**
+         * {@return these options with SO_REUSEPORT set or cleared}
+         *
+         * @param on whether several sockets may bind the same address and port
+         */
         public Options reusePort(boolean on) {
             return new Options(backlog, reuseAddress, on);
         }
 
+        /**
+         * {@return these options with SO_REUSEADDR set or cleared}
+         *
+         * @param on whether a TCP address in TIME_WAIT may be bound again
+         */
         public Options reuseAddress(boolean on) {
             return new Options(backlog, on, reusePort);
         }
@@ -56,12 +71,29 @@ public final class ListenSocket extends SocketBase {
         super(fd, family);
     }
 
-    /** Binds and listens with {@link Options#defaults()}. */
+    /**
+     * Binds and listens with {@link Options#defaults()}.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local) throws IOException {
         return bind(local, Options.defaults());
     }
 
-    /** Binds and listens with the given backlog and default options. */
+    /**
+     * Binds and listens with the given backlog and default options.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param backlog the accept queue's length (the kernel caps it at {@code net.core.somaxconn})
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local, int backlog) throws IOException {
         return bind(local, Options.defaults().backlog(backlog));
     }
@@ -69,6 +101,10 @@ public final class ListenSocket extends SocketBase {
     /**
      * Creates a non-blocking, close-on-exec socket of {@code local}'s family, applies the options, binds and listens.
      *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param options backlog, SO_REUSEADDR and SO_REUSEPORT
+     * @return the listening socket, owned by the caller
      * @throws ErrnoException e.g. EADDRINUSE, EACCES, or EADDRNOTAVAIL, naming the address
      */
     public static ListenSocket bind(SocketAddress local, Options options) throws IOException {
@@ -93,6 +129,8 @@ public final class ListenSocket extends SocketBase {
      * Takes over a listening socket received from elsewhere (inherited from a parent, LISTEN_FDS, SCM_RIGHTS): makes
      * it non-blocking and close-on-exec. The socket then owns the descriptor.
      *
+     * @param fd a listening socket's descriptor, owned by the new socket from then on
+     * @return the listening socket, which owns {@code fd}
      * @throws ErrnoException EBADF if it is not open, ENOTSOCK if it is not a socket
      * @throws IllegalArgumentException if it is a socket but not a listening stream socket
      */
@@ -121,6 +159,12 @@ public final class ListenSocket extends SocketBase {
     /** Takes one accepted connection from {@link #acceptAll}; it owns the socket from then on. */
     @FunctionalInterface
     public interface AcceptHandler {
+        /**
+         * Takes ownership of one accepted connection.
+         *
+         * @param socket the connection, owned by the handler from now on
+         * @throws IOException if setting it up fails; {@link #acceptAll} then closes it and rethrows
+         */
         void accepted(StreamSocket socket) throws IOException;
     }
 
@@ -138,10 +182,30 @@ public final class ListenSocket extends SocketBase {
      * pauses instead of spinning: READ interest is dropped for {@link #ACCEPT_PAUSE_MILLIS} and the failure goes to
      * {@link EventLoop#report}. Loop thread only.
      *
+     * @param loop the event loop this listener is registered on
+     * @param key the listener's key on {@code loop}
+     * @param handler takes each accepted connection
      * @throws IOException any other accept failure, or what the handler threw
      */
     public void acceptAll(EventLoop loop, Key key, AcceptHandler handler) throws IOException {
-        while (true) {
+        acceptAll(loop, key, Integer.MAX_VALUE, handler);
+    }
+
+    /**
+     * As {@link #acceptAll(EventLoop, Key, AcceptHandler)}, but accepts at most {@code max} connections in this call
+     * (a server at its connection cap takes only what it has room for; the rest stay queued and the listener stays
+     * readable).
+     *
+     * @param loop the loop whose thread this is
+     * @param key the key watching this listener for READ on {@code loop}
+     * @param max the most connections to accept now
+     * @param handler takes each accepted connection
+     * @return the number of connections accepted
+     * @throws IOException any accept failure other than those that pause, or what the handler threw
+     */
+    public int acceptAll(EventLoop loop, Key key, int max, AcceptHandler handler) throws IOException {
+        int accepted = 0;
+        while (accepted < max) {
             StreamSocket s;
             try {
                 s = accept();
@@ -149,9 +213,11 @@ public final class ListenSocket extends SocketBase {
                 int errno = e.errno();
                 if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM) throw e;
                 pauseAccepting(loop, key, e);
-                return;
+                return accepted;
             }
-            if (s == null) return;
+            if (pausedSince != 0) resumed(loop);
+            if (s == null) return accepted;
+            accepted++;
             try {
                 handler.accepted(s);
             } catch (IOException | RuntimeException e) {
@@ -163,6 +229,7 @@ public final class ListenSocket extends SocketBase {
                 throw e;
             }
         }
+        return accepted;
     }
 
     private void pauseAccepting(EventLoop loop, Key key, ErrnoException cause) {
@@ -170,35 +237,72 @@ public final class ListenSocket extends SocketBase {
         loop.schedule(() -> {
             if (key.isValid()) key.interest(key.interest() | Selector.OP_READ);   // keys are never reused
         }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
-        loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
+        // Reported when the shortage begins and logged when it ends, not at every retry.
+        pauseRetries++;
+        if (pausedSince != 0) return;
+        pausedSince = System.nanoTime();
+        pauseRetries = 0;
+        loop.report(new IOException("accepting on " + this + " paused: retrying every " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }
 
-    /** Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting. */
+    private void resumed(EventLoop loop) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pausedSince);
+        loop.log("accepting on " + this + " resumed after " + ms + " ms (" + pauseRetries + " retries failed)");
+        pausedSince = 0;
+    }
+
+    // The current shortage (loop thread only): when it began (0: none) and how many retries failed since.
+    private long pausedSince;
+    private long pauseRetries;
+
+    /**
+     * Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting.
+     *
+     * @return the descriptor
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int acceptFd() throws IOException {
         ensureOpen();
         int c = Sockets.accept(fd);
         return c == Sockets.WOULD_BLOCK ? -1 : c;
     }
 
-    /** SO_REUSEPORT. */
+    /**
+     * SO_REUSEPORT.
+     *
+     * @return whether SO_REUSEPORT is set
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean reusePort() throws IOException {
         ensureOpen();
         return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, "SO_REUSEPORT");
     }
 
-    /** The local port of a TCP listener. */
+    /**
+     * {@return the local port of a TCP listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int port() throws IOException {
         SocketAddress a = localAddress();
         if (a instanceof java.net.InetSocketAddress i) return i.getPort();
         throw new IllegalStateException("a Unix-domain socket has no port");
     }
 
-    /** True for a Unix-domain listener. */
+    /** {@return true for a Unix-domain listener} */
     public boolean isUnix() {
         return family == Sockets.AF_UNIX;
     }
 
-    /** The path of a Unix-domain listener. */
+    /**
+     * {@return the path of a Unix-domain listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public java.nio.file.Path path() throws IOException {
         if (localAddress() instanceof UnixDomainSocketAddress u) return u.getPath();
         throw new IllegalStateException("not a Unix-domain socket");
