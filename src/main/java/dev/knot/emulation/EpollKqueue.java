@@ -41,7 +41,7 @@ import dev.knot.bindings.linux.timespec;
 import dev.knot.bindings.linux.unistd_h;
 import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
-import dev.knot.system.Fds;
+import dev.knot.system.FdWatchers;
 import dev.knot.sys.Platform;
 
 import java.lang.foreign.Arena;
@@ -67,7 +67,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Errors are returned, not thrown: {@link #kevent} returns the number of events or {@code -errno}.
  * Thread-safe: calls may run concurrently; the lock is never held while a thread waits in the kernel.
  */
-public final class EpollKqueue {
+public final class EpollKqueue implements FdWatchers.Watcher {
     /** Returned by {@link Filter#modified} when the knote's descriptor was closed and its number reused. */
     static final int STALE = -1;
     /** Returned by the change pass: a successful EV_RECEIPT found no room, so kevent returns 0 (as FreeBSD does). */
@@ -81,13 +81,6 @@ public final class EpollKqueue {
 
     static {
         Platform.requireLinux("The kqueue emulation");
-        // knote_fdclose: closing a descriptor through Knot drops its knotes in every kqueue first.
-        Fds.addCloseListener(fd -> {
-            for (EpollKqueue kq : LIVE) kq.fdClosing(fd);
-        });
-        Fds.addSendShutdownListener(fd -> {
-            for (EpollKqueue kq : LIVE) kq.sendShutdown(fd);
-        });
     }
 
     // FreeBSD struct kevent layout, read and written directly.
@@ -663,12 +656,18 @@ public final class EpollKqueue {
             fds = n;
         }
         FdRecord r = fds[fd];
-        if (r == null) fds[fd] = r = new FdRecord(fd);
+        if (r == null) {
+            fds[fd] = r = new FdRecord(fd);
+            FdWatchers.watch(fd, this);               // knote_fdclose: closing fd through Knot tells this kqueue
+        }
         return r;
     }
 
     void releaseRecordIfEmpty(FdRecord r) {
-        if (r.isEmpty() && r.fd < fds.length && fds[r.fd] == r) fds[r.fd] = null;
+        if (r.isEmpty() && r.fd < fds.length && fds[r.fd] == r) {
+            fds[r.fd] = null;
+            FdWatchers.unwatch(r.fd, this);
+        }
     }
 
     private Knote fdKnote(int fd, int filter) {
@@ -790,8 +789,9 @@ public final class EpollKqueue {
         releaseRecordIfEmpty(r);
     }
 
-    /** knote_fdclose(): called before Knot closes {@code fd}. */
-    private void fdClosing(int fd) {
+    /** knote_fdclose(): called before Knot closes {@code fd}, which this kqueue watches. */
+    @Override
+    public void closing(int fd) {
         lock.lock();
         try {
             if (closed) return;
@@ -813,7 +813,8 @@ public final class EpollKqueue {
     }
 
     /** Knot shut down {@code fd}'s sending side: its WRITE knote now reports EV_EOF (and is woken to say so). */
-    private void sendShutdown(int fd) {
+    @Override
+    public void sendShutdown(int fd) {
         lock.lock();
         try {
             FdRecord r = closed ? null : record(fd);
@@ -950,6 +951,7 @@ public final class EpollKqueue {
                 Knote kn = slots[i];
                 if (kn != null) drop(kn, s);
             }
+            for (FdRecord r : fds) if (r != null) FdWatchers.unwatch(r.fd, this);   // lingering registrations
             timerQueue.close(s);
             inotify.close(s);
             MemorySegment st = s.callState;

@@ -5,17 +5,12 @@ import static dev.knot.kqueue.Kevent.EVFILT_VNODE;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
 import static dev.knot.kqueue.Kevent.EV_ADD;
 
-import dev.knot.bindings.linux.mman_h;
-import dev.knot.bindings.linux.unistd_h;
 import dev.knot.loop.Selector;
-import dev.knot.system.CallState;
+import dev.knot.system.Processes;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Fds;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -150,24 +145,7 @@ public final class Handoff implements AutoCloseable {
     }
 
     private static int memfd(byte[] bytes) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = CallState.forThread();
-            int fd = mman_h.memfd_create(st, a.allocateFrom(SNAPSHOT_FD_NAME), mman_h.MFD_CLOEXEC);
-            if (fd < 0) throw new ErrnoException("memfd_create", CallState.errno(st));
-            MemorySegment buf = a.allocate(bytes.length);
-            MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            long off = 0;
-            while (off < bytes.length) {
-                long n = unistd_h.write(st, fd, buf.asSlice(off), bytes.length - off);
-                if (n < 0) {
-                    int e = CallState.errno(st);
-                    Fds.closeQuietly(fd);
-                    throw new ErrnoException("write(memfd)", e);
-                }
-                off += n;
-            }
-            return fd;
-        }
+        return Processes.memfd(SNAPSHOT_FD_NAME, bytes);
     }
 
     /** {@return the variables to add to the child's environment} */

@@ -1,22 +1,12 @@
 package dev.knot.fork;
 
-import dev.knot.bindings.linux.posix_spawn_file_actions_t;
-import dev.knot.bindings.linux.posix_spawnattr_t;
-import dev.knot.bindings.linux.prctl_h;
-import dev.knot.bindings.linux.signal_h;
-import dev.knot.bindings.linux.sigset_t;
-import dev.knot.bindings.linux.spawn_h;
-import dev.knot.bindings.linux.unistd_h;
-import dev.knot.bindings.linux.wait_h;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
 import dev.knot.system.Fds;
+import dev.knot.system.Processes;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,57 +62,18 @@ public final class Spawner {
         String path = resolve(spec.command().get(0));
         int n = spec.fds().size();
         List<Integer> temps = new ArrayList<>();
-        try (Arena a = Arena.ofConfined()) {
+        try {
             // Move every handed descriptor above the target range first, so that placing one at 3+i can never
             // overwrite another that has not been placed yet. The temporaries are close-on-exec here and closed
             // in the child by closefrom.
             for (int fd : spec.fds()) temps.add(Fds.dupAtLeast(fd, 3 + n));
-            MemorySegment fa = posix_spawn_file_actions_t.allocate(a);
-            MemorySegment attr = posix_spawnattr_t.allocate(a);
-            check(spawn_h.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
-            check(spawn_h.posix_spawnattr_init(attr), "posix_spawnattr_init");
-            try {
-                if (spec.stdio() != null) {
-                    for (int i = 0; i < 3; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, spec.stdio()[i], i), "adddup2");
-                }
-                for (int i = 0; i < n; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, temps.get(i), 3 + i), "adddup2");
-                check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, 3 + n), "addclosefrom_np");
-                if (spec.directory() != null) {
-                    check(spawn_h.posix_spawn_file_actions_addchdir_np(fa, a.allocateFrom(spec.directory().toString())), "addchdir_np");
-                }
-                MemorySegment none = sigset_t.allocate(a);
-                MemorySegment all = sigset_t.allocate(a);
-                MemorySegment st = CallState.forThread();
-                signal_h.sigemptyset(st, none);
-                signal_h.sigfillset(st, all);
-                check(spawn_h.posix_spawnattr_setsigmask(attr, none), "setsigmask");
-                check(spawn_h.posix_spawnattr_setsigdefault(attr, all), "setsigdefault");
-                check(spawn_h.posix_spawnattr_setflags(attr, (short) (spawn_h.POSIX_SPAWN_SETSIGMASK | spawn_h.POSIX_SPAWN_SETSIGDEF)), "setflags");
-                MemorySegment pid = a.allocate(ValueLayout.JAVA_INT);
-                MemorySegment argv = cStrings(a, spec.command());
-                List<String> env = new ArrayList<>();
-                spec.environment().forEach((k, v) -> env.add(k + "=" + v));
-                int r = spawn_h.posix_spawn(pid, a.allocateFrom(path), fa, attr, argv, cStrings(a, env));
-                if (r != 0) throw new ErrnoException("posix_spawn(" + path + ")", r);
-                return pid.get(ValueLayout.JAVA_INT, 0);
-            } finally {
-                spawn_h.posix_spawn_file_actions_destroy(fa);
-                spawn_h.posix_spawnattr_destroy(attr);
-            }
+            List<String> env = new ArrayList<>();
+            spec.environment().forEach((k, v) -> env.add(k + "=" + v));
+            int[] moves = temps.stream().mapToInt(Integer::intValue).toArray();
+            return Processes.spawn(path, spec.command(), env, spec.stdio(), moves, spec.directory());
         } finally {
             for (int t : temps) Fds.closeQuietly(t);
         }
-    }
-
-    private static void check(int r, String what) throws ErrnoException {
-        if (r != 0) throw new ErrnoException("posix_spawn " + what, r);
-    }
-
-    private static MemorySegment cStrings(Arena a, List<String> strings) {
-        MemorySegment array = a.allocate(ValueLayout.ADDRESS, strings.size() + 1);
-        for (int i = 0; i < strings.size(); i++) array.setAtIndex(ValueLayout.ADDRESS, i, a.allocateFrom(strings.get(i)));
-        array.setAtIndex(ValueLayout.ADDRESS, strings.size(), MemorySegment.NULL);
-        return array;
     }
 
     private static String resolve(String program) throws ErrnoException {
@@ -132,7 +83,7 @@ public final class Spawner {
             Path p = Path.of(dir.isEmpty() ? "." : dir, program);
             if (Files.isExecutable(p)) return p.toString();
         }
-        throw new ErrnoException("posix_spawn(" + program + "): not found in PATH", dev.knot.bindings.linux.errno_h.ENOENT);
+        throw new ErrnoException("posix_spawn(" + program + "): not found in PATH", Errnos.ENOENT);
     }
 
     /**
@@ -145,17 +96,7 @@ public final class Spawner {
      * @throws ErrnoException ECHILD if it is not a child of this process or was already reaped
      */
     public static int reap(int pid, boolean block) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment status = a.allocate(ValueLayout.JAVA_INT);
-            MemorySegment st = CallState.forThread();
-            while (true) {
-                int r = wait_h.waitpid(st, pid, status, block ? 0 : wait_h.WNOHANG);
-                if (r == pid) return status.get(ValueLayout.JAVA_INT, 0);
-                if (r == 0) return -1;
-                int e = CallState.errno(st);
-                if (e != dev.knot.bindings.linux.errno_h.EINTR) throw new ErrnoException("waitpid(" + pid + ")", e);
-            }
-        }
+        return Processes.waitpid(pid, block);
     }
 
     /**
@@ -173,11 +114,8 @@ public final class Spawner {
      */
     public static boolean dieWithParent(int expectedParentPid) throws ErrnoException {
         Platform.requireLinux("PR_SET_PDEATHSIG");
-        MemorySegment st = CallState.forThread();
-        if (prctl_h.prctl(st, prctl_h.PR_SET_PDEATHSIG, signal_h.SIGKILL) != 0) {
-            throw new ErrnoException("prctl(PR_SET_PDEATHSIG, SIGKILL)", CallState.errno(st));
-        }
-        return unistd_h.getppid() == expectedParentPid;
+        Processes.setParentDeathSignal(Processes.SIGKILL);
+        return Processes.getppid() == expectedParentPid;
     }
 
     /**
@@ -186,7 +124,7 @@ public final class Spawner {
      * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
      */
     public static int exitCode(int status) {
-        return termSignal(status) == 0 ? (status / wait_h.W_EXITCODE_RET_UNIT) & wait_h.W_EXITSTATUS_MASK : -1;
+        return Processes.exitCode(status);
     }
 
     /**
@@ -195,6 +133,6 @@ public final class Spawner {
      * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
      */
     public static int termSignal(int status) {
-        return status & wait_h.W_TERMSIG_MASK;
+        return Processes.termSignal(status);
     }
 }

@@ -1,6 +1,6 @@
 package dev.knot.kqueue;
 
-import dev.knot.sys.Platform;
+import dev.knot.system.KeventAbi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,26 +23,26 @@ import java.util.Objects;
  * {@link #close()} throws {@link IllegalStateException}.
  */
 public final class KeventArray implements AutoCloseable {
-    private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
+    private static final KeventAbi ABI = KeventAbi.CURRENT;
 
     /** {@code sizeof(struct kevent)} on this platform. */
-    public static final long SIZEOF = MACOS ? dev.knot.bindings.macos.kevent.SIZEOF : dev.knot.bindings.freebsd.kevent.SIZEOF;
+    public static final long SIZEOF = ABI.sizeof();
     /** Byte offset of {@code ident}; the offsets are for code that walks {@link #segment()} itself. */
-    public static final long IDENT = MACOS ? dev.knot.bindings.macos.kevent.ident$OFFSET : dev.knot.bindings.freebsd.kevent.ident$OFFSET;
+    public static final long IDENT = ABI.ident();
     /** Byte offset of {@code filter}. */
-    public static final long FILTER = MACOS ? dev.knot.bindings.macos.kevent.filter$OFFSET : dev.knot.bindings.freebsd.kevent.filter$OFFSET;
+    public static final long FILTER = ABI.filter();
     /** Byte offset of {@code flags}. */
-    public static final long FLAGS = MACOS ? dev.knot.bindings.macos.kevent.flags$OFFSET : dev.knot.bindings.freebsd.kevent.flags$OFFSET;
+    public static final long FLAGS = ABI.flags();
     /** Byte offset of {@code fflags}. */
-    public static final long FFLAGS = MACOS ? dev.knot.bindings.macos.kevent.fflags$OFFSET : dev.knot.bindings.freebsd.kevent.fflags$OFFSET;
+    public static final long FFLAGS = ABI.fflags();
     /** Byte offset of {@code data}. */
-    public static final long DATA = MACOS ? dev.knot.bindings.macos.kevent.data$OFFSET : dev.knot.bindings.freebsd.kevent.data$OFFSET;
+    public static final long DATA = ABI.data();
     /** Byte offset of {@code udata}. */
-    public static final long UDATA = MACOS ? dev.knot.bindings.macos.kevent.udata$OFFSET : dev.knot.bindings.freebsd.kevent.udata$OFFSET;
+    public static final long UDATA = ABI.udata();
     /** Byte offset of FreeBSD's {@code ext[4]} ({@link #SIZEOF} on macOS, which has none). */
-    public static final long EXT = MACOS ? SIZEOF : dev.knot.bindings.freebsd.kevent.ext$OFFSET;
+    public static final long EXT = ABI.ext();
     /** Size in bytes of FreeBSD's {@code ext[4]}; 0 on macOS. */
-    public static final long EXT_SIZE = MACOS ? 0 : dev.knot.bindings.freebsd.kevent.ext$SIZE;
+    public static final long EXT_SIZE = ABI.extSize();
     /** The largest capacity an array may have. */
     public static final int MAX_CAPACITY = (int) Math.min(Integer.MAX_VALUE, (1L << 31) / SIZEOF);
 

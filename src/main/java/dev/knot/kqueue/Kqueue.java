@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A kqueue: the Java face of kqueue(2) and kevent(2).
  *
  * <p>On FreeBSD and macOS this is the kernel's kqueue. On Linux it is Knot's emulation over epoll, which gives
- * FreeBSD's semantics for EVFILT_READ, WRITE, TIMER, USER, PROC, SIGNAL and VNODE (see the README's "Linux
- * emulation" for how, and for each known deviation); {@link #backend()} tells which one runs.
+ * FreeBSD's semantics for EVFILT_READ, WRITE, TIMER, USER, PROC, SIGNAL and VNODE (see docs/emulation.md
+ * for how, and for each known deviation); {@link #backend()} tells which one runs.
  *
  * <p><b>Ownership:</b> a Kqueue owns its descriptor and releases it on {@link #close()}; the {@link KeventArray}s
  * passed to {@link #kevent} stay the caller's. <b>Threading:</b> every method is thread-safe; several threads may
@@ -24,9 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Kqueue implements AutoCloseable {
     /** kqueuex(2) flag: the descriptor is closed on exec. */
-    public static final int CLOEXEC = dev.knot.bindings.freebsd.event_h.KQUEUE_CLOEXEC;
+    public static final int CLOEXEC = dev.knot.system.KeventAbi.KQUEUE_CLOEXEC;
     /** kqueuex(2) flag: fork(2) copies the kqueue and its knotes into the child (FreeBSD 15.1+). */
-    public static final int CPONFORK = dev.knot.bindings.freebsd.event_h.KQUEUE_CPONFORK;
+    public static final int CPONFORK = dev.knot.system.KeventAbi.KQUEUE_CPONFORK;
 
     private static final int EINVAL = Errno.EINVAL, EBADF = Errno.EBADF, EFAULT = Errno.EFAULT;
     private static final int CLOSED = 1 << 30;

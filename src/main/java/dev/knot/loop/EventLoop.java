@@ -33,7 +33,12 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Reacts to readiness of a registered descriptor. */
     @FunctionalInterface
     public interface Handler {
-        /** Called on the loop thread with the key whose {@link Key#readyOps()} were found by the last select. */
+        /**
+         * Called on the loop thread with the key whose {@link Key#readyOps()} were found by the last select.
+         *
+         * @param key the key, valid for this call; its attachment is the loop's, not the handler's
+         * @throws Exception anything; the loop passes it to its error handler and closes the resource it owns
+         */
         void ready(Key key) throws Exception;
     }
 
@@ -57,12 +62,21 @@ public final class EventLoop implements Executor, AutoCloseable {
         this.selector = selector;
     }
 
-    /** Opens a loop with its own selector. Nothing runs until {@link #run()} or {@link #start(String)}. */
+    /**
+     * Opens a loop with its own selector. Nothing runs until {@link #run()} or {@link #start(String)}.
+     *
+     * @return the loop, owned by the caller (shut it down or close it)
+     * @throws KqueueException if the kqueue cannot be opened (EMFILE, ENFILE, ENOMEM)
+     */
     public static EventLoop open() throws KqueueException {
         return new EventLoop(Selector.open());
     }
 
-    /** Sets what receives exceptions thrown by handlers, tasks and timers (default: print the stack trace). */
+    /**
+     * Sets what receives exceptions thrown by handlers, tasks and timers (default: print the stack trace).
+     *
+     * @param handler receives each exception; called on the thread that caught it (the loop's, or the reporter's)
+     */
     public void onError(Consumer<Throwable> handler) {
         this.errorHandler = Objects.requireNonNull(handler);
     }
@@ -70,17 +84,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Hands {@code t} to the error handler ({@link #onError}), as an exception thrown by a handler would be: for
      * trouble a handler deals with itself but that its operator should hear of. Any thread.
+     *
+     * @param t the trouble to report
      */
     public void report(Throwable t) {
         error(t);
     }
 
-    /** The loop's selector, for the loop thread. */
+    /** {@return the loop's selector, for the loop thread} */
     public Selector selector() {
         return selector;
     }
 
-    /** True when called on the loop's thread. */
+    /** {@return true when called on the loop's thread} */
     public boolean inLoop() {
         return Thread.currentThread() == thread;
     }
@@ -88,6 +104,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Registers a descriptor the loop does not own.
      *
+     * @param fd the descriptor, which stays the caller's
+     * @param interest {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @param handler called on the loop thread when the descriptor is ready
+     * @return the key of the registration
      * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
      */
     public Key register(int fd, int interest, Handler handler) {
@@ -98,6 +118,12 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Registers a {@link Pollable}; if it is also {@link AutoCloseable} the loop owns it and closes it on shutdown
      * (or when its handler throws).
+     *
+     * @param p the socket or other descriptor holder
+     * @param interest {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @param handler called on the loop thread when the descriptor is ready
+     * @return the key of the registration
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
      */
     public Key register(Pollable p, int interest, Handler handler) {
         checkLoopThread();
@@ -108,6 +134,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Gives a key the loop did not create (one restored from a fork snapshot, say) a handler; the loop does not own
      * its descriptor.
+     *
+     * @param key a valid key of this loop's selector
+     * @param handler called on the loop thread when the key is ready
+     * @return {@code key}
      */
     public Key attach(Key key, Handler handler) {
         checkLoopThread();
@@ -115,7 +145,18 @@ public final class EventLoop implements Executor, AutoCloseable {
         return key;
     }
 
-    /** Watches a knote ({@link Selector#watch}) with a handler: timers, signals, process exits. */
+    /**
+     * Watches a knote ({@link Selector#watch}) with a handler: timers, signals, process exits.
+     *
+     * @param ident the knote's ident: a timer id, signal number, pid or descriptor
+     * @param filter the filter, e.g. {@link dev.knot.kqueue.Kevent#EVFILT_TIMER}
+     * @param flags extra {@code EV_*} flags (EV_CLEAR, EV_ONESHOT...)
+     * @param fflags the filter flags, e.g. {@link dev.knot.kqueue.Kevent#NOTE_EXIT}
+     * @param data the filter data, e.g. a timer period
+     * @param handler called on the loop thread when the knote fires; {@link Key#eventData()} holds the event
+     * @return the key of the watch
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
+     */
     public Key watch(long ident, int filter, int flags, int fflags, long data, Handler handler) {
         checkLoopThread();
         return selector.watch(ident, filter, flags, fflags, data, new Registration(Objects.requireNonNull(handler), null));
@@ -146,7 +187,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} once after {@code delay}. Callable from any thread.
      *
+     * @param task what to run, on the loop thread
+     * @param delay how long to wait; 0 or negative runs it at the next iteration
+     * @param unit the unit of {@code delay}
      * @return a handle whose {@link Timer#cancel()} stops it
+     * @throws RejectedExecutionException after shutdown
      */
     public Timer schedule(Runnable task, long delay, TimeUnit unit) {
         return addTimer(new Timer(task, System.nanoTime() + Math.max(0, unit.toNanos(delay)), 0));
@@ -155,6 +200,14 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} at {@code initialDelay} and then every {@code period}, measured from the planned start of
      * the previous run (a late run is followed by catch-up runs, as {@code ScheduledExecutorService} does).
+     *
+     * @param task what to run, on the loop thread
+     * @param initialDelay the wait before the first run
+     * @param period the time between planned starts; must be positive
+     * @param unit the unit of both times
+     * @return a handle whose {@link Timer#cancel()} stops it
+     * @throws IllegalArgumentException if {@code period} is not positive
+     * @throws RejectedExecutionException after shutdown
      */
     public Timer scheduleAtFixedRate(Runnable task, long initialDelay, long period, TimeUnit unit) {
         long p = unit.toNanos(period);
@@ -187,7 +240,12 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Starts the loop on a new platform thread and returns it. */
+    /**
+     * Starts the loop on a new platform thread and returns it.
+     *
+     * @param name the thread's name
+     * @return the started thread
+     */
     public Thread start(String name) {
         Thread t = Thread.ofPlatform().name(name).unstarted(this::run);
         t.start();
@@ -375,12 +433,19 @@ public final class EventLoop implements Executor, AutoCloseable {
         selector.wakeup();
     }
 
-    /** Waits until {@link #run()} has returned; true if it did within the timeout. */
+    /**
+     * Waits until {@link #run()} has returned; true if it did within the timeout.
+     *
+     * @param timeout the longest wait
+     * @param unit the unit of {@code timeout}
+     * @return true if the loop terminated within the timeout
+     * @throws InterruptedException if the waiting thread is interrupted
+     */
     public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
         return terminated.await(timeout, unit);
     }
 
-    /** True once the loop has exited and closed what it owns. */
+    /** {@return true once the loop has exited and closed what it owns} */
     public boolean isTerminated() {
         return state.get() == TERMINATED;
     }
@@ -395,6 +460,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * The loop's counters: iterations, kevent calls with their events and changes, tasks, timers and their lag,
      * and the time spent working and blocked. Safe to call from any thread; the values are a racy snapshot.
+     *
+     * @return the counters at about this moment
      */
     public Metrics metrics() {
         Selector s = selector;
@@ -423,12 +490,12 @@ public final class EventLoop implements Executor, AutoCloseable {
     public record Metrics(long iterations, long keventCalls, long events, long changes, long maxEventsPerCall,
                           long tasksRun, int taskQueueDepth, long timersFired, long maxTimerLagNanos,
                           long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered) {
-        /** Events per kevent call. */
+        /** {@return events per kevent call} */
         public double eventsPerCall() {
             return keventCalls == 0 ? 0 : (double) events / keventCalls;
         }
 
-        /** Changes per kevent call. */
+        /** {@return changes per kevent call} */
         public double changesPerCall() {
             return keventCalls == 0 ? 0 : (double) changes / keventCalls;
         }

@@ -83,57 +83,62 @@ public final class Key {
         if ((flags & dev.knot.kqueue.Kevent.EV_ONESHOT) != 0) finished = true;
     }
 
-    /** The registered descriptor, or -1 for a watched knote. */
+    /** {@return the registered descriptor, or -1 for a watched knote} */
     public int fd() {
         return fd;
     }
 
-    /** True for a knote watched with {@link Selector#watch}, false for a descriptor's readiness. */
+    /** {@return true for a knote watched with {@link Selector#watch}, false for a descriptor's readiness} */
     public boolean isKnote() {
         return knote;
     }
 
-    /** A watched knote's ident (or the descriptor of a registered one). */
+    /** {@return a watched knote's ident (or the descriptor of a registered one)} */
     public long ident() {
         return knote ? ident : fd;
     }
 
-    /** A watched knote's filter. */
+    /** {@return a watched knote's filter} */
     public int filter() {
         return filter;
     }
 
-    /** A watched knote's flags as registered (EV_CLEAR, EV_ONESHOT...), and its fflags and data. */
+    /** {@return a watched knote's flags as registered (EV_CLEAR, EV_ONESHOT...), and its fflags and data} */
     public int knoteFlags() {
         return knoteFlags;
     }
 
+    /** {@return a watched knote's filter flags as registered} */
     public int knoteFflags() {
         return knoteFflags;
     }
 
+    /** {@return a watched knote's data as registered (a timer period, ...)} */
     public long knoteData() {
         return knoteData;
     }
 
-    /** The last event of a watched knote: its flags (EV_EOF...), fflags (NOTE_EXIT...) and data (a count, a status). */
+    /** {@return the last event of a watched knote: its flags (EV_EOF...), fflags (NOTE_EXIT...) and data (a count, a status)} */
     public int eventFlags() {
         return eventFlags;
     }
 
+    /** {@return the filter flags of a watched knote's last event (NOTE_EXIT...)} */
     public int eventFflags() {
         return eventFflags;
     }
 
+    /** {@return the data of a watched knote's last event (a count, a wait status...)} */
     public long eventData() {
         return eventData;
     }
 
-    /** The READ/WRITE knotes this key has in the kernel: bit OP_READ/OP_WRITE set when added and enabled. */
+    /** {@return the READ/WRITE knotes this key has in the kernel: bit OP_READ/OP_WRITE set when added and enabled} */
     public int kernelInterest() {
         return (readState == ON ? Selector.OP_READ : 0) | (writeState == ON ? Selector.OP_WRITE : 0);
     }
 
+    /** {@return the attachment given at registration} */
     public Object attachment() {
         return attachment;
     }
@@ -152,7 +157,7 @@ public final class Key {
         return old;
     }
 
-    /** The current interest: {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}. */
+    /** {@return the current interest: {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}} */
     public int interest() {
         return interest;
     }
@@ -178,30 +183,42 @@ public final class Key {
         return this;
     }
 
-    /** Adds {@code ops} to the interest. */
+    /**
+     * Adds {@code ops} to the interest.
+     *
+     * @param ops {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @return this key, for chaining
+     */
     public Key interestOr(int ops) {
         return interest(interest | ops);
     }
 
-    /** Removes {@code ops} from the interest. */
+    /**
+     * Removes {@code ops} from the interest.
+     *
+     * @param ops {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @return this key, for chaining
+     */
     public Key interestAnd(int ops) {
         return interest(interest & ops);
     }
 
-    /** The readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR. */
+    /** {@return the readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR} */
     public int readyOps() {
         return readyOps;
     }
 
+    /** {@return true if the last select found it readable} */
     public boolean isReadable() {
         return (readyOps & Selector.OP_READ) != 0;
     }
 
+    /** {@return true if the last select found it writable} */
     public boolean isWritable() {
         return (readyOps & Selector.OP_WRITE) != 0;
     }
 
-    /** The peer has shut down its sending side (or the connection is gone). */
+    /** {@return true if the peer has shut down its sending side (or the connection is gone)} */
     public boolean isReadEof() {
         return (readyOps & READ_EOF) != 0;
     }
@@ -211,6 +228,8 @@ public final class Key {
      * reports only a lower bound on the Linux emulation (see {@link Kqueue#setReadDataExact}), so there the count
      * of a stream or pipe is asked of the kernel at this call: one system call that a caller who does not ask for
      * it never pays.
+     *
+     * @return bytes readable, or connections waiting on a listener
      */
     public long readData() {
         if (!knote && valid && !selector.kqueue().isReadDataExact()) {
@@ -220,17 +239,21 @@ public final class Key {
         return readData;
     }
 
-    /** EVFILT_WRITE's data: free space in the send buffer. */
+    /**
+     * EVFILT_WRITE's data: free space in the send buffer.
+     *
+     * @return free bytes in the send buffer, as the last event reported them
+     */
     public long writeData() {
         return writeData;
     }
 
-    /** The socket error reported with EOF, 0 if none. */
+    /** {@return the socket error reported with EOF, 0 if none} */
     public int socketError() {
         return socketError;
     }
 
-    /** The errno of a failed change ({@link #ERROR}), 0 if none. */
+    /** {@return the errno of a failed change ({@link #ERROR}), 0 if none} */
     public int errno() {
         return errno;
     }
@@ -248,7 +271,7 @@ public final class Key {
         if (finished) cancel(true);              // the kernel already dropped the knote
     }
 
-    /** True until {@link #cancel()} or the selector's close. */
+    /** {@return true until {@link #cancel()} or the selector's close} */
     public boolean isValid() {
         return valid;
     }
@@ -294,7 +317,7 @@ public final class Key {
         return token;
     }
 
-    /** The udata this key's knotes carry in the kernel: its slot and generation. */
+    /** {@return the udata this key's knotes carry in the kernel: its slot and generation} */
     public long token() {
         return udata();
     }

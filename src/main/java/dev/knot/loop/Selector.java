@@ -91,6 +91,7 @@ public final class Selector implements AutoCloseable {
     /**
      * Opens a selector with its own kqueue and its wakeup knote (EVFILT_USER, ident 0, EV_CLEAR).
      *
+     * @return the selector, owned by the caller, who closes it
      * @throws KqueueException if the kqueue cannot be opened
      */
     public static Selector open() throws KqueueException {
@@ -111,6 +112,8 @@ public final class Selector implements AutoCloseable {
      * The kqueue underneath, for registrations the selector does not model (timers, signals, processes). The
      * selector set {@link Kqueue#setReadDataExact}{@code (false)} on it, so on Linux an EVFILT_READ knote added here
      * reports a lower bound in data unless it asks for NOTE_LOWAT.
+     *
+     * @return the kqueue; owned by the selector, which closes it
      */
     public Kqueue kqueue() {
         return kq;
@@ -167,12 +170,19 @@ public final class Selector implements AutoCloseable {
         else if (o != Thread.currentThread()) throw wrongThread(o);
     }
 
-    /** The thread that owns this selector (the thread of its first select), or null before that. */
+    /** {@return the thread that owns this selector (the thread of its first select), or null before that} */
     public Thread owner() {
         return owner;
     }
 
-    /** Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}. */
+    /**
+     * Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}.
+     *
+     * @param p the socket or other descriptor holder; the descriptor stays the caller's
+     * @param interest {@link #OP_READ} and/or {@link #OP_WRITE}
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key of the registration
+     */
     public Key register(Pollable p, int interest, Object attachment) {
         return register(p.fd(), interest, attachment);
     }
@@ -185,6 +195,12 @@ public final class Selector implements AutoCloseable {
      *
      * @param ident the knote's ident (timer id, signal number, pid, descriptor for EVFILT_VNODE...)
      * @param filter an {@code EVFILT_*} other than READ and WRITE, which {@link #register} handles
+     * @param flags extra {@code EV_*} flags (EV_CLEAR, EV_ONESHOT, EV_DISPATCH...); EV_ADD is implied
+     * @param fflags the filter flags
+     * @param data the filter data (a timer period, ...)
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key of the watch
+     * @throws IllegalArgumentException for READ or WRITE, or for the selector's own wakeup knote
      */
     public Key watch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
         ensureOpen();
@@ -203,6 +219,11 @@ public final class Selector implements AutoCloseable {
     /**
      * Creates the key of a descriptor whose READ/WRITE knotes are already in the kernel with this key's token (the
      * caller registers them in the same breath, e.g. replaying a fork snapshot in one batch). Nothing is sent.
+     *
+     * @param fd the descriptor, which stays the caller's
+     * @param interest {@link #OP_READ} and/or {@link #OP_WRITE}, as registered in the kernel
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key
      */
     public Key adopt(int fd, int interest, Object attachment) {
         ensureOpen();
@@ -212,7 +233,17 @@ public final class Selector implements AutoCloseable {
         return k;
     }
 
-    /** As {@link #adopt} for a watched knote already in the kernel with this key's token. */
+    /**
+     * As {@link #adopt} for a watched knote already in the kernel with this key's token.
+     *
+     * @param ident the knote's ident
+     * @param filter the knote's filter
+     * @param flags the {@code EV_*} flags it was added with
+     * @param fflags its filter flags
+     * @param data its filter data
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key
+     */
     public Key adoptWatch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
         ensureOpen();
         Key k = newKey(-1, attachment);
@@ -226,7 +257,11 @@ public final class Selector implements AutoCloseable {
         }
     }
 
-    /** Calls {@code action} for every valid key (for shutdown: the caller may cancel keys as it goes). */
+    /**
+     * Calls {@code action} for every valid key (for shutdown: the caller may cancel keys as it goes).
+     *
+     * @param action called with each valid key, on the owner thread
+     */
     public void forEachKey(java.util.function.Consumer<Key> action) {
         checkOwner();
         Key[] all = keys;
@@ -236,7 +271,7 @@ public final class Selector implements AutoCloseable {
         }
     }
 
-    /** The number of keys registered. */
+    /** {@return the number of keys registered} */
     public int size() {
         return registered;
     }
@@ -259,6 +294,7 @@ public final class Selector implements AutoCloseable {
      *
      * @param timeoutNanos negative: wait until an event or {@link #wakeup()}; 0: do not wait. Capped at about a day.
      * @return the number of ready keys
+     * @throws KqueueException if kevent fails as a whole (EBADF after close, EINTR when a signal interrupts the wait)
      */
     public int select(long timeoutNanos) throws KqueueException {
         ensureOpen();
@@ -294,7 +330,12 @@ public final class Selector implements AutoCloseable {
         return nready;
     }
 
-    /** {@link #select(long)} with no wait. */
+    /**
+     * {@link #select(long)} with no wait.
+     *
+     * @return the number of ready keys
+     * @throws KqueueException if kevent fails as a whole
+     */
     public int selectNow() throws KqueueException {
         return select(0);
     }
@@ -399,12 +440,16 @@ public final class Selector implements AutoCloseable {
         return EV_DELETE;
     }
 
-    /** The number of ready keys from the last select. */
+    /** {@return the number of ready keys from the last select} */
     public int readyCount() {
         return nready;
     }
 
-    /** The i-th ready key of the last select, {@code 0 <= i < readyCount()}. */
+    /**
+     * {@return the i-th ready key of the last select, {@code 0 <= i < readyCount()}}
+     *
+     * @param i the index in the ready set
+     */
     public Key readyKey(int i) {
         checkOwner();
         if (i < 0 || i >= nready) throw new IndexOutOfBoundsException("ready key " + i + " of " + nready);
@@ -424,7 +469,7 @@ public final class Selector implements AutoCloseable {
         }
     }
 
-    /** True until {@link #close()}. */
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed;
     }

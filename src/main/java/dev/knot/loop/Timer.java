@@ -26,16 +26,17 @@ public final class Timer {
         if (loop != null) loop.cancel(this);
     }
 
+    /** {@return true once {@link #cancel()} was called} */
     public boolean isCancelled() {
         return cancelled;
     }
 
-    /** The next deadline, in {@link System#nanoTime()} terms. */
+    /** {@return the next deadline, in {@link System#nanoTime()} terms} */
     public long deadlineNanos() {
         return deadline;
     }
 
-    /** The period in nanoseconds, 0 for a one-shot timer. */
+    /** {@return the period in nanoseconds, 0 for a one-shot timer} */
     public long periodNanos() {
         return period;
     }

@@ -5,25 +5,19 @@ import static dev.knot.kqueue.Kevent.EVFILT_SIGNAL;
 import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
 import static dev.knot.kqueue.Kevent.NOTE_EXIT;
 
-import dev.knot.bindings.linux.signal_h;
 import dev.knot.fork.Handoff;
 import dev.knot.fork.Spawner;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Selector;
-import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
-import dev.knot.system.CallState;
+import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
+import dev.knot.system.Processes;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
@@ -59,9 +53,9 @@ public final class Master {
 
     final PreforkConfig config;
     private AppConfig app;
-    private final EventLoop loop;
+    final EventLoop loop;
     private final Supervisor supervisor;
-    private Listeners listeners;
+    Listeners listeners;
     /** Every worker process not yet reaped, by pid. */
     final Map<Integer, Worker> workers = new LinkedHashMap<>();
     /** Spawns waiting for a start slot ({@code --start-concurrency}). */
@@ -69,8 +63,8 @@ public final class Master {
     private final Map<Integer, Integer> restarts = new HashMap<>();
     private final Map<Integer, String> restartReasons = new HashMap<>();
     private final SplittableRandom random = new SplittableRandom();
-    private Selector template;                       // the registrations COPY workers start with
-    private ControlSocket control;
+    Selector template;                       // the registrations COPY workers start with
+    ControlSocket control;
     State state = State.RUNNING;
     int target;
     int generation = 1;
@@ -79,6 +73,8 @@ public final class Master {
     private String haltReason;
     private long stopDeadline;
     private long lastMemoryCheck;
+    /** {@code knotctl upgrade}: the successor this master started, or the predecessor it took over from. */
+    final Succession succession = new Succession(this);
 
     /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
     private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason, boolean hold) {
@@ -126,23 +122,35 @@ public final class Master {
         try {
             app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
             log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
-            listeners = Listeners.open(config, null, "pid " + pid + ", control socket " + config.controlSocket());
+            succession.predecessor = Upgrade.inheritance();
+            succession.owner = "pid " + pid + ", control socket " + config.controlSocket();
+            listeners = Listeners.open(config, succession.predecessor, succession.owner);
             template = Selector.open();
             for (Listeners.Listener l : listeners.all()) if (l.shared() != null) template.register(l.shared(), Selector.OP_READ, null);
             template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
             template.selectNow();
-            control = ControlSocket.open(loop, config.controlSocket(), this::command, true);
+            control = ControlSocket.open(loop, config.controlSocket(), line -> Command.run(this, line), true, succession.predecessor != null);
         } catch (IOException | RuntimeException e) {
             cleanUp();
             loop.shutdownNow();                      // never ran: this closes its kqueue
             throw e;
         }
-        for (int sig : new int[] {signal_h.SIGHUP, signal_h.SIGTERM, signal_h.SIGINT, signal_h.SIGTTIN, signal_h.SIGTTOU, signal_h.SIGWINCH}) {
+        for (int sig : new int[] {Processes.SIGHUP, Processes.SIGTERM, Processes.SIGINT, Processes.SIGTTIN, Processes.SIGTTOU, Processes.SIGWINCH}) {
             loop.watch(sig, EVFILT_SIGNAL, 0, 0, 0, k -> signal((int) k.ident()));
+        }
+        try {
+            // USR2 upgrades, as in nginx and Unicorn, where the JVM lets Java have it (HotSpot 25 on Linux does).
+            loop.watch(Processes.SIGUSR2, EVFILT_SIGNAL, 0, 0, 0, k -> {
+                log("SIGUSR2: upgrade");
+                log(succession.startUpgrade(List.of()).strip());
+            });
+        } catch (RuntimeException e) {
+            log("SIGUSR2 is the JVM's here (" + e.getMessage() + "): upgrade through knotctl only");
         }
         loop.scheduleAtFixedRate(this::check, 250, 250, TimeUnit.MILLISECONDS);
         for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
         log("control socket " + control.path() + "; try: knotctl status");
+        succession.started();
         loop.execute(() -> {
             for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, null);
         });
@@ -203,9 +211,10 @@ public final class Master {
             h.prepare(template);
             try (h) {
                 long limit = config.maxRequests() == 0 ? 0 : config.maxRequests() + random.nextLong(config.maxRequestsJitter() + 1);
-                Map<String, String> env = new LinkedHashMap<>(workerEnvironment());
+                Map<String, String> env = Worker.environment(config);
                 env.putAll(h.environment());
-                int pid = Spawner.spawn(new Spawner.Spec(workerCommand(slot, limit), env, h.fds(), null, null));
+                List<String> cmd = Worker.command(config, app, slot, generation, limit);
+                int pid = Spawner.spawn(new Spawner.Spec(cmd, env, h.fds(), null, null));
                 pair[1].close();
                 if (p.reason != null) {
                     restarts.merge(slot, 1, Integer::sum);
@@ -241,54 +250,12 @@ public final class Master {
         }
     }
 
-    private Map<String, String> workerEnvironment() {
-        // Only what a JVM needs: nothing else of the master's environment (credentials, LISTEN_*) reaches workers.
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String k : new String[] {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "TMPDIR"}) {
-            String v = System.getenv(k);
-            if (v != null) env.put(k, v);
-        }
-        env.putAll(config.workerEnv());
-        return env;
-    }
-
-    private List<String> workerCommand(int slot, long maxRequests) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(config.workerJvmArgs());
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(WorkerMain.class.getName());
-        cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
-                "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
-        if (maxRequests > 0) cmd.addAll(List.of("--max-requests", Long.toString(maxRequests)));
-        cmd.addAll(app.workerArgs());
-        cmd.addAll(config.workerArgs());
-        return cmd;
-    }
-
     /** Lines from a worker: "ready", "hb REQUESTS CONNECTIONS [GC_COUNT GC_MS LAG_US]", "limit REQUESTS". */
     private void fromWorker(Worker w) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(1024);
-            while (true) {
-                int n = w.channel.read(buf);
-                if (n == 0) break;
-                if (n < 0) {
-                    // The worker closed its end (exiting); its NOTE_EXIT follows.
-                    w.channelKey.cancelForClose();
-                    w.channel.close();
-                    return;
-                }
-                w.input.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
-                if (w.input.length() > 64 * 1024) {
-                    log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
-                    kill(w, signal_h.SIGKILL);
-                    w.input.setLength(0);
-                    return;
-                }
-            }
+        if (!w.read()) {
+            log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
+            kill(w, Processes.SIGKILL);
+            return;
         }
         int nl;
         while ((nl = w.input.indexOf("\n")) >= 0) {
@@ -348,6 +315,7 @@ public final class Master {
         maybeRetireOldGeneration();
         phasedStep();
         pump();
+        succession.maybeAnnounce();
     }
 
     /** Starts a replacement for {@code w}; {@code w} drains once the replacement is ready. */
@@ -373,16 +341,7 @@ public final class Master {
     private void retire(Worker w, Worker.Retiring why) {
         if (w.draining()) return;
         w.retiring = why;
-        send(w, "drain");
-    }
-
-    private void send(Worker w, String line) {
-        if (!w.channel.isOpen()) return;
-        try (Arena a = Arena.ofConfined()) {
-            w.channel.write(a.allocateFrom(line + "\n", StandardCharsets.US_ASCII).asSlice(0, line.length() + 1));
-        } catch (IOException e) {
-            // the worker is going away; its exit is handled when it comes
-        }
+        w.send("drain");
     }
 
     private void exited(Worker w, int status) {
@@ -460,7 +419,7 @@ public final class Master {
             long limit = w.ready ? config.heartbeatTimeout().toNanos() : config.bootTimeout().toNanos();
             if (!w.killed && now - w.lastHeartbeat > limit) {
                 log("worker " + w.slot + " (pid " + w.pid + ") silent for " + (now - w.lastHeartbeat) / 1_000_000 + " ms: killing it");
-                kill(w, signal_h.SIGKILL);
+                kill(w, Processes.SIGKILL);
             }
             if (w.ready && !w.draining() && now - w.readyAt >= supervisor.stableAfterNanos()) supervisor.stable(w.slot);
         }
@@ -468,10 +427,11 @@ public final class Master {
             for (Worker w : List.copyOf(workers.values())) {
                 if (!w.killed) {
                     log("worker " + w.slot + " (pid " + w.pid + ") still draining at the stop timeout: killing it");
-                    kill(w, signal_h.SIGKILL);
+                    kill(w, Processes.SIGKILL);
                 }
             }
         }
+        succession.check(now);
         if (now - lastMemoryCheck >= 1_000_000_000L) {
             lastMemoryCheck = now;
             checkMemory();
@@ -490,23 +450,42 @@ public final class Master {
     }
 
     private void kill(Worker w, int sig) {
-        w.killed = sig == signal_h.SIGKILL || w.killed;
-        signal_h.kill(CallState.forThread(), w.pid, sig);
+        w.killed = sig == Processes.SIGKILL || w.killed;
+        try {
+            Processes.kill(w.pid, sig);
+        } catch (ErrnoException e) {
+            // ESRCH: it has exited already, and its NOTE_EXIT is on its way; anything else is worth a line.
+            if (e.errno() != Errnos.ESRCH) log("worker " + w.slot + " (pid " + w.pid + "): " + e.getMessage());
+        }
     }
 
     // ------------------------------------------------------------------------------- commands
 
+    /**
+     * Stops the master as {@code knotctl stop [--fast]} does; {@link #run()} returns once the workers are gone.
+     * Any thread; does nothing once the master has stopped.
+     *
+     * @param fast kill the workers at once instead of letting them drain
+     */
+    public void requestStop(boolean fast) {
+        try {
+            loop.execute(() -> stop(fast));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // already stopping or stopped
+        }
+    }
+
     private void signal(int sig) {
-        if (sig == signal_h.SIGHUP) reload();
-        else if (sig == signal_h.SIGTERM) stop(false);
-        else if (sig == signal_h.SIGINT) stop(true);
-        else if (sig == signal_h.SIGTTIN) scale(target + 1);
-        else if (sig == signal_h.SIGTTOU) scale(Math.max(0, target - 1));
-        else if (sig == signal_h.SIGWINCH) scale(0);
+        if (sig == Processes.SIGHUP) reload();
+        else if (sig == Processes.SIGTERM) stop(false);
+        else if (sig == Processes.SIGINT) stop(true);
+        else if (sig == Processes.SIGTTIN) scale(target + 1);
+        else if (sig == Processes.SIGTTOU) scale(Math.max(0, target - 1));
+        else if (sig == Processes.SIGWINCH) scale(0);
     }
 
     /** A new generation comes up; the old one drains once every new worker is ready. */
-    private void reload() {
+    void reload() {
         if (state != State.RUNNING && state != State.RELOADING && state != State.PHASED) return;
         generation++;
         state = State.RELOADING;
@@ -527,7 +506,7 @@ public final class Master {
     }
 
     /** Phased restart: one slot at a time, each old worker drains once its replacement is ready. */
-    private void phasedRestart() {
+    void phasedRestart() {
         generation++;
         state = State.PHASED;
         log("phased restart: replacing each worker with generation " + generation + ", one at a time");
@@ -549,7 +528,7 @@ public final class Master {
         }
     }
 
-    private void stop(boolean fast) {
+    void stop(boolean fast) {
         if (state == State.STOPPING && !fast) return;
         state = State.STOPPING;
         pending.clear();
@@ -562,14 +541,14 @@ public final class Master {
         for (Worker w : workers.values()) {
             if (fast) {
                 w.retiring = Worker.Retiring.STOP;
-                kill(w, signal_h.SIGKILL);
+                kill(w, Processes.SIGKILL);
             } else {
                 retire(w, Worker.Retiring.STOP);
             }
         }
     }
 
-    private void scale(int n) {
+    void scale(int n) {
         if (state == State.STOPPING || state == State.HALTED) return;
         int old = target;
         target = Math.max(0, Math.min(1024, n));
@@ -585,44 +564,8 @@ public final class Master {
         exitCode = 3;
         state = State.HALTED;
         pending.clear();
-        for (Worker w : workers.values()) kill(w, signal_h.SIGKILL);
+        for (Worker w : workers.values()) kill(w, Processes.SIGKILL);
         if (workers.isEmpty()) loop.shutdownGracefully();
-    }
-
-    /** A control-socket command line; the answer (a line starting "error:" when refused). Loop thread. */
-    String command(String line) {
-        Command c;
-        try {
-            c = Command.parse(line);
-        } catch (Command.BadCommand e) {
-            return "error: " + e.getMessage() + "\n";
-        }
-        return switch (c.verb()) {
-            case "status" -> c.has("--json") ? Reports.statusJson(this) : Reports.status(this);
-            case "workers" -> c.has("--json") ? Reports.workersJson(this) : Reports.workers(this);
-            case "reload" -> {
-                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
-                reload();
-                yield "reloading: generation " + generation + "\n";
-            }
-            case "restart" -> {
-                if (state != State.RUNNING) yield "error: a phased restart needs a running master; it is " + stateName() + "\n";
-                phasedRestart();
-                yield "phased restart: generation " + generation + "\n";
-            }
-            case "stop" -> {
-                boolean fast = c.has("--fast");
-                stop(fast);
-                yield fast ? "stopping (fast)\n" : "stopping (graceful)\n";
-            }
-            case "scale" -> {
-                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
-                scale(c.count());
-                yield "scaling to " + c.count() + " workers\n";
-            }
-            case "upgrade" -> "error: upgrade is not available yet\n";
-            default -> "error: unknown command '" + c.verb() + "'\n";
-        };
     }
 
     String stateName() {
@@ -649,6 +592,7 @@ public final class Master {
 
     /** {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}. */
     public static void main(String[] args) throws Exception {
+        Upgrade.launchArgs = List.of(args);
         PreforkConfig config;
         AppConfig app;
         try {

@@ -32,6 +32,6 @@ public enum Platform {
             throw new UnsupportedOperationException(feature + " is bound to Linux headers only; this JVM runs on "
                     + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
         }
-        dev.knot.bindings.linux.Abi.require();
+        dev.knot.system.LinuxAbi.require();
     }
 }

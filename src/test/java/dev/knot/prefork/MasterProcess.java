@@ -40,9 +40,14 @@ final class MasterProcess implements AutoCloseable {
 
     /** As {@link #start(String...)}, with a shell prefix run before exec (e.g. opening extra descriptors). */
     static MasterProcess start(List<String> shellPrefix, String... options) throws Exception {
+        return startMain("dev.knot.prefork.Master", shellPrefix, options);
+    }
+
+    /** As {@link #start(List, String...)}, with another main class that takes the master's options. */
+    static MasterProcess startMain(String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants
         Path log = Files.createTempFile("knot-master", ".log");
-        Process p = new ProcessBuilder(command(shellPrefix, dir, options)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(command(mainClass, shellPrefix, dir, options)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern listening = Pattern.compile("listening on /127\\.0\\.0\\.1:(\\d+)");
         long deadline = System.currentTimeMillis() + 30_000;
         while (System.currentTimeMillis() < deadline) {
@@ -67,6 +72,11 @@ final class MasterProcess implements AutoCloseable {
      * port 0 unless the options give --listen or --port, fast-starting JVM options and 200 ms heartbeats.
      */
     static List<String> command(List<String> shellPrefix, Path dir, String... options) {
+        return command("dev.knot.prefork.Master", shellPrefix, dir, options);
+    }
+
+    /** As {@link #command(List, Path, String...)} with another main class that takes the master's options. */
+    static List<String> command(String mainClass, List<String> shellPrefix, Path dir, String... options) {
         List<String> opts = List.of(options);
         List<String> args = new ArrayList<>();
         if (!opts.contains("--listen") && !opts.contains("--port")) args.addAll(List.of("--listen", "127.0.0.1:0"));
@@ -75,7 +85,7 @@ final class MasterProcess implements AutoCloseable {
         args.addAll(List.of("--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
         args.addAll(opts);
         List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"), "dev.knot.prefork.Master", args.toArray(String[]::new)));
+                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"), mainClass, args.toArray(String[]::new)));
         if (!shellPrefix.isEmpty()) {
             List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", String.join("; ", shellPrefix) + "; exec \"$@\"", "sh"));
             sh.addAll(cmd);
@@ -200,6 +210,6 @@ final class MasterProcess implements AutoCloseable {
         // Workers of a killed master leave on their own; make sure none stays behind for the next test.
         for (int pid : seenWorkers) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         deleteTree(dir);
-        Files.deleteIfExists(log);
+        Files.deleteIfExists(log);       // a failing test has put the log in its assertion message already
     }
 }
