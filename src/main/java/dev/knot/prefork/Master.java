@@ -116,6 +116,9 @@ public final class Master {
     /**
      * Runs the master until it stops: binds, spawns, supervises. Returns the process exit status (0 after a stop,
      * non-zero after a halt).
+     *
+     * @return the exit status: 0 after a stop, non-zero after a halt
+     * @throws IOException if the listeners cannot be bound or the control socket cannot be created
      */
     public int run() throws IOException {
         long pid = ProcessHandle.current().pid();
@@ -590,7 +593,12 @@ public final class Master {
         if (template != null) template.close();
     }
 
-    /** {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}. */
+    /**
+     * {@code java -cp knot.jar dev.knot.prefork.Master [options]}; see {@link PreforkConfig#usage()}.
+     *
+     * @param args the options of {@link PreforkConfig#usage()}
+     * @throws Exception if start-up fails; the message names what was wrong
+     */
     public static void main(String[] args) throws Exception {
         Upgrade.launchArgs = List.of(args);
         PreforkConfig config;

@@ -46,6 +46,11 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                             Map<String, String> workerEnv, Path lockDir, Duration stableAfter, long maxRequests,
                             long maxRequestsJitter, long maxWorkerMemoryMb, int startConcurrency) {
 
+    /**
+     * Checks the values.
+     *
+     * @throws IllegalArgumentException for a worker count outside [0, 1024] or another value out of range
+     */
     public PreforkConfig {
         listen = List.copyOf(listen);
         workerJvmArgs = List.copyOf(workerJvmArgs);
@@ -58,7 +63,11 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
         if (startConcurrency < 0) throw new IllegalArgumentException("--start-concurrency must be >= 0");
     }
 
-    /** 127.0.0.1:8080, two workers, shared listener, COPY, 1 s heartbeats with a 10 s timeout. */
+    /**
+     * 127.0.0.1:8080, two workers, shared listener, COPY, 1 s heartbeats with a 10 s timeout.
+     *
+     * @return the defaults
+     */
     public static PreforkConfig defaults() {
         return new PreforkConfig(List.of(new InetSocketAddress("127.0.0.1", 8080)), 2, false, defaultControlDir(), ForkPolicy.COPY,
                 Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofSeconds(10),
@@ -66,7 +75,11 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                 Duration.ofSeconds(10), 0, 0, 0, 0);
     }
 
-    /** $XDG_RUNTIME_DIR/knot, or /tmp/knot-UID. */
+    /**
+     * $XDG_RUNTIME_DIR/knot, or /tmp/knot-UID.
+     *
+     * @return the directory for control sockets; the master creates it with mode 0700
+     */
     public static Path defaultControlDir() {
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (xdg != null && !xdg.isEmpty() && Path.of(xdg).isAbsolute()) return Path.of(xdg, "knot");
@@ -82,7 +95,11 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
         }
     }
 
-    /** The control socket's path. */
+    /**
+     * The control socket's path.
+     *
+     * @return the control socket's path inside the control directory
+     */
     public Path controlSocket() {
         return controlDir.resolve("control.sock");
     }
@@ -90,6 +107,8 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
     /**
      * Parses the command line of {@code knot} (see {@link #usage()}).
      *
+     * @param args the command-line arguments, as {@code main} receives them
+     * @return the configuration they describe, over {@link #defaults()}
      * @throws IllegalArgumentException naming the bad option
      */
     public static PreforkConfig parse(String[] args) {
@@ -177,6 +196,7 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
         return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
     }
 
+    /** {@return the text {@code --help} prints: every option with its default} */
     public static String usage() {
         return """
             usage: knot [--port P | --listen HOST:PORT | --listen unix:PATH]... [--workers N] [--reuseport]

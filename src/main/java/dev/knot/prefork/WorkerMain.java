@@ -46,6 +46,13 @@ public final class WorkerMain {
         System.err.println(Instant.now() + " knot-worker-" + slot + "[" + ProcessHandle.current().pid() + "]: " + msg);
     }
 
+    /**
+     * The worker JVM's entry point, started by the master: adopts the handed listeners and control channel, loads the
+     * app and runs it on an event loop until the master says stop or goes away.
+     *
+     * @param args as the master passes them (not meant to be typed by hand)
+     * @throws Exception if the worker cannot start; the master sees its exit and accounts for it
+     */
     public static void main(String[] args) throws Exception {
         // First of all: die with the master even if this worker's loop is stuck later (the EOF and NOTE_EXIT watches
         // below run on that loop), and leave if the master is already gone.
