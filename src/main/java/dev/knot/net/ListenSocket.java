@@ -180,7 +180,8 @@ public final class ListenSocket extends SocketBase {
      * exception propagates. When the process or the system is out of descriptors (EMFILE, ENFILE) or the kernel
      * out of memory (ENOBUFS, ENOMEM), the connection stays queued and the listener stays readable, so accepting
      * pauses instead of spinning: READ interest is dropped for {@link #ACCEPT_PAUSE_MILLIS} and the failure goes to
-     * {@link EventLoop#report}. Loop thread only.
+     * {@link EventLoop#report}. A handler that cancels {@code key} or turns its READ interest off stops the batch:
+     * no further connection is taken. Loop thread only.
      *
      * @param loop the event loop this listener is registered on
      * @param key the listener's key on {@code loop}
@@ -228,6 +229,8 @@ public final class ListenSocket extends SocketBase {
                 }
                 throw e;
             }
+            // A handler that turned accepting off (a drain, a worker at its request limit) means it: take no more.
+            if (!key.isValid() || (key.interest() & Selector.OP_READ) == 0) return accepted;
         }
         return accepted;
     }

@@ -72,4 +72,40 @@ record Command(String verb, Set<String> flags, int count, List<String> args) {
     boolean has(String flag) {
         return flags.contains(flag);
     }
+
+    /** A control-socket command line; the answer (a line starting "error:" when refused). Loop thread. */
+    static String run(Master m, String line) {
+        Command c;
+        try {
+            c = Command.parse(line);
+        } catch (Command.BadCommand e) {
+            return "error: " + e.getMessage() + "\n";
+        }
+        return switch (c.verb()) {
+            case "status" -> c.has("--json") ? Reports.statusJson(m) : Reports.status(m);
+            case "workers" -> c.has("--json") ? Reports.workersJson(m) : Reports.workers(m);
+            case "reload" -> {
+                if (m.state == Master.State.STOPPING || m.state == Master.State.HALTED) yield "error: the master is " + m.stateName() + "\n";
+                m.reload();
+                yield "reloading: generation " + m.generation + "\n";
+            }
+            case "restart" -> {
+                if (m.state != Master.State.RUNNING) yield "error: a phased restart needs a running master; it is " + m.stateName() + "\n";
+                m.phasedRestart();
+                yield "phased restart: generation " + m.generation + "\n";
+            }
+            case "stop" -> {
+                boolean fast = c.has("--fast");
+                m.stop(fast);
+                yield fast ? "stopping (fast)\n" : "stopping (graceful)\n";
+            }
+            case "scale" -> {
+                if (m.state == Master.State.STOPPING || m.state == Master.State.HALTED) yield "error: the master is " + m.stateName() + "\n";
+                m.scale(c.count());
+                yield "scaling to " + c.count() + " workers\n";
+            }
+            case "upgrade" -> m.succession.startUpgrade(c.args());
+            default -> "error: unknown command '" + c.verb() + "'\n";
+        };
+    }
 }

@@ -35,7 +35,9 @@ final class ControlSocket implements AutoCloseable {
 
     private final EventLoop loop;
     private final ListenSocket listener;
-    private final Path path;
+    private Path path;
+    /** The inode of the socket this master bound: the path is removed at close only while it is still ours. */
+    private Object fileKey;
     private final int uid;
     private final Function<String, String> commands;
 
@@ -54,9 +56,41 @@ final class ControlSocket implements AutoCloseable {
      * @throws IOException if the directory is not safe, another master answers on the socket, or binding fails
      */
     static ControlSocket open(EventLoop loop, Path socket, Function<String, String> commands, boolean checkDirectory) throws IOException {
+        return open(loop, socket, commands, checkDirectory, false);
+    }
+
+    /**
+     * As above; a {@code successor} (a master started by {@code knotctl upgrade}) binds a path of its own next to
+     * {@code socket}, which the master it replaces still serves, and takes {@code socket} over with
+     * {@link #promote()} once its workers are ready.
+     */
+    static ControlSocket open(EventLoop loop, Path socket, Function<String, String> commands, boolean checkDirectory,
+                              boolean successor) throws IOException {
         int uid = Processes.geteuid();
         Path dir = socket.toAbsolutePath().getParent();
         if (checkDirectory) secureDirectory(dir, uid);
+        Path bound = successor ? socket.resolveSibling(socket.getFileName() + ".new." + ProcessHandle.current().pid()) : socket;
+        ControlSocket c = bind(loop, bound, commands, checkDirectory, uid);
+        c.path = bound;
+        c.target = socket;
+        return c;
+    }
+
+    private Path target;
+
+    /**
+     * Renames this (successor's) socket over the control socket path: from now on every {@code knotctl} connects
+     * here, while connections already queued at the old master are still answered by it. rename(2) is atomic, so
+     * the path always names a live master.
+     */
+    void promote() throws IOException {
+        if (path.equals(target)) return;
+        Files.move(path, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        path = target;
+    }
+
+    private static ControlSocket bind(EventLoop loop, Path socket, Function<String, String> commands, boolean checkDirectory, int uid)
+            throws IOException {
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
                 String what = Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS) ? "a directory (EISDIR)"
@@ -79,6 +113,7 @@ final class ControlSocket implements AutoCloseable {
         try {
             if (checkDirectory) Files.setPosixFilePermissions(socket, OWNER_ONLY_FILE);
             ControlSocket c = new ControlSocket(loop, l, socket, uid, commands);
+            c.fileKey = Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
             loop.register(l.fd(), Selector.OP_READ, c::accept);
             return c;
         } catch (IOException | RuntimeException e) {
@@ -220,6 +255,12 @@ final class ControlSocket implements AutoCloseable {
     @Override
     public void close() throws IOException {
         listener.close();
-        Files.deleteIfExists(path);
+        // After an upgrade the path is the successor's socket: leave it.
+        try {
+            Object now = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            if (now != null && now.equals(fileKey)) Files.deleteIfExists(path);
+        } catch (java.nio.file.NoSuchFileException gone) {
+            // removed already
+        }
     }
 }

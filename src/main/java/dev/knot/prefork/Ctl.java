@@ -9,8 +9,8 @@ import java.nio.file.Path;
 
 /**
  * knotctl: sends one command to a prefork master's control socket and prints the answer.
- * {@code knotctl [--dir DIR] status | workers | reload | stop [--fast] | scale N}. Exit status 0 when the master
- * accepted the command, 1 when it refused or answered an error, 2 when it cannot be reached.
+ * {@code knotctl [--dir DIR] COMMAND}: status, workers, reload, restart --phased, upgrade, stop, scale (see the
+ * README). Exit status 0 when the master accepted the command, 1 when it refused or answered an error, 2 when it cannot be reached.
  */
 public final class Ctl {
     private Ctl() {}
@@ -26,13 +26,17 @@ public final class Ctl {
         StringBuilder cmd = new StringBuilder();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--dir")) {
+                if (i + 1 >= args.length) {
+                    System.err.println("knotctl: --dir needs a directory");
+                    System.exit(64);
+                }
                 dir = Path.of(args[++i]);
             } else {
                 cmd.append(cmd.isEmpty() ? "" : " ").append(args[i]);
             }
         }
         if (cmd.isEmpty()) {
-            System.err.println("usage: knotctl [--dir DIR] status | workers | reload | stop [--fast] | scale N");
+            System.err.println("usage: knotctl [--dir DIR] " + Command.USAGE);
             System.exit(64);
         }
         System.exit(run(dir.resolve("control.sock"), cmd.toString()));

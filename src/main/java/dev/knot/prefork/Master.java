@@ -10,21 +10,14 @@ import dev.knot.fork.Spawner;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Selector;
-import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Errnos;
 import dev.knot.system.Processes;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
@@ -60,9 +53,9 @@ public final class Master {
 
     final PreforkConfig config;
     private AppConfig app;
-    private final EventLoop loop;
+    final EventLoop loop;
     private final Supervisor supervisor;
-    private Listeners listeners;
+    Listeners listeners;
     /** Every worker process not yet reaped, by pid. */
     final Map<Integer, Worker> workers = new LinkedHashMap<>();
     /** Spawns waiting for a start slot ({@code --start-concurrency}). */
@@ -70,8 +63,8 @@ public final class Master {
     private final Map<Integer, Integer> restarts = new HashMap<>();
     private final Map<Integer, String> restartReasons = new HashMap<>();
     private final SplittableRandom random = new SplittableRandom();
-    private Selector template;                       // the registrations COPY workers start with
-    private ControlSocket control;
+    Selector template;                       // the registrations COPY workers start with
+    ControlSocket control;
     State state = State.RUNNING;
     int target;
     int generation = 1;
@@ -80,6 +73,8 @@ public final class Master {
     private String haltReason;
     private long stopDeadline;
     private long lastMemoryCheck;
+    /** {@code knotctl upgrade}: the successor this master started, or the predecessor it took over from. */
+    final Succession succession = new Succession(this);
 
     /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
     private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason, boolean hold) {
@@ -130,12 +125,14 @@ public final class Master {
         try {
             app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
             log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
-            listeners = Listeners.open(config, null, "pid " + pid + ", control socket " + config.controlSocket());
+            succession.predecessor = Upgrade.inheritance();
+            succession.owner = "pid " + pid + ", control socket " + config.controlSocket();
+            listeners = Listeners.open(config, succession.predecessor, succession.owner);
             template = Selector.open();
             for (Listeners.Listener l : listeners.all()) if (l.shared() != null) template.register(l.shared(), Selector.OP_READ, null);
             template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
             template.selectNow();
-            control = ControlSocket.open(loop, config.controlSocket(), this::command, true);
+            control = ControlSocket.open(loop, config.controlSocket(), line -> Command.run(this, line), true, succession.predecessor != null);
         } catch (IOException | RuntimeException e) {
             cleanUp();
             loop.shutdownNow();                      // never ran: this closes its kqueue
@@ -144,9 +141,19 @@ public final class Master {
         for (int sig : new int[] {Processes.SIGHUP, Processes.SIGTERM, Processes.SIGINT, Processes.SIGTTIN, Processes.SIGTTOU, Processes.SIGWINCH}) {
             loop.watch(sig, EVFILT_SIGNAL, 0, 0, 0, k -> signal((int) k.ident()));
         }
+        try {
+            // USR2 upgrades, as in nginx and Unicorn, where the JVM lets Java have it (HotSpot 25 on Linux does).
+            loop.watch(Processes.SIGUSR2, EVFILT_SIGNAL, 0, 0, 0, k -> {
+                log("SIGUSR2: upgrade");
+                log(succession.startUpgrade(List.of()).strip());
+            });
+        } catch (RuntimeException e) {
+            log("SIGUSR2 is the JVM's here (" + e.getMessage() + "): upgrade through knotctl only");
+        }
         loop.scheduleAtFixedRate(this::check, 250, 250, TimeUnit.MILLISECONDS);
         for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
         log("control socket " + control.path() + "; try: knotctl status");
+        succession.started();
         loop.execute(() -> {
             for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, null);
         });
@@ -207,9 +214,10 @@ public final class Master {
             h.prepare(template);
             try (h) {
                 long limit = config.maxRequests() == 0 ? 0 : config.maxRequests() + random.nextLong(config.maxRequestsJitter() + 1);
-                Map<String, String> env = new LinkedHashMap<>(workerEnvironment());
+                Map<String, String> env = Worker.environment(config);
                 env.putAll(h.environment());
-                int pid = Spawner.spawn(new Spawner.Spec(workerCommand(slot, limit), env, h.fds(), null, null));
+                List<String> cmd = Worker.command(config, app, slot, generation, limit);
+                int pid = Spawner.spawn(new Spawner.Spec(cmd, env, h.fds(), null, null));
                 pair[1].close();
                 if (p.reason != null) {
                     restarts.merge(slot, 1, Integer::sum);
@@ -245,54 +253,12 @@ public final class Master {
         }
     }
 
-    private Map<String, String> workerEnvironment() {
-        // Only what a JVM needs: nothing else of the master's environment (credentials, LISTEN_*) reaches workers.
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String k : new String[] {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "TMPDIR"}) {
-            String v = System.getenv(k);
-            if (v != null) env.put(k, v);
-        }
-        env.putAll(config.workerEnv());
-        return env;
-    }
-
-    private List<String> workerCommand(int slot, long maxRequests) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(config.workerJvmArgs());
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(WorkerMain.class.getName());
-        cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
-                "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
-        if (maxRequests > 0) cmd.addAll(List.of("--max-requests", Long.toString(maxRequests)));
-        cmd.addAll(app.workerArgs());
-        cmd.addAll(config.workerArgs());
-        return cmd;
-    }
-
     /** Lines from a worker: "ready", "hb REQUESTS CONNECTIONS [GC_COUNT GC_MS LAG_US]", "limit REQUESTS". */
     private void fromWorker(Worker w) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(1024);
-            while (true) {
-                int n = w.channel.read(buf);
-                if (n == 0) break;
-                if (n < 0) {
-                    // The worker closed its end (exiting); its NOTE_EXIT follows.
-                    w.channelKey.cancelForClose();
-                    w.channel.close();
-                    return;
-                }
-                w.input.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
-                if (w.input.length() > 64 * 1024) {
-                    log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
-                    kill(w, Processes.SIGKILL);
-                    w.input.setLength(0);
-                    return;
-                }
-            }
+        if (!w.read()) {
+            log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
+            kill(w, Processes.SIGKILL);
+            return;
         }
         int nl;
         while ((nl = w.input.indexOf("\n")) >= 0) {
@@ -352,6 +318,7 @@ public final class Master {
         maybeRetireOldGeneration();
         phasedStep();
         pump();
+        succession.maybeAnnounce();
     }
 
     /** Starts a replacement for {@code w}; {@code w} drains once the replacement is ready. */
@@ -377,16 +344,7 @@ public final class Master {
     private void retire(Worker w, Worker.Retiring why) {
         if (w.draining()) return;
         w.retiring = why;
-        send(w, "drain");
-    }
-
-    private void send(Worker w, String line) {
-        if (!w.channel.isOpen()) return;
-        try (Arena a = Arena.ofConfined()) {
-            w.channel.write(a.allocateFrom(line + "\n", StandardCharsets.US_ASCII).asSlice(0, line.length() + 1));
-        } catch (IOException e) {
-            // the worker is going away; its exit is handled when it comes
-        }
+        w.send("drain");
     }
 
     private void exited(Worker w, int status) {
@@ -476,6 +434,7 @@ public final class Master {
                 }
             }
         }
+        succession.check(now);
         if (now - lastMemoryCheck >= 1_000_000_000L) {
             lastMemoryCheck = now;
             checkMemory();
@@ -529,7 +488,7 @@ public final class Master {
     }
 
     /** A new generation comes up; the old one drains once every new worker is ready. */
-    private void reload() {
+    void reload() {
         if (state != State.RUNNING && state != State.RELOADING && state != State.PHASED) return;
         generation++;
         state = State.RELOADING;
@@ -550,7 +509,7 @@ public final class Master {
     }
 
     /** Phased restart: one slot at a time, each old worker drains once its replacement is ready. */
-    private void phasedRestart() {
+    void phasedRestart() {
         generation++;
         state = State.PHASED;
         log("phased restart: replacing each worker with generation " + generation + ", one at a time");
@@ -572,7 +531,7 @@ public final class Master {
         }
     }
 
-    private void stop(boolean fast) {
+    void stop(boolean fast) {
         if (state == State.STOPPING && !fast) return;
         state = State.STOPPING;
         pending.clear();
@@ -592,7 +551,7 @@ public final class Master {
         }
     }
 
-    private void scale(int n) {
+    void scale(int n) {
         if (state == State.STOPPING || state == State.HALTED) return;
         int old = target;
         target = Math.max(0, Math.min(1024, n));
@@ -610,42 +569,6 @@ public final class Master {
         pending.clear();
         for (Worker w : workers.values()) kill(w, Processes.SIGKILL);
         if (workers.isEmpty()) loop.shutdownGracefully();
-    }
-
-    /** A control-socket command line; the answer (a line starting "error:" when refused). Loop thread. */
-    String command(String line) {
-        Command c;
-        try {
-            c = Command.parse(line);
-        } catch (Command.BadCommand e) {
-            return "error: " + e.getMessage() + "\n";
-        }
-        return switch (c.verb()) {
-            case "status" -> c.has("--json") ? Reports.statusJson(this) : Reports.status(this);
-            case "workers" -> c.has("--json") ? Reports.workersJson(this) : Reports.workers(this);
-            case "reload" -> {
-                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
-                reload();
-                yield "reloading: generation " + generation + "\n";
-            }
-            case "restart" -> {
-                if (state != State.RUNNING) yield "error: a phased restart needs a running master; it is " + stateName() + "\n";
-                phasedRestart();
-                yield "phased restart: generation " + generation + "\n";
-            }
-            case "stop" -> {
-                boolean fast = c.has("--fast");
-                stop(fast);
-                yield fast ? "stopping (fast)\n" : "stopping (graceful)\n";
-            }
-            case "scale" -> {
-                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
-                scale(c.count());
-                yield "scaling to " + c.count() + " workers\n";
-            }
-            case "upgrade" -> "error: upgrade is not available yet\n";
-            default -> "error: unknown command '" + c.verb() + "'\n";
-        };
     }
 
     String stateName() {
@@ -677,6 +600,7 @@ public final class Master {
      * @throws Exception if start-up fails; the message names what was wrong
      */
     public static void main(String[] args) throws Exception {
+        Upgrade.launchArgs = List.of(args);
         PreforkConfig config;
         AppConfig app;
         try {

@@ -20,6 +20,7 @@ final class Reports {
         sb.append("generation ").append(m.generation).append('\n');
         sb.append("uptime ").append((System.nanoTime() - m.startedNanos) / 1_000_000_000L).append(" s\n");
         sb.append("requests ").append(requests(m)).append('\n');
+        if (m.succession.upgrade != null) sb.append("upgrade new master pid ").append(m.succession.upgrade.pid).append(" starting\n");
         return sb.toString();
     }
 
@@ -40,6 +41,7 @@ final class Reports {
         j.field("workers_target", m.target).field("workers_running", running(m)).field("workers_ready", ready(m));
         j.field("workers_starting", m.starting()).field("uptime_ms", (System.nanoTime() - m.startedNanos) / 1_000_000L);
         j.field("requests", requests(m));
+        j.field("upgrade_pid", m.succession.upgrade == null ? -1 : m.succession.upgrade.pid);
         j.key("listeners").openArray();
         for (Listeners.Listener l : m.listenerList()) {
             j.open().field("address", String.valueOf(l.address())).field("origin", l.origin()).close();

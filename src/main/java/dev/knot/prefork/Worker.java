@@ -48,6 +48,40 @@ final class Worker {
         this.lastRestartReason = lastRestartReason;
     }
 
+    /**
+     * Reads what the worker sent into {@link #input}; at EOF (the worker is exiting, its NOTE_EXIT follows) the
+     * channel is closed. False if the worker sends more than 64 KiB without a newline.
+     */
+    boolean read() throws java.io.IOException {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(1024);
+            while (true) {
+                int n = channel.read(buf);
+                if (n == 0) return true;
+                if (n < 0) {
+                    channelKey.cancelForClose();
+                    channel.close();
+                    return true;
+                }
+                input.append(new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), java.nio.charset.StandardCharsets.US_ASCII));
+                if (input.length() > 64 * 1024) {
+                    input.setLength(0);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /** Writes a line to the worker; a worker going away is handled when its exit comes. */
+    void send(String line) {
+        if (!channel.isOpen()) return;
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            channel.write(a.allocateFrom(line + "\n", java.nio.charset.StandardCharsets.US_ASCII).asSlice(0, line.length() + 1));
+        } catch (java.io.IOException e) {
+            // the worker is going away
+        }
+    }
+
     boolean draining() {
         return retiring != Retiring.NONE;
     }
@@ -59,5 +93,32 @@ final class Worker {
 
     String state() {
         return killed ? "killed" : draining() ? "draining" : ready ? "ready" : "starting";
+    }
+    /** A worker's environment: only what a JVM needs, nothing else of the master's (credentials, LISTEN_*). */
+    static java.util.Map<String, String> environment(PreforkConfig config) {
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+        for (String k : new String[] {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "TMPDIR"}) {
+            String v = System.getenv(k);
+            if (v != null) env.put(k, v);
+        }
+        env.putAll(config.workerEnv());
+        return env;
+    }
+
+    /** The worker JVM's command line. */
+    static java.util.List<String> command(PreforkConfig config, AppConfig app, int slot, int generation, long maxRequests) {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(config.workerJvmArgs());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(WorkerMain.class.getName());
+        cmd.addAll(java.util.List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
+                "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
+        if (maxRequests > 0) cmd.addAll(java.util.List.of("--max-requests", Long.toString(maxRequests)));
+        cmd.addAll(app.workerArgs());
+        cmd.addAll(config.workerArgs());
+        return cmd;
     }
 }

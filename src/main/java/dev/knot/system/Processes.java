@@ -29,7 +29,7 @@ public final class Processes {
 
     public static final int SIGHUP = signal_h.SIGHUP, SIGINT = signal_h.SIGINT, SIGKILL = signal_h.SIGKILL;
     public static final int SIGTERM = signal_h.SIGTERM, SIGTTIN = signal_h.SIGTTIN, SIGTTOU = signal_h.SIGTTOU;
-    public static final int SIGWINCH = signal_h.SIGWINCH;
+    public static final int SIGWINCH = signal_h.SIGWINCH, SIGUSR2 = signal_h.SIGUSR2;
 
     /**
      * posix_spawn(3): starts {@code path} with {@code argv} and exactly {@code env} ("NAME=value" strings); in the
@@ -127,10 +127,10 @@ public final class Processes {
     }
 
     /**
-     * prctl(PR_SET_PDEATHSIG, signal): the kernel sends {@code signal} to this process when the thread that
-     * spawned it exits. Linux only.
+     * prctl(PR_SET_PDEATHSIG, {@code signal}): the kernel sends {@code signal} to this process when the parent thread
+     * that created it exits.
      *
-     * @throws ErrnoException if prctl fails
+     * @throws ErrnoException EINVAL for a bad signal
      */
     public static void setParentDeathSignal(int signal) throws ErrnoException {
         MemorySegment st = CallState.forThread();

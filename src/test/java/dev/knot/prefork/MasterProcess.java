@@ -75,7 +75,7 @@ final class MasterProcess implements AutoCloseable {
         return command("dev.knot.prefork.Master", shellPrefix, dir, options);
     }
 
-    /** As {@link #command(List, Path, String...)}, with another main class that takes the master's options. */
+    /** As {@link #command(List, Path, String...)} with another main class that takes the master's options. */
     static List<String> command(String mainClass, List<String> shellPrefix, Path dir, String... options) {
         List<String> opts = List.of(options);
         List<String> args = new ArrayList<>();
@@ -210,6 +210,6 @@ final class MasterProcess implements AutoCloseable {
         // Workers of a killed master leave on their own; make sure none stays behind for the next test.
         for (int pid : seenWorkers) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         deleteTree(dir);
-        Files.deleteIfExists(log);
+        Files.deleteIfExists(log);       // a failing test has put the log in its assertion message already
     }
 }

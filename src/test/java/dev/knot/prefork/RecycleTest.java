@@ -95,7 +95,7 @@ class RecycleTest {
         // 1 MiB: every JVM is above it, so the first worker is replaced within a second of its first PSS reading.
         try (MasterProcess m = MasterProcess.start("--workers", "1", "--max-worker-memory", "1")) {
             int first = m.awaitReady(1, 1, 60_000).get(0).pid();
-            MasterProcess.await(() -> !MasterProcess.alive(first), 60_000, "the first worker to be replaced");
+            MasterProcess.await(() -> SupervisionTest.count(m, "(pid " + first + ") exited") == 1, 60_000, "the first worker to be replaced");
             String log = m.logText();
             Matcher r = Pattern.compile("replacing worker 1 \\(pid " + first + "\\): PSS (\\d+) MiB over the limit of 1 MiB").matcher(log);
             assertTrue(r.find(), log);
