@@ -56,6 +56,7 @@ public final class Master {
 
     private final PreforkConfig config;
     private AppConfig app;
+    private List<String> aotJvmArgs = List.of();     // -XX:AOTCache=FILE once the cache is trained
     private final EventLoop loop;
     private final List<Listener> listeners = new ArrayList<>();
     private final Map<Integer, Worker> workers = new LinkedHashMap<>();     // by pid
@@ -132,6 +133,9 @@ public final class Master {
         app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
         log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
         openListeners();
+        for (Listener l : listeners) log("listening on " + l.address + " (" + l.origin + ")");
+        // Bound first: while the cache trains, connections wait in the backlog instead of being refused.
+        if (app.aotCacheDir() != null) aotJvmArgs = AotCache.prepare(app.aotCacheDir(), workerCommand(0), workerEnvironment(), app.classPath(), Master::log);
         template = Selector.open();
         for (Listener l : listeners) if (l.shared != null) template.register(l.shared, Selector.OP_READ, null);
         template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
@@ -141,7 +145,6 @@ public final class Master {
             loop.watch(sig, EVFILT_SIGNAL, 0, 0, 0, k -> signal((int) k.ident()));
         }
         loop.scheduleAtFixedRate(this::checkHeartbeats, 250, 250, TimeUnit.MILLISECONDS);
-        for (Listener l : listeners) log("listening on " + l.address + " (" + l.origin + ")");
         log("control socket " + control.path() + "; try: knotctl status");
         loop.execute(() -> {
             for (int i = 0; i < target; i++) spawn(nextSlot++);
@@ -229,6 +232,7 @@ public final class Master {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(aotJvmArgs);
         cmd.addAll(config.workerJvmArgs());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

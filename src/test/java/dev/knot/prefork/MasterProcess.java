@@ -45,9 +45,14 @@ final class MasterProcess implements AutoCloseable {
 
     /** As {@link #start(List, String...)}, with another main class that takes the master's options. */
     static MasterProcess startMain(String mainClass, List<String> shellPrefix, String... options) throws Exception {
+        return startMain(ChildJvm.classPath(), mainClass, shellPrefix, options);
+    }
+
+    /** As {@link #startMain(String, List, String...)}, with the master JVM on another class path. */
+    static MasterProcess startMain(String classPath, String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants
         Path log = Files.createTempFile("knot-master", ".log");
-        List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+        List<String> cmd = new ArrayList<>(ChildJvm.command(classPath, List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1"), mainClass, "--listen", "127.0.0.1:0", "--control-dir", dir.toString(),
                 "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
         cmd.addAll(List.of(options));
