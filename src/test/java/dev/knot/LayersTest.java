@@ -49,16 +49,7 @@ class LayersTest {
      * Today's known violations, by the class that commits them. This list only shrinks: each entry is removed by
      * the change that fixes it, and a new violation is never added here.
      */
-    static final Set<String> KNOWN = Set.of(
-            // raw bindings above the system layer: moving onto dev.knot.system (issue 16, item 3)
-            "dev.knot.sys.Errno", "dev.knot.system.Fds", "dev.knot.sys.Platform",
-            "dev.knot.kqueue.Kevent", "dev.knot.kqueue.KeventArray", "dev.knot.kqueue.Kqueue",
-            "dev.knot.net.ListenSocket", "dev.knot.net.SocketAddresses", "dev.knot.net.SocketBase",
-            "dev.knot.net.SocketOptions", "dev.knot.net.StreamSocket",
-            "dev.knot.fork.Handoff", "dev.knot.fork.Spawner",
-            "dev.knot.prefork.ControlSocket", "dev.knot.prefork.Master",
-            // an example that names raw bindings
-            "dev.knot.examples.KqueueDemo");
+    static final Set<String> KNOWN = Set.of();
 
     static JavaClasses classes;
 

@@ -5,17 +5,12 @@ import static dev.knot.kqueue.Kevent.EVFILT_VNODE;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
 import static dev.knot.kqueue.Kevent.EV_ADD;
 
-import dev.knot.bindings.linux.mman_h;
-import dev.knot.bindings.linux.unistd_h;
 import dev.knot.loop.Selector;
-import dev.knot.system.CallState;
+import dev.knot.system.Processes;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Fds;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -35,12 +30,19 @@ import java.util.Map;
  * must be read on its own thread. {@link #close()} releases the memfd (the child has its own copy by then).
  */
 public final class Handoff implements AutoCloseable {
+    /** The child's variable naming the handed descriptors, comma-separated, in order from descriptor 3. */
     public static final String ENV_FD_NAMES = "KNOT_FD_NAMES";
+    /** The child's variable holding the parent's pid, checked against its real parent. */
     public static final String ENV_PARENT_PID = "KNOT_PARENT_PID";
+    /** The child's variable holding the random spawn token (hex) that ties the snapshot to this spawn. */
     public static final String ENV_TOKEN = "KNOT_SPAWN_TOKEN";
+    /** The child's variable holding the {@link ForkPolicy} name. */
     public static final String ENV_POLICY = "KNOT_FORK_POLICY";
+    /** The child's variable holding an inline snapshot (Base64). */
     public static final String ENV_SNAPSHOT = "KNOT_SNAPSHOT";
+    /** The child's variable naming the memfd that holds a snapshot too large for the environment. */
     public static final String ENV_SNAPSHOT_FD = "KNOT_SNAPSHOT_FD";
+    /** The child's variable counting registrations left out because their descriptor was not handed. */
     public static final String ENV_SKIPPED = "KNOT_SNAPSHOT_SKIPPED";
     /** Linux caps one environment string at 128 KiB; larger snapshots go through a memfd. */
     static final int INLINE_LIMIT = 64 * 1024;
@@ -54,11 +56,23 @@ public final class Handoff implements AutoCloseable {
     private int skipped;
     private int entries;
 
+    /**
+     * Starts describing one child's handoff.
+     *
+     * @param policy whether the child starts empty (DROP) or with the parent's registrations (COPY, ...)
+     */
     public Handoff(ForkPolicy policy) {
         this.policy = policy;
     }
 
-    /** Hands {@code fd} (which stays the caller's) to the child under {@code name}; order matters: 3, 4, 5... */
+    /**
+     * Hands {@code fd} (which stays the caller's) to the child under {@code name}; order matters: 3, 4, 5...
+     *
+     * @param name the descriptor's name in the child; not empty, no {@code ','} or {@code '='}, used once
+     * @param fd a descriptor of this process
+     * @return this handoff, for chaining
+     * @throws IllegalArgumentException if the name is malformed or already used
+     */
     public Handoff fd(String name, int fd) {
         if (name.isEmpty() || name.contains(",") || name.contains("=")) throw new IllegalArgumentException("bad descriptor name '" + name + "'");
         if (named.putIfAbsent(name, fd) != null) throw new IllegalArgumentException("descriptor name '" + name + "' used twice");
@@ -71,6 +85,8 @@ public final class Handoff implements AutoCloseable {
      * are not handed are skipped, as FreeBSD's copy skips knotes whose descriptor the child lacks.
      *
      * @param selector the parent's selector (ignored for DROP), read on its own thread
+     * @return this handoff, for chaining
+     * @throws IOException if the memfd for a large snapshot cannot be created or written
      */
     public Handoff prepare(Selector selector) throws IOException {
         byte[] token = new byte[16];
@@ -129,42 +145,25 @@ public final class Handoff implements AutoCloseable {
     }
 
     private static int memfd(byte[] bytes) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = CallState.forThread();
-            int fd = mman_h.memfd_create(st, a.allocateFrom(SNAPSHOT_FD_NAME), mman_h.MFD_CLOEXEC);
-            if (fd < 0) throw new ErrnoException("memfd_create", CallState.errno(st));
-            MemorySegment buf = a.allocate(bytes.length);
-            MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            long off = 0;
-            while (off < bytes.length) {
-                long n = unistd_h.write(st, fd, buf.asSlice(off), bytes.length - off);
-                if (n < 0) {
-                    int e = CallState.errno(st);
-                    Fds.closeQuietly(fd);
-                    throw new ErrnoException("write(memfd)", e);
-                }
-                off += n;
-            }
-            return fd;
-        }
+        return Processes.memfd(SNAPSHOT_FD_NAME, bytes);
     }
 
-    /** The variables to add to the child's environment. */
+    /** {@return the variables to add to the child's environment} */
     public Map<String, String> environment() {
         return Map.copyOf(env);
     }
 
-    /** The descriptors to hand, in order (for {@link Spawner.Spec#fds()}). */
+    /** {@return the descriptors to hand, in order (for {@link Spawner.Spec#fds()})} */
     public List<Integer> fds() {
         return List.copyOf(fds);
     }
 
-    /** Registrations in the snapshot. */
+    /** {@return how many registrations the snapshot holds} */
     public int entries() {
         return entries;
     }
 
-    /** Registrations left out because their descriptor is not handed. */
+    /** {@return how many registrations were left out because their descriptor is not handed} */
     public int skipped() {
         return skipped;
     }

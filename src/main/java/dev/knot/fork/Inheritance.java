@@ -52,12 +52,18 @@ public final class Inheritance {
         this.env = env;
     }
 
-    /** True if this process was started by a Knot parent (its environment carries a spawn token). */
+    /** {@return true if this process was started by a Knot parent (its environment carries a spawn token)} */
     public static boolean present() {
         return System.getenv(Handoff.ENV_TOKEN) != null;
     }
 
-    /** Reads this process's environment; see {@link #from(Map, long)}. */
+    /**
+     * Reads this process's environment; see {@link #from(Map, long)}.
+     *
+     * @return what this process inherited from its Knot parent
+     * @throws SnapshotException if the variables are missing or malformed, the parent is not ours, or a handed descriptor is
+     *         not open
+     */
     public static Inheritance fromEnvironment() throws SnapshotException {
         long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
         return from(System.getenv(), parent);
@@ -66,7 +72,9 @@ public final class Inheritance {
     /**
      * Reads a handoff from an environment.
      *
+     * @param env the environment to read (the variables {@link Handoff} wrote)
      * @param actualParentPid this process's real parent, which must be the one the environment names
+     * @return what the environment hands over
      * @throws SnapshotException if variables are missing or malformed, the parent is not ours, or a handed
      *         descriptor is not open
      */
@@ -119,20 +127,26 @@ public final class Inheritance {
         return v;
     }
 
+    /** {@return the fork policy the parent chose} */
     public ForkPolicy policy() {
         return policy;
     }
 
+    /** {@return the parent's pid as it announced it (checked against the real parent)} */
     public int parentPid() {
         return parentPid;
     }
 
-    /** The handed descriptors by name, in order. */
+    /** {@return the handed descriptors by name, in order} */
     public Map<String, Integer> fds() {
         return Collections.unmodifiableMap(fds);
     }
 
-    /** The descriptor handed under {@code name}, or -1. */
+    /**
+     * {@return the descriptor handed under {@code name}, or -1}
+     *
+     * @param name a name the parent gave with {@link Handoff#fd(String, int)}
+     */
     public int fd(String name) {
         return fds.getOrDefault(name, -1);
     }
@@ -143,6 +157,9 @@ public final class Inheritance {
      * a {@link SnapshotException} names the failure, so the kqueue is never left half-registered.
      *
      * @param selector the child's fresh selector, on its own thread
+     * @return how the registrations arrived, why, and what was restored
+     * @throws SnapshotException if the snapshot cannot be read or a registration failed (none is left behind)
+     * @throws KqueueException if the replaying kevent call itself fails
      */
     public Restoration restore(Selector selector) throws SnapshotException, KqueueException {
         if (policy == ForkPolicy.DROP) {

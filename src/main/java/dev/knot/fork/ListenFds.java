@@ -16,15 +16,32 @@ import java.util.Map;
 public final class ListenFds {
     private ListenFds() {}
 
-    /** A listener passed by the service manager, and its name (LISTEN_FDNAMES, or "unknown"). */
+    /**
+     * A listener passed by the service manager.
+     *
+     * @param name its name from LISTEN_FDNAMES, or {@code "unknown"}
+     * @param socket the adopted listening socket, now owned by the caller
+     */
     public record Passed(String name, ListenSocket socket) {}
 
-    /** Adopts this process's socket-activation listeners; none if the variables are absent or meant for another pid. */
+    /**
+     * Adopts this process's socket-activation listeners.
+     *
+     * @return the listeners in order from descriptor 3; empty if the variables are absent or meant for another pid
+     * @throws IOException if a passed descriptor cannot be inspected
+     * @throws IllegalArgumentException if LISTEN_FDS is malformed, or a passed descriptor is not a listening socket
+     */
     public static List<Passed> adopt() throws IOException {
         return adopt(System.getenv(), ProcessHandle.current().pid());
     }
 
     /**
+     * Adopts the socket-activation listeners an environment describes (systemd's {@code sd_listen_fds}).
+     *
+     * @param env the environment holding LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES
+     * @param pid this process's pid, which LISTEN_PID must name
+     * @return the listeners in order from descriptor 3; empty if the variables are absent or meant for another pid
+     * @throws IOException if a passed descriptor cannot be inspected
      * @throws IllegalArgumentException if LISTEN_FDS is malformed, or a passed descriptor is not a listening socket
      */
     public static List<Passed> adopt(Map<String, String> env, long pid) throws IOException {

@@ -31,6 +31,7 @@ import java.util.zip.CRC32C;
  */
 public final class Snapshot {
     static final byte[] MAGIC = {'K', 'N', 'O', 'T', 'S', 'N', 'A', 'P'};
+    /** The format version this class writes and the only one it reads. */
     public static final int VERSION = 1;
     static final int HEADER = 8 + 2 + 2 + 4 + 4 + 16 + 4;
     static final int ENTRY = 40;
@@ -42,11 +43,15 @@ public final class Snapshot {
      * One registration.
      *
      * @param ident the knote's ident in the parent (for descriptor knotes, the parent's descriptor number)
+     * @param filter the knote's filter
+     * @param flags the registration's flags ({@code EV_ADD} plus the stored modes)
+     * @param fflags the filter flags
+     * @param data the filter data (a timer period, a NOTE_LOWAT mark, ...)
      * @param fdIndex for descriptor knotes, which handed descriptor it is (the child's number is 3 + index); else -1
      * @param token the parent's udata for it, so the child can tell its registrations apart
      */
     public record Entry(long ident, int filter, int flags, int fflags, long data, long token, int fdIndex) {
-        /** True for READ, WRITE and VNODE, whose ident is a descriptor. */
+        /** {@return true for READ, WRITE and VNODE, whose ident is a descriptor} */
         public boolean isFdKnote() {
             return filter == EVFILT_READ || filter == EVFILT_WRITE || filter == EVFILT_VNODE;
         }
@@ -57,6 +62,15 @@ public final class Snapshot {
     private final int handedFds;
     private final List<Entry> entries;
 
+    /**
+     * Describes one snapshot.
+     *
+     * @param parentPid the pid of the process that wrote it
+     * @param token the 16-byte spawn token that ties it to one spawn
+     * @param handedFds how many descriptors the child is handed
+     * @param entries the registrations, copied
+     * @throws IllegalArgumentException if the token is not 16 bytes
+     */
     public Snapshot(int parentPid, byte[] token, int handedFds, List<Entry> entries) {
         if (token.length != 16) throw new IllegalArgumentException("the spawn token is 16 bytes, not " + token.length);
         this.parentPid = parentPid;
@@ -65,23 +79,27 @@ public final class Snapshot {
         this.entries = List.copyOf(entries);
     }
 
+    /** {@return the pid of the process that wrote it} */
     public int parentPid() {
         return parentPid;
     }
 
+    /** {@return a copy of the 16-byte spawn token} */
     public byte[] token() {
         return token.clone();
     }
 
+    /** {@return how many descriptors the child is handed} */
     public int handedFds() {
         return handedFds;
     }
 
+    /** {@return the registrations, unmodifiable} */
     public List<Entry> entries() {
         return entries;
     }
 
-    /** The binary form described in the class comment. */
+    /** {@return the binary form described in the class comment} */
     public byte[] encode() {
         ByteBuffer b = ByteBuffer.allocate(HEADER + entries.size() * ENTRY + TRAILER).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(entries.size()).putInt(parentPid).put(token).putInt(handedFds);
@@ -98,6 +116,8 @@ public final class Snapshot {
     /**
      * Parses and checks a snapshot.
      *
+     * @param bytes the binary form, as {@link #encode()} writes it
+     * @return the snapshot
      * @throws SnapshotException naming what is wrong: too short, not a snapshot, another version, a length that
      *         does not match the count, a checksum mismatch, an entry with an unknown filter, a flag that has no
      *         place in a registration, or a descriptor index out of range

@@ -1,20 +1,12 @@
 package dev.knot.fork;
 
-import dev.knot.bindings.linux.posix_spawn_file_actions_t;
-import dev.knot.bindings.linux.posix_spawnattr_t;
-import dev.knot.bindings.linux.signal_h;
-import dev.knot.bindings.linux.sigset_t;
-import dev.knot.bindings.linux.spawn_h;
-import dev.knot.bindings.linux.wait_h;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
 import dev.knot.system.Fds;
+import dev.knot.system.Processes;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,6 +36,11 @@ public final class Spawner {
      * @param directory the child's working directory, or null for this one's
      */
     public record Spec(List<String> command, Map<String, String> environment, List<Integer> fds, int[] stdio, Path directory) {
+        /**
+         * Checks and copies the parts.
+         *
+         * @throws IllegalArgumentException for an empty command or a {@code stdio} that is not three descriptors
+         */
         public Spec {
             Objects.requireNonNull(command, "command");
             if (command.isEmpty()) throw new IllegalArgumentException("empty command");
@@ -56,6 +53,7 @@ public final class Spawner {
     /**
      * Spawns the child.
      *
+     * @param spec what to run, with which environment and descriptors
      * @return its pid; reap it with {@link #reap(int, boolean)}
      * @throws ErrnoException ENOENT/EACCES for the program, EBADF for a handed descriptor that is not open, ...
      */
@@ -64,57 +62,18 @@ public final class Spawner {
         String path = resolve(spec.command().get(0));
         int n = spec.fds().size();
         List<Integer> temps = new ArrayList<>();
-        try (Arena a = Arena.ofConfined()) {
+        try {
             // Move every handed descriptor above the target range first, so that placing one at 3+i can never
             // overwrite another that has not been placed yet. The temporaries are close-on-exec here and closed
             // in the child by closefrom.
             for (int fd : spec.fds()) temps.add(Fds.dupAtLeast(fd, 3 + n));
-            MemorySegment fa = posix_spawn_file_actions_t.allocate(a);
-            MemorySegment attr = posix_spawnattr_t.allocate(a);
-            check(spawn_h.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
-            check(spawn_h.posix_spawnattr_init(attr), "posix_spawnattr_init");
-            try {
-                if (spec.stdio() != null) {
-                    for (int i = 0; i < 3; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, spec.stdio()[i], i), "adddup2");
-                }
-                for (int i = 0; i < n; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, temps.get(i), 3 + i), "adddup2");
-                check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, 3 + n), "addclosefrom_np");
-                if (spec.directory() != null) {
-                    check(spawn_h.posix_spawn_file_actions_addchdir_np(fa, a.allocateFrom(spec.directory().toString())), "addchdir_np");
-                }
-                MemorySegment none = sigset_t.allocate(a);
-                MemorySegment all = sigset_t.allocate(a);
-                MemorySegment st = CallState.forThread();
-                signal_h.sigemptyset(st, none);
-                signal_h.sigfillset(st, all);
-                check(spawn_h.posix_spawnattr_setsigmask(attr, none), "setsigmask");
-                check(spawn_h.posix_spawnattr_setsigdefault(attr, all), "setsigdefault");
-                check(spawn_h.posix_spawnattr_setflags(attr, (short) (spawn_h.POSIX_SPAWN_SETSIGMASK | spawn_h.POSIX_SPAWN_SETSIGDEF)), "setflags");
-                MemorySegment pid = a.allocate(ValueLayout.JAVA_INT);
-                MemorySegment argv = cStrings(a, spec.command());
-                List<String> env = new ArrayList<>();
-                spec.environment().forEach((k, v) -> env.add(k + "=" + v));
-                int r = spawn_h.posix_spawn(pid, a.allocateFrom(path), fa, attr, argv, cStrings(a, env));
-                if (r != 0) throw new ErrnoException("posix_spawn(" + path + ")", r);
-                return pid.get(ValueLayout.JAVA_INT, 0);
-            } finally {
-                spawn_h.posix_spawn_file_actions_destroy(fa);
-                spawn_h.posix_spawnattr_destroy(attr);
-            }
+            List<String> env = new ArrayList<>();
+            spec.environment().forEach((k, v) -> env.add(k + "=" + v));
+            int[] moves = temps.stream().mapToInt(Integer::intValue).toArray();
+            return Processes.spawn(path, spec.command(), env, spec.stdio(), moves, spec.directory());
         } finally {
             for (int t : temps) Fds.closeQuietly(t);
         }
-    }
-
-    private static void check(int r, String what) throws ErrnoException {
-        if (r != 0) throw new ErrnoException("posix_spawn " + what, r);
-    }
-
-    private static MemorySegment cStrings(Arena a, List<String> strings) {
-        MemorySegment array = a.allocate(ValueLayout.ADDRESS, strings.size() + 1);
-        for (int i = 0; i < strings.size(); i++) array.setAtIndex(ValueLayout.ADDRESS, i, a.allocateFrom(strings.get(i)));
-        array.setAtIndex(ValueLayout.ADDRESS, strings.size(), MemorySegment.NULL);
-        return array;
     }
 
     private static String resolve(String program) throws ErrnoException {
@@ -124,38 +83,56 @@ public final class Spawner {
             Path p = Path.of(dir.isEmpty() ? "." : dir, program);
             if (Files.isExecutable(p)) return p.toString();
         }
-        throw new ErrnoException("posix_spawn(" + program + "): not found in PATH", dev.knot.bindings.linux.errno_h.ENOENT);
+        throw new ErrnoException("posix_spawn(" + program + "): not found in PATH", Errnos.ENOENT);
     }
 
     /**
      * Reaps the child {@code pid} (waitpid on that pid only: never -1, which would steal the exit status of
      * processes other code in this JVM started).
      *
+     * @param pid the child's pid, as {@link #spawn(Spec)} returned it
      * @param block wait for it to exit
      * @return its wait(2) status, or -1 if it has not exited (only without {@code block})
      * @throws ErrnoException ECHILD if it is not a child of this process or was already reaped
      */
     public static int reap(int pid, boolean block) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment status = a.allocate(ValueLayout.JAVA_INT);
-            MemorySegment st = CallState.forThread();
-            while (true) {
-                int r = wait_h.waitpid(st, pid, status, block ? 0 : wait_h.WNOHANG);
-                if (r == pid) return status.get(ValueLayout.JAVA_INT, 0);
-                if (r == 0) return -1;
-                int e = CallState.errno(st);
-                if (e != dev.knot.bindings.linux.errno_h.EINTR) throw new ErrnoException("waitpid(" + pid + ")", e);
-            }
-        }
+        return Processes.waitpid(pid, block);
     }
 
-    /** The exit code in a wait status, or -1 if the process was killed by a signal. */
+    /**
+     * Makes the kernel kill this process (SIGKILL) when its parent dies, whatever this process is doing then: a
+     * worker whose loop is stuck cannot notice its master's exit by itself. Call it first thing in a spawned child:
+     * a JVM has no pre-exec hook, so the setting is made after exec, and the parent may have died before it, which
+     * is why the parent pid is checked right after ({@code PR_SET_PDEATHSIG} never fires for a parent already
+     * gone). Linux delivers the signal when the parent <em>thread</em> that spawned this process exits, so spawn
+     * from a thread that lives as long as the parent (the master's loop thread). Linux only, like the rest of the
+     * fork path (FreeBSD's equivalent, {@code procctl(PROC_PDEATHSIG_CTL)}, is not bound yet; macOS has none).
+     *
+     * @param expectedParentPid the pid of the parent that spawned this process
+     * @return false if the parent is already gone (this process has been reparented): the caller should exit
+     * @throws ErrnoException if prctl fails
+     */
+    public static boolean dieWithParent(int expectedParentPid) throws ErrnoException {
+        Platform.requireLinux("PR_SET_PDEATHSIG");
+        Processes.setParentDeathSignal(Processes.SIGKILL);
+        return Processes.getppid() == expectedParentPid;
+    }
+
+    /**
+     * {@return the exit code in a wait status, or -1 if the process was killed by a signal}
+     *
+     * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
+     */
     public static int exitCode(int status) {
-        return termSignal(status) == 0 ? (status / wait_h.W_EXITCODE_RET_UNIT) & wait_h.W_EXITSTATUS_MASK : -1;
+        return Processes.exitCode(status);
     }
 
-    /** The signal that killed the process, or 0 if it exited. */
+    /**
+     * {@return the signal that killed the process, or 0 if it exited}
+     *
+     * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it
+     */
     public static int termSignal(int status) {
-        return status & wait_h.W_TERMSIG_MASK;
+        return Processes.termSignal(status);
     }
 }

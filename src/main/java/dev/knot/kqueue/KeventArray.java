@@ -1,6 +1,6 @@
 package dev.knot.kqueue;
 
-import dev.knot.sys.Platform;
+import dev.knot.system.KeventAbi;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,20 +23,26 @@ import java.util.Objects;
  * {@link #close()} throws {@link IllegalStateException}.
  */
 public final class KeventArray implements AutoCloseable {
-    private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
+    private static final KeventAbi ABI = KeventAbi.CURRENT;
 
     /** {@code sizeof(struct kevent)} on this platform. */
-    public static final long SIZEOF = MACOS ? dev.knot.bindings.macos.kevent.SIZEOF : dev.knot.bindings.freebsd.kevent.SIZEOF;
-    /** Byte offsets of the fields, for code that walks {@link #segment()} itself. */
-    public static final long IDENT = MACOS ? dev.knot.bindings.macos.kevent.ident$OFFSET : dev.knot.bindings.freebsd.kevent.ident$OFFSET;
-    public static final long FILTER = MACOS ? dev.knot.bindings.macos.kevent.filter$OFFSET : dev.knot.bindings.freebsd.kevent.filter$OFFSET;
-    public static final long FLAGS = MACOS ? dev.knot.bindings.macos.kevent.flags$OFFSET : dev.knot.bindings.freebsd.kevent.flags$OFFSET;
-    public static final long FFLAGS = MACOS ? dev.knot.bindings.macos.kevent.fflags$OFFSET : dev.knot.bindings.freebsd.kevent.fflags$OFFSET;
-    public static final long DATA = MACOS ? dev.knot.bindings.macos.kevent.data$OFFSET : dev.knot.bindings.freebsd.kevent.data$OFFSET;
-    public static final long UDATA = MACOS ? dev.knot.bindings.macos.kevent.udata$OFFSET : dev.knot.bindings.freebsd.kevent.udata$OFFSET;
-    /** Offset and size of FreeBSD's {@code ext[4]}; size 0 on macOS. */
-    public static final long EXT = MACOS ? SIZEOF : dev.knot.bindings.freebsd.kevent.ext$OFFSET;
-    public static final long EXT_SIZE = MACOS ? 0 : dev.knot.bindings.freebsd.kevent.ext$SIZE;
+    public static final long SIZEOF = ABI.sizeof();
+    /** Byte offset of {@code ident}; the offsets are for code that walks {@link #segment()} itself. */
+    public static final long IDENT = ABI.ident();
+    /** Byte offset of {@code filter}. */
+    public static final long FILTER = ABI.filter();
+    /** Byte offset of {@code flags}. */
+    public static final long FLAGS = ABI.flags();
+    /** Byte offset of {@code fflags}. */
+    public static final long FFLAGS = ABI.fflags();
+    /** Byte offset of {@code data}. */
+    public static final long DATA = ABI.data();
+    /** Byte offset of {@code udata}. */
+    public static final long UDATA = ABI.udata();
+    /** Byte offset of FreeBSD's {@code ext[4]} ({@link #SIZEOF} on macOS, which has none). */
+    public static final long EXT = ABI.ext();
+    /** Size in bytes of FreeBSD's {@code ext[4]}; 0 on macOS. */
+    public static final long EXT_SIZE = ABI.extSize();
     /** The largest capacity an array may have. */
     public static final int MAX_CAPACITY = (int) Math.min(Integer.MAX_VALUE, (1L << 31) / SIZEOF);
 
@@ -58,6 +64,8 @@ public final class KeventArray implements AutoCloseable {
     /**
      * Allocates a zeroed array of {@code capacity} kevents in its own arena, freed by {@link #close()}.
      *
+     * @param capacity the number of kevents, in {@code [0, MAX_CAPACITY]}
+     * @return the new array, owned by the caller
      * @throws IllegalArgumentException if {@code capacity} is negative or above {@link #MAX_CAPACITY}
      */
     public static KeventArray allocate(int capacity) {
@@ -74,6 +82,9 @@ public final class KeventArray implements AutoCloseable {
     /**
      * Allocates a zeroed array of {@code capacity} kevents in {@code arena}, which owns and frees the memory.
      *
+     * @param arena the arena that allocates and frees the memory
+     * @param capacity the number of kevents, in {@code [0, MAX_CAPACITY]}
+     * @return the new array, owned by the caller
      * @throws IllegalArgumentException if {@code capacity} is negative or above {@link #MAX_CAPACITY}
      * @throws NullPointerException if {@code arena} is null
      */
@@ -89,18 +100,18 @@ public final class KeventArray implements AutoCloseable {
         }
     }
 
-    /** The number of kevents the array holds. */
+    /** {@return the number of kevents the array holds} */
     public int capacity() {
         return capacity;
     }
 
-    /** The native memory: {@code capacity() * SIZEOF} bytes (at least one entry's worth) in the platform layout. */
+    /** {@return the native memory: {@code capacity() * SIZEOF} bytes (at least one entry's worth) in the platform layout} */
     public MemorySegment segment() {
         ensureOpen();
         return segment;
     }
 
-    /** True until {@link #close()}. */
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed;
     }
@@ -108,10 +119,17 @@ public final class KeventArray implements AutoCloseable {
     /**
      * Sets entry {@code i} like {@code EV_SET}: all six fields, and FreeBSD's {@code ext[]} zeroed.
      *
+     * @param i the entry's index, in {@code [0, capacity())}
+     * @param ident the identifier: a descriptor, pid, signal number or timer/user id
      * @param filter a filter number; must fit a C {@code short}
      * @param flags the {@code EV_*} flags; must fit an {@code unsigned short}
      * @param fflags the filter flags, all 32 bits
+     * @param data filter-specific data (a timer period, a NOTE_LOWAT mark, ...)
+     * @param udata opaque user data, returned with each event
      * @return this array, for chaining
+     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, capacity())}
+     * @throws IllegalArgumentException if {@code filter} or {@code flags} do not fit their C types
+     * @throws IllegalStateException if the array is closed
      */
     public KeventArray set(int i, long ident, int filter, int flags, int fflags, long data, long udata) {
         long base = offset(i);
@@ -131,37 +149,66 @@ public final class KeventArray implements AutoCloseable {
         return this;
     }
 
-    /** The ident of entry {@code i}, as an unsigned {@code uintptr_t} in a long. */
+    /**
+     * {@return the ident of entry {@code i}, as an unsigned {@code uintptr_t} in a long}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public long ident(int i) {
         return segment.get(LONG, offset(i) + IDENT);
     }
 
-    /** The filter of entry {@code i}, sign-extended. */
+    /**
+     * {@return the filter of entry {@code i}, sign-extended}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public int filter(int i) {
         return segment.get(SHORT, offset(i) + FILTER);
     }
 
-    /** The flags of entry {@code i}, unsigned 16-bit. */
+    /**
+     * {@return the flags of entry {@code i}, unsigned 16-bit}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public int flags(int i) {
         return Short.toUnsignedInt(segment.get(SHORT, offset(i) + FLAGS));
     }
 
-    /** The filter flags of entry {@code i}. */
+    /**
+     * {@return the filter flags of entry {@code i}}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public int fflags(int i) {
         return segment.get(INT, offset(i) + FFLAGS);
     }
 
-    /** The data of entry {@code i}. */
+    /**
+     * {@return the data of entry {@code i}}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public long data(int i) {
         return segment.get(LONG, offset(i) + DATA);
     }
 
-    /** The udata of entry {@code i}, as the pointer's bits. */
+    /**
+     * {@return the udata of entry {@code i}, as the pointer's bits}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public long udata(int i) {
         return segment.get(LONG, offset(i) + UDATA);
     }
 
-    /** FreeBSD's {@code ext[k]} of entry {@code i} ({@code k} in 0..3); always 0 on macOS. */
+    /**
+     * {@return FreeBSD's {@code ext[k]} of entry {@code i} ({@code k} in 0..3); always 0 on macOS}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     * @param k which of the four {@code ext} words, 0 to 3
+     */
     public long ext(int i, int k) {
         long base = offset(i);
         if (EXT_SIZE == 0) return 0;
@@ -169,7 +216,12 @@ public final class KeventArray implements AutoCloseable {
         return segment.get(LONG, base + EXT + 8L * k);
     }
 
-    /** Entry {@code i} in a readable form, e.g. {@code {ident=5, EVFILT_READ, EV_ADD|EV_CLEAR, fflags=0x0, data=3, udata=0x0}}. */
+    /**
+     * {@return entry {@code i} in a readable form, e.g.
+     * {@code {ident=5, EVFILT_READ, EV_ADD|EV_CLEAR, fflags=0x0, data=3, udata=0x0}}}
+     *
+     * @param i the entry's index, in {@code [0, capacity())}
+     */
     public String toString(int i) {
         return "{ident=" + ident(i) + ", " + Kevent.filterName(filter(i)) + ", " + Kevent.flagsToString(flags(i))
                 + ", fflags=0x" + Integer.toHexString(fflags(i)) + ", data=" + data(i) + ", udata=0x" + Long.toHexString(udata(i)) + "}";

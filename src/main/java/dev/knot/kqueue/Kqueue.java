@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A kqueue: the Java face of kqueue(2) and kevent(2).
  *
  * <p>On FreeBSD and macOS this is the kernel's kqueue. On Linux it is Knot's emulation over epoll, which gives
- * FreeBSD's semantics for EVFILT_READ, WRITE, TIMER, USER, PROC, SIGNAL and VNODE (see the README's "Linux
- * emulation" for how, and for each known deviation); {@link #backend()} tells which one runs.
+ * FreeBSD's semantics for EVFILT_READ, WRITE, TIMER, USER, PROC, SIGNAL and VNODE (see docs/emulation.md
+ * for how, and for each known deviation); {@link #backend()} tells which one runs.
  *
  * <p><b>Ownership:</b> a Kqueue owns its descriptor and releases it on {@link #close()}; the {@link KeventArray}s
  * passed to {@link #kevent} stay the caller's. <b>Threading:</b> every method is thread-safe; several threads may
@@ -24,9 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Kqueue implements AutoCloseable {
     /** kqueuex(2) flag: the descriptor is closed on exec. */
-    public static final int CLOEXEC = dev.knot.bindings.freebsd.event_h.KQUEUE_CLOEXEC;
+    public static final int CLOEXEC = dev.knot.system.KeventAbi.KQUEUE_CLOEXEC;
     /** kqueuex(2) flag: fork(2) copies the kqueue and its knotes into the child (FreeBSD 15.1+). */
-    public static final int CPONFORK = dev.knot.bindings.freebsd.event_h.KQUEUE_CPONFORK;
+    public static final int CPONFORK = dev.knot.system.KeventAbi.KQUEUE_CPONFORK;
 
     private static final int EINVAL = Errno.EINVAL, EBADF = Errno.EBADF, EFAULT = Errno.EFAULT;
     private static final int CLOSED = 1 << 30;
@@ -43,7 +43,12 @@ public final class Kqueue implements AutoCloseable {
         this.flags = flags;
     }
 
-    /** Opens a kqueue with {@link #CLOEXEC}. */
+    /**
+     * Opens a kqueue with {@link #CLOEXEC}, as {@code open(CLOEXEC)}.
+     *
+     * @return the new kqueue, owned by the caller, who closes it
+     * @throws KqueueException EMFILE/ENFILE/ENOMEM when the system is out of resources
+     */
     public static Kqueue open() throws KqueueException {
         return open(CLOEXEC);
     }
@@ -53,6 +58,7 @@ public final class Kqueue implements AutoCloseable {
      *
      * @param flags {@link #CLOEXEC} and {@link #CPONFORK}; any other bit is EINVAL. CPONFORK is accepted everywhere
      *              but only honoured where {@link #copiesOnFork()} is true
+     * @return the new kqueue, owned by the caller, who closes it
      * @throws KqueueException EINVAL for unknown flags, EMFILE/ENFILE/ENOMEM when the system is out of resources
      * @throws UnsupportedOperationException on an OS or arch Knot has no bindings for
      */
@@ -69,12 +75,12 @@ public final class Kqueue implements AutoCloseable {
         return new Kqueue(b, flags);
     }
 
-    /** {@code "kqueue"} where the kernel has one, {@code "epoll-emulation"} on Linux. */
+    /** {@return {@code "kqueue"} where the kernel has one, {@code "epoll-emulation"} on Linux} */
     public static String backend() {
         return Platform.CURRENT == Platform.LINUX ? "epoll-emulation" : "kqueue";
     }
 
-    /** True where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS. */
+    /** {@return true where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS} */
     public static boolean copiesOnFork() {
         return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;
     }
@@ -88,7 +94,9 @@ public final class Kqueue implements AutoCloseable {
      * {@code events}. Both arrays may be the same.
      *
      * @param changes the changelist; may be null when {@code nchanges} is 0
+     * @param nchanges how many entries of {@code changes} to apply, from index 0
      * @param events the eventlist; may be null when {@code nevents} is 0
+     * @param nevents the most entries to write into {@code events}, from index 0
      * @param timeoutNanos how long to wait for events: negative waits forever, 0 polls
      * @return the number of entries written to {@code events}: events, or EV_ERROR/EV_RECEIPT entries for changes
      * @throws KqueueException EBADF if this kqueue is closed (also for a thread blocked here when another closes it),
@@ -145,12 +153,12 @@ public final class Kqueue implements AutoCloseable {
         if (state.compareAndSet(CLOSED, CLOSED | (1 << 29))) backend.close();
     }
 
-    /** The kqueue's descriptor (on Linux, the emulation's epoll instance); it polls readable while events are pending. */
+    /** {@return the kqueue's descriptor (on Linux, the emulation's epoll instance); it polls readable while events are pending} */
     public int fd() {
         return fd;
     }
 
-    /** The flags it was opened with. */
+    /** {@return the flags it was opened with} */
     public int flags() {
         return flags;
     }
@@ -163,17 +171,19 @@ public final class Kqueue implements AutoCloseable {
      * while bytes are readable, 0 at EOF or with a pending socket error. Knotes with NOTE_LOWAT, listening sockets
      * (data is the accept queue), eventfds, kqueues and files keep the exact value. Takes effect for events
      * reported after the call; any thread may call it.
+     *
+     * @param exact {@code false} to accept a lower bound for READ data on streams and pipes
      */
     public void setReadDataExact(boolean exact) {
         backend.setReadDataExact(exact);
     }
 
-    /** True unless {@link #setReadDataExact}{@code (false)} took effect (it never does on a native kqueue). */
+    /** {@return true unless {@link #setReadDataExact}{@code (false)} took effect (it never does on a native kqueue)} */
     public boolean isReadDataExact() {
         return backend.isReadDataExact();
     }
 
-    /** True until {@link #close()}. */
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return (state.get() & CLOSED) == 0;
     }

@@ -11,11 +11,15 @@ import java.io.IOException;
  * ESRCH, ENOMEM, EINTR, EFAULT, EPIPE) they coincide with FreeBSD's.
  */
 public class KqueueException extends IOException {
+    /** Bumped when the serialised form changes. */
     private static final long serialVersionUID = 1L;
 
+    /** The errno value the failed call reported. */
     private final int errno;
 
     /**
+     * Creates the exception for a failed call.
+     *
      * @param errno the errno value
      * @param operation what failed, e.g. {@code "kevent(fd 5)"}; the message adds the errno's name and text
      */
@@ -24,12 +28,12 @@ public class KqueueException extends IOException {
         this.errno = errno;
     }
 
-    /** The errno value, e.g. 2. */
+    /** {@return the errno value, e.g. 2} */
     public int errno() {
         return errno;
     }
 
-    /** The errno's symbolic name, e.g. {@code "ENOENT"}. */
+    /** {@return the errno's symbolic name, e.g. {@code "ENOENT"}} */
     public String errnoName() {
         return Errno.name(errno);
     }

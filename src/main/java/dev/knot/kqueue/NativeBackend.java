@@ -13,14 +13,27 @@ import java.lang.foreign.MemorySegment;
  * <p>kevent(2) on these kernels does not wake a thread blocked on a kqueue that another thread closes (the
  * blocked call holds its own reference), so every native kqueue carries one private EVFILT_USER knote, with
  * ident {@link #CLOSE_IDENT}, that {@link #wakeAll} triggers.
+ *
+ * <p>The three calls that differ between the two kernels' bindings are in {@link FreeBsdBackend} and
+ * {@link MacosBackend}; which one runs is decided once, by {@link #open}.
  */
-final class NativeBackend implements Backend {
+abstract sealed class NativeBackend implements Backend permits FreeBsdBackend, MacosBackend {
     /** The EVFILT_USER ident Knot reserves in native kqueues to wake waiters on close. */
     static final long CLOSE_IDENT = 0x4B4E4F54_434C4F53L;   // "KNOTCLOS"
 
     private static final boolean MACOS = Platform.CURRENT == Platform.MACOS;
 
-    private final int fd;
+    /** kqueue(2) or kqueuex(2) with Kqueue's flags; the descriptor, or -1 with errno in {@code st}. */
+    abstract int kqueue(MemorySegment st, int flags);
+
+    /** The platform's kevent(2). */
+    abstract int kevent(MemorySegment st, MemorySegment changes, int nchanges, MemorySegment events, int nevents,
+            MemorySegment timeout);
+
+    /** close(2) of the kqueue. */
+    abstract void closeFd(MemorySegment st);
+
+    int fd;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment wake;              // one kevent that triggers CLOSE_IDENT
 
@@ -34,27 +47,20 @@ final class NativeBackend implements Backend {
 
     private static final ThreadLocal<CallScratch> SCRATCH = ThreadLocal.withInitial(CallScratch::allocate);
 
-    private NativeBackend(int fd) {
-        this.fd = fd;
+    NativeBackend() {
         this.wake = arena.allocate(KeventArray.SIZEOF, 8);
     }
 
     static NativeBackend open(int flags) throws KqueueException {
         MemorySegment st = CallState.forThread();
-        int fd;
-        if (MACOS) {
-            fd = dev.knot.bindings.macos.event_h.kqueue(st);
-            if (fd < 0) throw new KqueueException(CallState.errno(st), "kqueue");
-            if ((flags & Kqueue.CLOEXEC) != 0) {
-                dev.knot.bindings.macos.fcntl_h.fcntl(st, fd, dev.knot.bindings.macos.fcntl_h.F_SETFD,
-                        dev.knot.bindings.macos.fcntl_h.FD_CLOEXEC);
-            }
-        } else {
-            fd = dev.knot.bindings.freebsd.event_h.kqueuex(st, flags);
-            if (fd < 0) throw new KqueueException(CallState.errno(st), "kqueuex(0x" + Integer.toHexString(flags) + ")");
+        NativeBackend b = MACOS ? new MacosBackend() : new FreeBsdBackend();
+        b.fd = b.kqueue(st, flags);
+        if (b.fd < 0) {
+            int errno = CallState.errno(st);
+            b.arena.close();
+            throw new KqueueException(errno, MACOS ? "kqueue" : "kqueuex(0x" + Integer.toHexString(flags) + ")");
         }
-        NativeBackend b = new NativeBackend(fd);
-        int r = b.userChange(dev.knot.bindings.freebsd.event_h.EV_ADD | dev.knot.bindings.freebsd.event_h.EV_CLEAR, 0);
+        int r = b.userChange(Kevent.EV_ADD | Kevent.EV_CLEAR, 0);
         if (r < 0) {
             b.close();
             throw new KqueueException(-r, "kevent(EV_ADD wake knote)");
@@ -64,16 +70,7 @@ final class NativeBackend implements Backend {
 
     /** True when kqueuex(KQUEUE_CPONFORK) is accepted, i.e. the kernel copies kqueues into fork children. */
     static boolean probeCopyOnFork() {
-        if (MACOS) return false;
-        MemorySegment st = CallState.forThread();
-        try {
-            int fd = dev.knot.bindings.freebsd.event_h.kqueuex(st, Kqueue.CLOEXEC | Kqueue.CPONFORK);
-            if (fd < 0) return false;
-            dev.knot.bindings.freebsd.unistd_h.close(st, fd);
-            return true;
-        } catch (UnsatisfiedLinkError noKqueuex) {
-            return false;
-        }
+        return !MACOS && FreeBsdBackend.probeCopyOnFork();
     }
 
     private int userChange(int flags, int fflags) {
@@ -98,9 +95,7 @@ final class NativeBackend implements Backend {
             ts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, t / 1_000_000_000L);
             ts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, t % 1_000_000_000L);
         }
-        int r = MACOS
-                ? dev.knot.bindings.macos.event_h.kevent(st, fd, changes, nchanges, events, nevents, ts)
-                : dev.knot.bindings.freebsd.event_h.kevent(st, fd, changes, nchanges, events, nevents, ts);
+        int r = kevent(st, changes, nchanges, events, nevents, ts);
         return r < 0 ? -CallState.errno(st) : r;
     }
 
@@ -116,9 +111,7 @@ final class NativeBackend implements Backend {
 
     @Override
     public void close() {
-        MemorySegment st = CallState.forThread();
-        if (MACOS) dev.knot.bindings.macos.unistd_h.close(st, fd);
-        else dev.knot.bindings.freebsd.unistd_h.close(st, fd);
+        closeFd(CallState.forThread());
         arena.close();
     }
 }

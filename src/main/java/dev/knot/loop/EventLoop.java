@@ -1,6 +1,8 @@
 package dev.knot.loop;
 
+import dev.knot.system.DeadlineHeap;
 import dev.knot.kqueue.KqueueException;
+import dev.knot.sys.ErrnoException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,13 +29,21 @@ import java.util.function.Consumer;
  * any thread. <b>Ownership:</b> the loop owns its selector and every {@link Pollable} registered with it that is
  * also {@link AutoCloseable}: shutdown closes them. <b>Errors:</b> an exception from a handler, task or timer is
  * passed to the error handler (by default printed) and the loop goes on; the failing handler's resource is
- * closed if the loop owns it.
+ * closed if the loop owns it. A peer that resets its connection (ECONNRESET) or leaves a write nowhere to go
+ * (EPIPE) is the client's doing, not the server's: such errors are counted in {@link #metrics()} and logged
+ * ({@link #log}) at most once per {@link #peerErrorLogInterval interval} as one line with the count, so a client
+ * cannot flood the log; they do not reach the error handler.
  */
 public final class EventLoop implements Executor, AutoCloseable {
     /** Reacts to readiness of a registered descriptor. */
     @FunctionalInterface
     public interface Handler {
-        /** Called on the loop thread with the key whose {@link Key#readyOps()} were found by the last select. */
+        /**
+         * Called on the loop thread with the key whose {@link Key#readyOps()} were found by the last select.
+         *
+         * @param key the key, valid for this call; its attachment is the loop's, not the handler's
+         * @throws Exception anything; the loop passes it to its error handler and closes the resource it owns
+         */
         void ready(Key key) throws Exception;
     }
 
@@ -42,11 +52,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final Selector selector;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingTasks = new AtomicInteger();
-    private final TimerHeap timers = new TimerHeap();
+    private final DeadlineHeap<Timer> timers = new DeadlineHeap<>(Timer.HEAP_ACCESS);
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile Thread thread;
     private volatile Consumer<Throwable> errorHandler = t -> t.printStackTrace();
+    private volatile Consumer<String> logHandler = m -> System.err.println(java.time.Instant.now() + " " + m);
+
+    // Peer errors, counted and summarised (guarded by peerLock: report() may come from any thread).
+    private final Object peerLock = new Object();
+    private long peerResets, brokenPipes, unloggedResets, unloggedPipes, lastPeerLog;
+    private boolean peerLogged, peerFlushPending;
+    private String lastPeerError;
+    private volatile long peerLogIntervalNanos = TimeUnit.SECONDS.toNanos(10);
 
     // Metrics (written by the loop thread; read racily by metrics()).
     private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
@@ -57,30 +75,77 @@ public final class EventLoop implements Executor, AutoCloseable {
         this.selector = selector;
     }
 
-    /** Opens a loop with its own selector. Nothing runs until {@link #run()} or {@link #start(String)}. */
+    /**
+     * Opens a loop with its own selector. Nothing runs until {@link #run()} or {@link #start(String)}.
+     *
+     * @return the loop, owned by the caller (shut it down or close it)
+     * @throws KqueueException if the kqueue cannot be opened (EMFILE, ENFILE, ENOMEM)
+     */
     public static EventLoop open() throws KqueueException {
         return new EventLoop(Selector.open());
     }
 
-    /** Sets what receives exceptions thrown by handlers, tasks and timers (default: print the stack trace). */
+    /**
+     * Sets what receives exceptions thrown by handlers, tasks and timers (default: print the stack trace).
+     *
+     * @param handler receives each exception; called on the thread that caught it (the loop's, or the reporter's)
+     */
     public void onError(Consumer<Throwable> handler) {
         this.errorHandler = Objects.requireNonNull(handler);
     }
 
     /**
+     * Sets what receives the loop's log lines ({@link #log}; default: standard error with a timestamp).
+     *
+     * @param handler takes each line, on whatever thread logged it
+     */
+    public void onLog(Consumer<String> handler) {
+        this.logHandler = Objects.requireNonNull(handler);
+    }
+
+    /**
+     * Writes one line to the log handler ({@link #onLog}): for notices an operator should see once, not stack
+     * traces. Any thread.
+     *
+     * @param message the line
+     */
+    public void log(String message) {
+        try {
+            logHandler.accept(message);
+        } catch (Throwable ignored) {
+            // the log handler failed: nothing more to do
+        }
+    }
+
+    /**
+     * Sets how often peer resets and broken pipes are summarised in the log (default 10 s). Any thread.
+     *
+     * @param interval the least time between two summaries
+     * @param unit its unit
+     * @throws IllegalArgumentException if the interval is not positive
+     */
+    public void peerErrorLogInterval(long interval, TimeUnit unit) {
+        long n = unit.toNanos(interval);
+        if (n <= 0) throw new IllegalArgumentException("interval " + interval + " " + unit + " is not positive");
+        peerLogIntervalNanos = n;
+    }
+
+    /**
      * Hands {@code t} to the error handler ({@link #onError}), as an exception thrown by a handler would be: for
      * trouble a handler deals with itself but that its operator should hear of. Any thread.
+     *
+     * @param t the trouble to report
      */
     public void report(Throwable t) {
         error(t);
     }
 
-    /** The loop's selector, for the loop thread. */
+    /** {@return the loop's selector, for the loop thread} */
     public Selector selector() {
         return selector;
     }
 
-    /** True when called on the loop's thread. */
+    /** {@return true when called on the loop's thread} */
     public boolean inLoop() {
         return Thread.currentThread() == thread;
     }
@@ -88,6 +153,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Registers a descriptor the loop does not own.
      *
+     * @param fd the descriptor, which stays the caller's
+     * @param interest {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @param handler called on the loop thread when the descriptor is ready
+     * @return the key of the registration
      * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
      */
     public Key register(int fd, int interest, Handler handler) {
@@ -98,6 +167,12 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Registers a {@link Pollable}; if it is also {@link AutoCloseable} the loop owns it and closes it on shutdown
      * (or when its handler throws).
+     *
+     * @param p the socket or other descriptor holder
+     * @param interest {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @param handler called on the loop thread when the descriptor is ready
+     * @return the key of the registration
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
      */
     public Key register(Pollable p, int interest, Handler handler) {
         checkLoopThread();
@@ -108,6 +183,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Gives a key the loop did not create (one restored from a fork snapshot, say) a handler; the loop does not own
      * its descriptor.
+     *
+     * @param key a valid key of this loop's selector
+     * @param handler called on the loop thread when the key is ready
+     * @return {@code key}
      */
     public Key attach(Key key, Handler handler) {
         checkLoopThread();
@@ -115,7 +194,18 @@ public final class EventLoop implements Executor, AutoCloseable {
         return key;
     }
 
-    /** Watches a knote ({@link Selector#watch}) with a handler: timers, signals, process exits. */
+    /**
+     * Watches a knote ({@link Selector#watch}) with a handler: timers, signals, process exits.
+     *
+     * @param ident the knote's ident: a timer id, signal number, pid or descriptor
+     * @param filter the filter, e.g. {@link dev.knot.kqueue.Kevent#EVFILT_TIMER}
+     * @param flags extra {@code EV_*} flags (EV_CLEAR, EV_ONESHOT...)
+     * @param fflags the filter flags, e.g. {@link dev.knot.kqueue.Kevent#NOTE_EXIT}
+     * @param data the filter data, e.g. a timer period
+     * @param handler called on the loop thread when the knote fires; {@link Key#eventData()} holds the event
+     * @return the key of the watch
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
+     */
     public Key watch(long ident, int filter, int flags, int fflags, long data, Handler handler) {
         checkLoopThread();
         return selector.watch(ident, filter, flags, fflags, data, new Registration(Objects.requireNonNull(handler), null));
@@ -146,7 +236,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} once after {@code delay}. Callable from any thread.
      *
+     * @param task what to run, on the loop thread
+     * @param delay how long to wait; 0 or negative runs it at the next iteration
+     * @param unit the unit of {@code delay}
      * @return a handle whose {@link Timer#cancel()} stops it
+     * @throws RejectedExecutionException after shutdown
      */
     public Timer schedule(Runnable task, long delay, TimeUnit unit) {
         return addTimer(new Timer(task, System.nanoTime() + Math.max(0, unit.toNanos(delay)), 0));
@@ -155,6 +249,14 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Runs {@code task} at {@code initialDelay} and then every {@code period}, measured from the planned start of
      * the previous run (a late run is followed by catch-up runs, as {@code ScheduledExecutorService} does).
+     *
+     * @param task what to run, on the loop thread
+     * @param initialDelay the wait before the first run
+     * @param period the time between planned starts; must be positive
+     * @param unit the unit of both times
+     * @return a handle whose {@link Timer#cancel()} stops it
+     * @throws IllegalArgumentException if {@code period} is not positive
+     * @throws RejectedExecutionException after shutdown
      */
     public Timer scheduleAtFixedRate(Runnable task, long initialDelay, long period, TimeUnit unit) {
         long p = unit.toNanos(period);
@@ -166,7 +268,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (state.get() != RUNNING) throw new RejectedExecutionException("the event loop is shut down");
         t.loop = this;
         if (inLoop()) {
-            timers.add(t);
+            if (!t.cancelled) timers.add(t);
         } else {
             execute(() -> {
                 if (!t.cancelled) timers.add(t);
@@ -187,7 +289,12 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Starts the loop on a new platform thread and returns it. */
+    /**
+     * Starts the loop on a new platform thread and returns it.
+     *
+     * @param name the thread's name
+     * @return the started thread
+     */
     public Thread start(String name) {
         Thread t = Thread.ofPlatform().name(name).unstarted(this::run);
         t.start();
@@ -292,7 +399,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             timersFired++;
             if (t.period > 0) {
                 t.deadline += t.period;
-                timers.add(t);
+                if (!t.cancelled) timers.add(t);
             }
             try {
                 t.task.run();
@@ -304,11 +411,71 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void error(Throwable t) {
+        if (t instanceof ErrnoException e && isPeerGone(e)) {
+            peerError(e);
+            return;
+        }
         try {
             errorHandler.accept(t);
         } catch (Throwable ignored) {
             // the error handler failed too: nothing more to do
         }
+    }
+
+    /** ECONNRESET or EPIPE, by name: the error path alone pays the comparison, and no errno table is needed here. */
+    private static boolean isPeerGone(ErrnoException e) {
+        String n = e.errnoName();
+        return n.equals("ECONNRESET") || n.equals("EPIPE");
+    }
+
+    private void peerError(ErrnoException e) {
+        String line = null;
+        long delay = 0;
+        synchronized (peerLock) {
+            if (e.errnoName().equals("ECONNRESET")) {
+                peerResets++;
+                unloggedResets++;
+            } else {
+                brokenPipes++;
+                unloggedPipes++;
+            }
+            lastPeerError = e.getMessage();
+            long now = System.nanoTime();
+            long since = now - lastPeerLog;
+            if (!peerLogged || since >= peerLogIntervalNanos) {
+                line = peerSummary(now);
+            } else if (!peerFlushPending) {
+                peerFlushPending = true;                 // what comes in this interval is logged at its end
+                delay = peerLogIntervalNanos - since;
+            }
+        }
+        if (line != null) log(line);
+        if (delay > 0) {
+            try {
+                schedule(this::flushPeerErrors, delay, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException shutDown) {
+                // the loop is going away: the counts stay in the metrics
+            }
+        }
+    }
+
+    private void flushPeerErrors() {
+        String line;
+        synchronized (peerLock) {
+            peerFlushPending = false;
+            line = unloggedResets + unloggedPipes == 0 ? null : peerSummary(System.nanoTime());
+        }
+        if (line != null) log(line);
+    }
+
+    private String peerSummary(long now) {
+        String s = "peer errors: " + unloggedResets + " connection resets, " + unloggedPipes + " broken pipes"
+                + (peerLogged ? " in the last " + TimeUnit.NANOSECONDS.toSeconds(now - lastPeerLog) + " s" : "")
+                + " (total " + peerResets + " resets, " + brokenPipes + " broken pipes; last: " + lastPeerError + ")";
+        peerLogged = true;
+        lastPeerLog = now;
+        unloggedResets = unloggedPipes = 0;
+        return s;
     }
 
     private static void sleepAfterFailure() {
@@ -375,12 +542,19 @@ public final class EventLoop implements Executor, AutoCloseable {
         selector.wakeup();
     }
 
-    /** Waits until {@link #run()} has returned; true if it did within the timeout. */
+    /**
+     * Waits until {@link #run()} has returned; true if it did within the timeout.
+     *
+     * @param timeout the longest wait
+     * @param unit the unit of {@code timeout}
+     * @return true if the loop terminated within the timeout
+     * @throws InterruptedException if the waiting thread is interrupted
+     */
     public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
         return terminated.await(timeout, unit);
     }
 
-    /** True once the loop has exited and closed what it owns. */
+    /** {@return true once the loop has exited and closed what it owns} */
     public boolean isTerminated() {
         return state.get() == TERMINATED;
     }
@@ -395,12 +569,14 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * The loop's counters: iterations, kevent calls with their events and changes, tasks, timers and their lag,
      * and the time spent working and blocked. Safe to call from any thread; the values are a racy snapshot.
+     *
+     * @return the counters at about this moment
      */
     public Metrics metrics() {
         Selector s = selector;
         return new Metrics(iterations, s.keventCalls, s.eventsTotal, s.changesTotal, s.maxEventsPerCall, tasksRun,
                 pendingTasks.get(), timersFired, maxTimerLag, timersFired == 0 ? 0 : totalTimerLag / timersFired,
-                busyNanos, s.blockedNanos, s.size());
+                busyNanos, s.blockedNanos, s.size(), peerResets, brokenPipes);
     }
 
     /**
@@ -419,16 +595,19 @@ public final class EventLoop implements Executor, AutoCloseable {
      * @param busyNanos time spent dispatching and running tasks
      * @param blockedNanos time spent waiting in kevent
      * @param registered keys registered now
+     * @param peerResets handler errors that were ECONNRESET (the peer reset its connection)
+     * @param brokenPipes handler errors that were EPIPE (a write to a connection the peer had closed)
      */
     public record Metrics(long iterations, long keventCalls, long events, long changes, long maxEventsPerCall,
                           long tasksRun, int taskQueueDepth, long timersFired, long maxTimerLagNanos,
-                          long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered) {
-        /** Events per kevent call. */
+                          long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered,
+                          long peerResets, long brokenPipes) {
+        /** {@return events per kevent call} */
         public double eventsPerCall() {
             return keventCalls == 0 ? 0 : (double) events / keventCalls;
         }
 
-        /** Changes per kevent call. */
+        /** {@return changes per kevent call} */
         public double changesPerCall() {
             return keventCalls == 0 ? 0 : (double) changes / keventCalls;
         }

@@ -14,8 +14,15 @@ import dev.knot.system.Fds;
  * {@link #ERROR} (registering failed; see {@link #errno()}). EOF is not an error: data may still be buffered, and
  * {@link #socketError()} holds the socket error that came with it, if any.
  *
- * <p>Same threading as its selector: use a key only on the selector's thread. A key object is reused for later
- * registrations after {@link #cancel()}, so do not keep one past its cancellation.
+ * <p><b>Lifecycle:</b> a key is one registration. Once {@link #cancel() cancelled} (or its selector closed) it is
+ * invalid forever: {@link #isValid()} is false, {@link #attachment()} is null, {@link #interest(int)} and
+ * {@link #attach} throw {@link IllegalStateException}, and {@link #cancel()}, {@link #cancelForClose()} and
+ * {@link #clearReady()} do nothing. A later registration that takes the same slot in the selector gets a new key
+ * and a new token, so a stale key can never change another registration.
+ *
+ * <p><b>Threading:</b> as its selector's: the methods that change a key ({@link #interest(int)}, {@link #attach},
+ * {@link #cancel()}, {@link #clearReady()}) throw {@link IllegalStateException} on a thread other than the
+ * selector's owner (see {@link Selector}); the getters only read fields.
  */
 public final class Key {
     /** Readiness flag: EV_EOF on the read filter. */
@@ -37,9 +44,8 @@ public final class Key {
     boolean finished;                            // the kernel dropped the knote with its last event
 
     private final Selector selector;
-    final int slot;
-    int gen;
-    boolean valid;
+    long token;                                  // slot and generation, as the kernel's udata; set once, by register
+    boolean valid = true;
     private int fd;
     private Object attachment;
     private int interest;
@@ -51,25 +57,10 @@ public final class Key {
     int socketError;
     private int errno;
 
-    Key(Selector selector, int slot) {
+    Key(Selector selector, int fd, Object attachment) {
         this.selector = selector;
-        this.slot = slot;
-    }
-
-    void init(int fd, Object attachment) {
         this.fd = fd;
         this.attachment = attachment;
-        this.valid = true;
-        this.interest = 0;
-        this.readState = this.writeState = NONE;
-        this.queued = false;
-        this.readyOps = 0;
-        this.readyRound = 0;
-        this.readData = this.writeData = 0;
-        this.socketError = 0;
-        this.errno = 0;
-        this.knote = false;
-        this.finished = false;
     }
 
     void initKnote(long ident, int filter, int flags, int fflags, long data) {
@@ -89,69 +80,81 @@ public final class Key {
         if ((flags & dev.knot.kqueue.Kevent.EV_ONESHOT) != 0) finished = true;
     }
 
-    /** The registered descriptor, or -1 for a watched knote. */
+    /** {@return the registered descriptor, or -1 for a watched knote} */
     public int fd() {
         return fd;
     }
 
-    /** True for a knote watched with {@link Selector#watch}, false for a descriptor's readiness. */
+    /** {@return true for a knote watched with {@link Selector#watch}, false for a descriptor's readiness} */
     public boolean isKnote() {
         return knote;
     }
 
-    /** A watched knote's ident (or the descriptor of a registered one). */
+    /** {@return a watched knote's ident (or the descriptor of a registered one)} */
     public long ident() {
         return knote ? ident : fd;
     }
 
-    /** A watched knote's filter. */
+    /** {@return a watched knote's filter} */
     public int filter() {
         return filter;
     }
 
-    /** A watched knote's flags as registered (EV_CLEAR, EV_ONESHOT...), and its fflags and data. */
+    /** {@return a watched knote's flags as registered (EV_CLEAR, EV_ONESHOT...), and its fflags and data} */
     public int knoteFlags() {
         return knoteFlags;
     }
 
+    /** {@return a watched knote's filter flags as registered} */
     public int knoteFflags() {
         return knoteFflags;
     }
 
+    /** {@return a watched knote's data as registered (a timer period, ...)} */
     public long knoteData() {
         return knoteData;
     }
 
-    /** The last event of a watched knote: its flags (EV_EOF...), fflags (NOTE_EXIT...) and data (a count, a status). */
+    /** {@return the last event of a watched knote: its flags (EV_EOF...), fflags (NOTE_EXIT...) and data (a count, a status)} */
     public int eventFlags() {
         return eventFlags;
     }
 
+    /** {@return the filter flags of a watched knote's last event (NOTE_EXIT...)} */
     public int eventFflags() {
         return eventFflags;
     }
 
+    /** {@return the data of a watched knote's last event (a count, a wait status...)} */
     public long eventData() {
         return eventData;
     }
 
-    /** The READ/WRITE knotes this key has in the kernel: bit OP_READ/OP_WRITE set when added and enabled. */
+    /** {@return the READ/WRITE knotes this key has in the kernel: bit OP_READ/OP_WRITE set when added and enabled} */
     public int kernelInterest() {
         return (readState == ON ? Selector.OP_READ : 0) | (writeState == ON ? Selector.OP_WRITE : 0);
     }
 
+    /** {@return the attachment given at registration} */
     public Object attachment() {
         return attachment;
     }
 
-    /** Replaces the attachment; returns the previous one. */
+    /**
+     * Replaces the attachment.
+     *
+     * @param attachment the new attachment
+     * @return the previous one
+     * @throws IllegalStateException if the key was cancelled, or off the selector's thread
+     */
     public Object attach(Object attachment) {
+        ensureValid();
         Object old = this.attachment;
         this.attachment = attachment;
         return old;
     }
 
-    /** The current interest: {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}. */
+    /** {@return the current interest: {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}} */
     public int interest() {
         return interest;
     }
@@ -159,7 +162,9 @@ public final class Key {
     /**
      * Sets the interest. Nothing is sent to the kernel now: the net change joins the changelist of the next select.
      *
-     * @throws IllegalStateException if the key was cancelled
+     * @param ops {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}, or 0
+     * @return this key
+     * @throws IllegalStateException if the key was cancelled, or off the selector's thread
      */
     public Key interest(int ops) {
         ensureValid();
@@ -175,30 +180,42 @@ public final class Key {
         return this;
     }
 
-    /** Adds {@code ops} to the interest. */
+    /**
+     * Adds {@code ops} to the interest.
+     *
+     * @param ops {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @return this key, for chaining
+     */
     public Key interestOr(int ops) {
         return interest(interest | ops);
     }
 
-    /** Removes {@code ops} from the interest. */
+    /**
+     * Removes {@code ops} from the interest.
+     *
+     * @param ops {@link Selector#OP_READ} and/or {@link Selector#OP_WRITE}
+     * @return this key, for chaining
+     */
     public Key interestAnd(int ops) {
         return interest(interest & ops);
     }
 
-    /** The readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR. */
+    /** {@return the readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR} */
     public int readyOps() {
         return readyOps;
     }
 
+    /** {@return true if the last select found it readable} */
     public boolean isReadable() {
         return (readyOps & Selector.OP_READ) != 0;
     }
 
+    /** {@return true if the last select found it writable} */
     public boolean isWritable() {
         return (readyOps & Selector.OP_WRITE) != 0;
     }
 
-    /** The peer has shut down its sending side (or the connection is gone). */
+    /** {@return true if the peer has shut down its sending side (or the connection is gone)} */
     public boolean isReadEof() {
         return (readyOps & READ_EOF) != 0;
     }
@@ -208,6 +225,8 @@ public final class Key {
      * reports only a lower bound on the Linux emulation (see {@link Kqueue#setReadDataExact}), so there the count
      * of a stream or pipe is asked of the kernel at this call: one system call that a caller who does not ask for
      * it never pays.
+     *
+     * @return bytes readable, or connections waiting on a listener
      */
     public long readData() {
         if (!knote && valid && !selector.kqueue().isReadDataExact()) {
@@ -217,35 +236,48 @@ public final class Key {
         return readData;
     }
 
-    /** EVFILT_WRITE's data: free space in the send buffer. */
+    /**
+     * EVFILT_WRITE's data: free space in the send buffer.
+     *
+     * @return free bytes in the send buffer, as the last event reported them
+     */
     public long writeData() {
         return writeData;
     }
 
-    /** The socket error reported with EOF, 0 if none. */
+    /** {@return the socket error reported with EOF, 0 if none} */
     public int socketError() {
         return socketError;
     }
 
-    /** The errno of a failed change ({@link #ERROR}), 0 if none. */
+    /** {@return the errno of a failed change ({@link #ERROR}), 0 if none} */
     public int errno() {
         return errno;
     }
 
-    /** Clears the readiness the last select found; the dispatcher calls this after handling the key. */
+    /**
+     * Clears the readiness the last select found; the dispatcher calls this after handling the key. A no-op on a
+     * cancelled key.
+     *
+     * @throws IllegalStateException off the selector's thread
+     */
     public void clearReady() {
+        if (!valid) return;
+        selector.checkOwner();
         readyOps = 0;
-        if (finished && valid) cancel(true);     // the kernel already dropped the knote
+        if (finished) cancel(true);              // the kernel already dropped the knote
     }
 
-    /** True until {@link #cancel()} or the selector's close. */
+    /** {@return true until {@link #cancel()} or the selector's close} */
     public boolean isValid() {
         return valid;
     }
 
     /**
      * Cancels the key: its knotes are deleted with the next select and any event still in flight for it is ignored.
-     * The descriptor stays open; the caller closes it.
+     * The descriptor stays open; the caller closes it. A no-op on a key already cancelled.
+     *
+     * @throws IllegalStateException off the selector's thread
      */
     public void cancel() {
         cancel(false);
@@ -253,7 +285,10 @@ public final class Key {
 
     /**
      * Cancels the key because its descriptor is about to be closed: closing drops the knotes (close(2) does on BSD;
-     * Knot's {@code Fds.close} does in the Linux emulation), so no delete is sent.
+     * Knot's {@code Fds.close} does in the Linux emulation), so no delete is sent. A no-op on a key already
+     * cancelled.
+     *
+     * @throws IllegalStateException off the selector's thread
      */
     public void cancelForClose() {
         cancel(true);
@@ -261,6 +296,7 @@ public final class Key {
 
     private void cancel(boolean closing) {
         if (!valid) return;
+        selector.checkOwner();
         if (knote) {
             if (!closing && !finished) selector.change(ident, filter, Selector.deleteFlags(), 0, 0, udata());
         } else if (!closing) {
@@ -269,17 +305,16 @@ public final class Key {
             if (writeState != NONE) selector.change(fd, EVFILT_WRITE, Selector.deleteFlags(), udata);
         }
         valid = false;
-        gen++;
         attachment = null;
         readyOps = 0;
         selector.release(this);
     }
 
     long udata() {
-        return ((long) gen << 32) | slot;
+        return token;
     }
 
-    /** The udata this key's knotes carry in the kernel: its slot and generation. */
+    /** {@return the udata this key's knotes carry in the kernel: its slot and generation} */
     public long token() {
         return udata();
     }
@@ -316,6 +351,14 @@ public final class Key {
 
     private void ensureValid() {
         if (!valid) throw new IllegalStateException("the key of fd " + fd + " was cancelled");
+        selector.checkOwner();
+    }
+
+    /** Invalidates the key without sending anything: its selector is closing. */
+    void invalidate() {
+        valid = false;
+        attachment = null;
+        readyOps = 0;
     }
 
     @Override

@@ -15,6 +15,7 @@ import static dev.knot.kqueue.Kevent.NOTE_TRIGGER;
 import dev.knot.kqueue.KeventArray;
 import dev.knot.kqueue.Kqueue;
 import dev.knot.kqueue.KqueueException;
+import dev.knot.system.SlotTable;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,8 +30,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * handler that does not drain a descriptor is told again. The key's token (slot and generation) travels in
  * udata, so an event for a cancelled key whose slot was reused is recognised and dropped.
  *
- * <p><b>Threading:</b> a selector belongs to one thread, which registers, changes interest, cancels and selects;
- * only {@link #wakeup()} may be called from any thread. {@link EventLoop} gives other threads a way in through
+ * <p><b>Threading:</b> a selector belongs to one thread, its owner, which registers, changes interest, cancels and
+ * selects: the thread of its first {@link #select}. Before that first select the selector may be set up from any
+ * one thread (e.g. the one that opened it, before starting the loop thread); afterwards its methods and its keys'
+ * changing methods throw {@link IllegalStateException} on any other thread (a plain comparison with the owner, so a
+ * select from another thread cannot take the loop's events). Only {@link #wakeup()}, {@link #isOpen()} and
+ * {@link #size()} may be called from any thread. {@link EventLoop} gives other threads a way in through
  * tasks. <b>Ownership:</b> the selector owns its kqueue and arrays, not the descriptors of its keys.
  * <b>Errors:</b> kevent failures are {@link KqueueException}s; a change that fails for one key (EV_ADD of a
  * descriptor that was closed, say) marks that key {@link Key#ERROR} with the errno instead of failing the select.
@@ -53,10 +58,7 @@ public final class Selector implements AutoCloseable {
     private final KeventArray wakeChange;
     private int nchanges;
 
-    private Key[] keys = new Key[64];
-    private int[] freeSlots = new int[64];
-    private int freeTop;
-    private int nextSlot = 1;                     // slot 0 is never used, so udata 0 is never a key
+    private final SlotTable<Key> keys = new SlotTable<>(1);   // slot 0 is never used, so udata 0 is never a key
     private int registered;
 
     // Keys whose interest changed since the last select; their changes are computed when the select flushes.
@@ -68,7 +70,8 @@ public final class Selector implements AutoCloseable {
     private long round;
 
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private boolean closed;
+    private volatile boolean closed;
+    private volatile Thread owner;
 
     // Metrics, read through the event loop.
     long keventCalls, eventsTotal, changesTotal, maxEventsPerCall, blockedNanos;
@@ -85,6 +88,7 @@ public final class Selector implements AutoCloseable {
     /**
      * Opens a selector with its own kqueue and its wakeup knote (EVFILT_USER, ident 0, EV_CLEAR).
      *
+     * @return the selector, owned by the caller, who closes it
      * @throws KqueueException if the kqueue cannot be opened
      */
     public static Selector open() throws KqueueException {
@@ -105,6 +109,8 @@ public final class Selector implements AutoCloseable {
      * The kqueue underneath, for registrations the selector does not model (timers, signals, processes). The
      * selector set {@link Kqueue#setReadDataExact}{@code (false)} on it, so on Linux an EVFILT_READ knote added here
      * reports a lower bound in data unless it asks for NOTE_LOWAT.
+     *
+     * @return the kqueue; owned by the selector, which closes it
      */
     public Kqueue kqueue() {
         return kq;
@@ -128,16 +134,47 @@ public final class Selector implements AutoCloseable {
     }
 
     private Key newKey(int fd, Object attachment) {
-        int slot = freeTop > 0 ? freeSlots[--freeTop] : nextSlot++;
-        if (slot >= keys.length) keys = Arrays.copyOf(keys, keys.length * 2);
-        Key k = keys[slot];
-        if (k == null) keys[slot] = k = new Key(this, slot);
-        k.init(fd, attachment);
+        // A new key per registration, with a new generation: a stale key's token never matches its slot again.
+        Key k = new Key(this, fd, attachment);
+        k.token = keys.add(k);
         registered++;
         return k;
     }
 
-    /** Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}. */
+    /**
+     * Throws unless called on the owner thread (or before any select, when there is no owner yet).
+     *
+     * @throws IllegalStateException on another thread
+     */
+    void checkOwner() {
+        Thread o = owner;
+        if (o != null && o != Thread.currentThread()) throw wrongThread(o);
+    }
+
+    private IllegalStateException wrongThread(Thread o) {
+        return new IllegalStateException("the selector belongs to thread " + o.getName() + ", not "
+                + Thread.currentThread().getName() + "; use EventLoop.execute or wakeup() from other threads");
+    }
+
+    private synchronized void claimOwner() {
+        Thread o = owner;
+        if (o == null) owner = Thread.currentThread();
+        else if (o != Thread.currentThread()) throw wrongThread(o);
+    }
+
+    /** {@return the thread that owns this selector (the thread of its first select), or null before that} */
+    public Thread owner() {
+        return owner;
+    }
+
+    /**
+     * Registers a {@link Pollable}'s descriptor, as {@link #register(int, int, Object)}.
+     *
+     * @param p the socket or other descriptor holder; the descriptor stays the caller's
+     * @param interest {@link #OP_READ} and/or {@link #OP_WRITE}
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key of the registration
+     */
     public Key register(Pollable p, int interest, Object attachment) {
         return register(p.fd(), interest, attachment);
     }
@@ -150,6 +187,12 @@ public final class Selector implements AutoCloseable {
      *
      * @param ident the knote's ident (timer id, signal number, pid, descriptor for EVFILT_VNODE...)
      * @param filter an {@code EVFILT_*} other than READ and WRITE, which {@link #register} handles
+     * @param flags extra {@code EV_*} flags (EV_CLEAR, EV_ONESHOT, EV_DISPATCH...); EV_ADD is implied
+     * @param fflags the filter flags
+     * @param data the filter data (a timer period, ...)
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key of the watch
+     * @throws IllegalArgumentException for READ or WRITE, or for the selector's own wakeup knote
      */
     public Key watch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
         ensureOpen();
@@ -168,6 +211,11 @@ public final class Selector implements AutoCloseable {
     /**
      * Creates the key of a descriptor whose READ/WRITE knotes are already in the kernel with this key's token (the
      * caller registers them in the same breath, e.g. replaying a fork snapshot in one batch). Nothing is sent.
+     *
+     * @param fd the descriptor, which stays the caller's
+     * @param interest {@link #OP_READ} and/or {@link #OP_WRITE}, as registered in the kernel
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key
      */
     public Key adopt(int fd, int interest, Object attachment) {
         ensureOpen();
@@ -177,7 +225,17 @@ public final class Selector implements AutoCloseable {
         return k;
     }
 
-    /** As {@link #adopt} for a watched knote already in the kernel with this key's token. */
+    /**
+     * As {@link #adopt} for a watched knote already in the kernel with this key's token.
+     *
+     * @param ident the knote's ident
+     * @param filter the knote's filter
+     * @param flags the {@code EV_*} flags it was added with
+     * @param fflags its filter flags
+     * @param data its filter data
+     * @param attachment anything, given back by {@link Key#attachment()}
+     * @return the key
+     */
     public Key adoptWatch(long ident, int filter, int flags, int fflags, long data, Object attachment) {
         ensureOpen();
         Key k = newKey(-1, attachment);
@@ -191,12 +249,19 @@ public final class Selector implements AutoCloseable {
         }
     }
 
-    /** Calls {@code action} for every valid key (for shutdown: the caller may cancel keys as it goes). */
+    /**
+     * Calls {@code action} for every valid key (for shutdown: the caller may cancel keys as it goes).
+     *
+     * @param action called with each valid key, on the owner thread
+     */
     public void forEachKey(java.util.function.Consumer<Key> action) {
-        for (Key k : keys) if (k != null && k.valid) action.accept(k);
+        checkOwner();
+        keys.forEach(k -> {
+            if (k.valid) action.accept(k);
+        });
     }
 
-    /** The number of keys registered. */
+    /** {@return the number of keys registered} */
     public int size() {
         return registered;
     }
@@ -207,9 +272,8 @@ public final class Selector implements AutoCloseable {
     }
 
     void release(Key k) {
+        keys.remove(k.udata());
         registered--;
-        if (freeTop == freeSlots.length) freeSlots = Arrays.copyOf(freeSlots, freeTop * 2);
-        freeSlots[freeTop++] = k.slot;
     }
 
     /**
@@ -218,9 +282,11 @@ public final class Selector implements AutoCloseable {
      *
      * @param timeoutNanos negative: wait until an event or {@link #wakeup()}; 0: do not wait. Capped at about a day.
      * @return the number of ready keys
+     * @throws KqueueException if kevent fails as a whole (EBADF after close, EINTR when a signal interrupts the wait)
      */
     public int select(long timeoutNanos) throws KqueueException {
         ensureOpen();
+        if (owner != Thread.currentThread()) claimOwner();
         round++;
         nready = 0;
         flushUpdates();
@@ -252,7 +318,12 @@ public final class Selector implements AutoCloseable {
         return nready;
     }
 
-    /** {@link #select(long)} with no wait. */
+    /**
+     * {@link #select(long)} with no wait.
+     *
+     * @return the number of ready keys
+     * @throws KqueueException if kevent fails as a whole
+     */
     public int selectNow() throws KqueueException {
         return select(0);
     }
@@ -317,10 +388,7 @@ public final class Selector implements AutoCloseable {
     }
 
     private Key keyFor(long udata) {
-        int slot = (int) udata;
-        if (slot <= 0 || slot >= keys.length) return null;
-        Key k = keys[slot];
-        return k != null && k.valid && k.gen == (int) (udata >>> 32) ? k : null;
+        return keys.get(udata);
     }
 
     private void flushUpdates() {
@@ -357,13 +425,18 @@ public final class Selector implements AutoCloseable {
         return EV_DELETE;
     }
 
-    /** The number of ready keys from the last select. */
+    /** {@return the number of ready keys from the last select} */
     public int readyCount() {
         return nready;
     }
 
-    /** The i-th ready key of the last select, {@code 0 <= i < readyCount()}. */
+    /**
+     * {@return the i-th ready key of the last select, {@code 0 <= i < readyCount()}}
+     *
+     * @param i the index in the ready set
+     */
     public Key readyKey(int i) {
+        checkOwner();
         if (i < 0 || i >= nready) throw new IndexOutOfBoundsException("ready key " + i + " of " + nready);
         return ready[i];
     }
@@ -381,21 +454,31 @@ public final class Selector implements AutoCloseable {
         }
     }
 
-    /** True until {@link #close()}. */
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed;
     }
 
     private void ensureOpen() {
         if (closed) throw new IllegalStateException("the selector is closed");
+        checkOwner();
     }
 
-    /** Closes the kqueue (dropping every knote) and frees the arrays; the keys' descriptors stay open. Idempotent. */
+    /**
+     * Closes the kqueue (dropping every knote), invalidates the keys and frees the arrays; the keys' descriptors stay
+     * open. Idempotent.
+     *
+     * @throws IllegalStateException on a thread other than the owner while the owner thread is alive
+     */
     @Override
     public void close() {
         if (closed) return;
+        Thread o = owner;
+        // Closing under a running select would free the arrays the kernel is writing: only the owner, or anyone
+        // once the owner has ended (a try-with-resources on the thread that started it).
+        if (o != null && o != Thread.currentThread() && o.isAlive()) throw wrongThread(o);
         closed = true;
-        for (Key k : keys) if (k != null) k.valid = false;
+        keys.forEach(Key::invalidate);
         kq.close();
         changes.close();
         events.close();

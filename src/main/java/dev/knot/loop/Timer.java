@@ -1,5 +1,7 @@
 package dev.knot.loop;
 
+import dev.knot.system.DeadlineHeap;
+
 /**
  * A task scheduled on an {@link EventLoop}: once at a deadline, or repeatedly at a fixed rate. Deadlines are
  * {@link System#nanoTime()} values; timers with equal deadlines run in the order they were scheduled.
@@ -14,6 +16,15 @@ public final class Timer {
     volatile boolean cancelled;
     EventLoop loop;
 
+    /** Where the loop's {@link DeadlineHeap} keeps a timer's place. */
+    static final DeadlineHeap.Access<Timer> HEAP_ACCESS = new DeadlineHeap.Access<>() {
+        @Override public long deadline(Timer t) { return t.deadline; }
+        @Override public int index(Timer t) { return t.index; }
+        @Override public void index(Timer t, int i) { t.index = i; }
+        @Override public long seq(Timer t) { return t.seq; }
+        @Override public void seq(Timer t, long seq) { t.seq = seq; }
+    };
+
     Timer(Runnable task, long deadline, long period) {
         this.task = java.util.Objects.requireNonNull(task, "task");
         this.deadline = deadline;
@@ -26,16 +37,17 @@ public final class Timer {
         if (loop != null) loop.cancel(this);
     }
 
+    /** {@return true once {@link #cancel()} was called} */
     public boolean isCancelled() {
         return cancelled;
     }
 
-    /** The next deadline, in {@link System#nanoTime()} terms. */
+    /** {@return the next deadline, in {@link System#nanoTime()} terms} */
     public long deadlineNanos() {
         return deadline;
     }
 
-    /** The period in nanoseconds, 0 for a one-shot timer. */
+    /** {@return the period in nanoseconds, 0 for a one-shot timer} */
     public long periodNanos() {
         return period;
     }

@@ -1,18 +1,16 @@
 package dev.knot.net;
 
-import dev.knot.bindings.linux.errno_h;
-import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
+import dev.knot.system.Errnos;
 import dev.knot.system.Fds;
+import dev.knot.system.SocketAddresses;
+import dev.knot.system.Sockets;
 import dev.knot.sys.Platform;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -36,19 +34,34 @@ public final class ListenSocket extends SocketBase {
      *                  balances connections between them
      */
     public record Options(int backlog, boolean reuseAddress, boolean reusePort) {
-        /** Backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off. */
+        /** {@return the defaults: backlog SOMAXCONN, SO_REUSEADDR on, SO_REUSEPORT off} */
         public static Options defaults() {
-            return new Options(socket_h.SOMAXCONN, true, false);
+            return new Options(Sockets.SOMAXCONN, true, false);
         }
 
+        /**
+         * {@return these options with another backlog}
+         *
+         * @param n the accept queue's length
+         */
         public Options backlog(int n) {
             return new Options(n, reuseAddress, reusePort);
         }
 
+        /**
+         * {@return these options with SO_REUSEPORT set or cleared}
+         *
+         * @param on whether several sockets may bind the same address and port
+         */
         public Options reusePort(boolean on) {
             return new Options(backlog, reuseAddress, on);
         }
 
+        /**
+         * {@return these options with SO_REUSEADDR set or cleared}
+         *
+         * @param on whether a TCP address in TIME_WAIT may be bound again
+         */
         public Options reuseAddress(boolean on) {
             return new Options(backlog, on, reusePort);
         }
@@ -58,12 +71,29 @@ public final class ListenSocket extends SocketBase {
         super(fd, family);
     }
 
-    /** Binds and listens with {@link Options#defaults()}. */
+    /**
+     * Binds and listens with {@link Options#defaults()}.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local) throws IOException {
         return bind(local, Options.defaults());
     }
 
-    /** Binds and listens with the given backlog and default options. */
+    /**
+     * Binds and listens with the given backlog and default options.
+     *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param backlog the accept queue's length (the kernel caps it at {@code net.core.somaxconn})
+     * @return the listening socket, owned by the caller
+     * @throws IOException an {@link ErrnoException} naming the address if socket, bind or listen fails (EADDRINUSE,
+     *         EACCES, EADDRNOTAVAIL...)
+     */
     public static ListenSocket bind(SocketAddress local, int backlog) throws IOException {
         return bind(local, Options.defaults().backlog(backlog));
     }
@@ -71,24 +101,23 @@ public final class ListenSocket extends SocketBase {
     /**
      * Creates a non-blocking, close-on-exec socket of {@code local}'s family, applies the options, binds and listens.
      *
+     * @param local the address to bind: an {@code InetSocketAddress} (port 0 picks one) or a {@code
+     *              UnixDomainSocketAddress}
+     * @param options backlog, SO_REUSEADDR and SO_REUSEPORT
+     * @return the listening socket, owned by the caller
      * @throws ErrnoException e.g. EADDRINUSE, EACCES, or EADDRNOTAVAIL, naming the address
      */
     public static ListenSocket bind(SocketAddress local, Options options) throws IOException {
         Platform.requireLinux("Knot's sockets");
         int family = SocketAddresses.family(local);
-        MemorySegment st = CallState.forThread();
-        int fd = socket_h.socket(st, family, socket_h.SOCK_STREAM | socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC, 0);
-        if (fd < 0) throw new ErrnoException("socket(" + family + ")", CallState.errno(st));
+        int fd = Sockets.socket(family, Sockets.SOCK_STREAM);
         try {
-            if (family != socket_h.AF_UNIX) {
-                SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, options.reuseAddress(), "SO_REUSEADDR");
-                if (options.reusePort()) SocketOptions.setBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, true, "SO_REUSEPORT");
+            if (family != Sockets.AF_UNIX) {
+                Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, options.reuseAddress(), "SO_REUSEADDR");
+                if (options.reusePort()) Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, true, "SO_REUSEPORT");
             }
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment sa = SocketAddresses.encode(local, a);
-                if (socket_h.bind(st, fd, sa, (int) sa.byteSize()) != 0) throw new ErrnoException("bind(" + local + ")", CallState.errno(st));
-            }
-            if (socket_h.listen(st, fd, options.backlog()) != 0) throw new ErrnoException("listen(" + local + ")", CallState.errno(st));
+            Sockets.bind(fd, local);
+            Sockets.listen(fd, options.backlog(), local);
             return new ListenSocket(fd, family);
         } catch (IOException | RuntimeException e) {
             Fds.closeQuietly(fd);
@@ -100,15 +129,17 @@ public final class ListenSocket extends SocketBase {
      * Takes over a listening socket received from elsewhere (inherited from a parent, LISTEN_FDS, SCM_RIGHTS): makes
      * it non-blocking and close-on-exec. The socket then owns the descriptor.
      *
+     * @param fd a listening socket's descriptor, owned by the new socket from then on
+     * @return the listening socket, which owns {@code fd}
      * @throws ErrnoException EBADF if it is not open, ENOTSOCK if it is not a socket
      * @throws IllegalArgumentException if it is a socket but not a listening stream socket
      */
     public static ListenSocket adopt(int fd) throws IOException {
         Platform.requireLinux("Knot's sockets");
-        if (!SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_ACCEPTCONN, "SO_ACCEPTCONN")) {
+        if (!Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_ACCEPTCONN, "SO_ACCEPTCONN")) {
             throw new IllegalArgumentException("fd " + fd + " is not a listening socket");
         }
-        int family = SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_DOMAIN, "SO_DOMAIN");
+        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
         Fds.setNonBlocking(fd, true);
         Fds.setCloseOnExec(fd, true);
         return new ListenSocket(fd, family);
@@ -128,6 +159,12 @@ public final class ListenSocket extends SocketBase {
     /** Takes one accepted connection from {@link #acceptAll}; it owns the socket from then on. */
     @FunctionalInterface
     public interface AcceptHandler {
+        /**
+         * Takes ownership of one accepted connection.
+         *
+         * @param socket the connection, owned by the handler from now on
+         * @throws IOException if setting it up fails; {@link #acceptAll} then closes it and rethrows
+         */
         void accepted(StreamSocket socket) throws IOException;
     }
 
@@ -135,7 +172,7 @@ public final class ListenSocket extends SocketBase {
     public static final long ACCEPT_PAUSE_MILLIS = 100;
 
     // Resolved with this class: loading a class later may itself need the descriptor that has run out.
-    private static final int EMFILE = errno_h.EMFILE, ENFILE = errno_h.ENFILE, ENOBUFS = errno_h.ENOBUFS, ENOMEM = errno_h.ENOMEM;
+    private static final int EMFILE = Errnos.EMFILE, ENFILE = Errnos.ENFILE, ENOBUFS = Errnos.ENOBUFS, ENOMEM = Errnos.ENOMEM;
 
     /**
      * Accepts every waiting connection and hands each to {@code handler}: the body of this listener's READ handler
@@ -145,10 +182,30 @@ public final class ListenSocket extends SocketBase {
      * pauses instead of spinning: READ interest is dropped for {@link #ACCEPT_PAUSE_MILLIS} and the failure goes to
      * {@link EventLoop#report}. Loop thread only.
      *
+     * @param loop the event loop this listener is registered on
+     * @param key the listener's key on {@code loop}
+     * @param handler takes each accepted connection
      * @throws IOException any other accept failure, or what the handler threw
      */
     public void acceptAll(EventLoop loop, Key key, AcceptHandler handler) throws IOException {
-        while (true) {
+        acceptAll(loop, key, Integer.MAX_VALUE, handler);
+    }
+
+    /**
+     * As {@link #acceptAll(EventLoop, Key, AcceptHandler)}, but accepts at most {@code max} connections in this call
+     * (a server at its connection cap takes only what it has room for; the rest stay queued and the listener stays
+     * readable).
+     *
+     * @param loop the loop whose thread this is
+     * @param key the key watching this listener for READ on {@code loop}
+     * @param max the most connections to accept now
+     * @param handler takes each accepted connection
+     * @return the number of connections accepted
+     * @throws IOException any accept failure other than those that pause, or what the handler threw
+     */
+    public int acceptAll(EventLoop loop, Key key, int max, AcceptHandler handler) throws IOException {
+        int accepted = 0;
+        while (accepted < max) {
             StreamSocket s;
             try {
                 s = accept();
@@ -156,9 +213,11 @@ public final class ListenSocket extends SocketBase {
                 int errno = e.errno();
                 if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM) throw e;
                 pauseAccepting(loop, key, e);
-                return;
+                return accepted;
             }
-            if (s == null) return;
+            if (pausedSince != 0) resumed(loop);
+            if (s == null) return accepted;
+            accepted++;
             try {
                 handler.accepted(s);
             } catch (IOException | RuntimeException e) {
@@ -170,51 +229,80 @@ public final class ListenSocket extends SocketBase {
                 throw e;
             }
         }
+        return accepted;
     }
 
     private void pauseAccepting(EventLoop loop, Key key, ErrnoException cause) {
-        Object registration = key.attachment();               // a cancelled key is reused: resume only this one
         key.interest(key.interest() & ~Selector.OP_READ);
         loop.schedule(() -> {
-            if (key.isValid() && key.attachment() == registration) key.interest(key.interest() | Selector.OP_READ);
+            if (key.isValid()) key.interest(key.interest() | Selector.OP_READ);   // keys are never reused
         }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
-        loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
+        // Reported when the shortage begins and logged when it ends, not at every retry.
+        pauseRetries++;
+        if (pausedSince != 0) return;
+        pausedSince = System.nanoTime();
+        pauseRetries = 0;
+        loop.report(new IOException("accepting on " + this + " paused: retrying every " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }
 
-    /** Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting. */
+    private void resumed(EventLoop loop) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pausedSince);
+        loop.log("accepting on " + this + " resumed after " + ms + " ms (" + pauseRetries + " retries failed)");
+        pausedSince = 0;
+    }
+
+    // The current shortage (loop thread only): when it began (0: none) and how many retries failed since.
+    private long pausedSince;
+    private long pauseRetries;
+
+    /**
+     * Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting.
+     *
+     * @return the descriptor
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int acceptFd() throws IOException {
         ensureOpen();
-        MemorySegment st = CallState.forThread();
-        while (true) {
-            int c = socket_h.accept4(st, fd, MemorySegment.NULL, MemorySegment.NULL, socket_h.SOCK_NONBLOCK | socket_h.SOCK_CLOEXEC);
-            if (c >= 0) return c;
-            int e = CallState.errno(st);
-            if (e == errno_h.EAGAIN) return -1;
-            // The connection was reset before we took it, or a signal interrupted: try the next one.
-            if (e == errno_h.ECONNABORTED || e == errno_h.EINTR) continue;
-            throw new ErrnoException("accept4(" + fd + ")", e);
-        }
+        int c = Sockets.accept(fd);
+        return c == Sockets.WOULD_BLOCK ? -1 : c;
     }
 
-    /** SO_REUSEPORT. */
+    /**
+     * SO_REUSEPORT.
+     *
+     * @return whether SO_REUSEPORT is set
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean reusePort() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEPORT, "SO_REUSEPORT");
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, "SO_REUSEPORT");
     }
 
-    /** The local port of a TCP listener. */
+    /**
+     * {@return the local port of a TCP listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int port() throws IOException {
         SocketAddress a = localAddress();
         if (a instanceof java.net.InetSocketAddress i) return i.getPort();
         throw new IllegalStateException("a Unix-domain socket has no port");
     }
 
-    /** True for a Unix-domain listener. */
+    /** {@return true for a Unix-domain listener} */
     public boolean isUnix() {
-        return family == socket_h.AF_UNIX;
+        return family == Sockets.AF_UNIX;
     }
 
-    /** The path of a Unix-domain listener. */
+    /**
+     * {@return the path of a Unix-domain listener}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public java.nio.file.Path path() throws IOException {
         if (localAddress() instanceof UnixDomainSocketAddress u) return u.getPath();
         throw new IllegalStateException("not a Unix-domain socket");

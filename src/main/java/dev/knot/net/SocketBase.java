@@ -1,15 +1,11 @@
 package dev.knot.net;
 
-import dev.knot.bindings.linux.socket_h;
 import dev.knot.loop.Pollable;
-import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Fds;
+import dev.knot.system.Sockets;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,11 +27,16 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
         return fd;
     }
 
-    /** AF_INET, AF_INET6 or AF_UNIX. */
+    /**
+     * AF_INET, AF_INET6 or AF_UNIX.
+     *
+     * @return the address family: AF_INET, AF_INET6 or AF_UNIX
+     */
     public int family() {
         return family;
     }
 
+    /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return !closed.get();
     }
@@ -44,38 +45,87 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
         if (closed.get()) throw new ClosedChannelException();
     }
 
-    /** The address the socket is bound to. */
+    /**
+     * {@return the address the socket is bound to}
+     *
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public SocketAddress localAddress() throws IOException {
         ensureOpen();
         return name(true);
     }
 
     SocketAddress name(boolean local) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = SocketAddresses.storage(a);
-            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
-            len.set(ValueLayout.JAVA_INT, 0, (int) sa.byteSize());
-            MemorySegment st = CallState.forThread();
-            int r = local ? socket_h.getsockname(st, fd, sa, len) : socket_h.getpeername(st, fd, sa, len);
-            if (r != 0) throw new ErrnoException((local ? "getsockname(" : "getpeername(") + fd + ")", CallState.errno(st));
-            return SocketAddresses.decode(sa, len.get(ValueLayout.JAVA_INT, 0));
-        }
+        return Sockets.name(fd, local);
     }
 
+    /**
+     * Sets SO_RCVBUF.
+     *
+     * @param bytes the requested size (Linux doubles it for its bookkeeping)
+     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public void setReceiveBufferSize(int bytes) throws IOException {
         ensureOpen();
-        SocketOptions.setInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, bytes, "SO_RCVBUF");
+        Sockets.setInt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, bytes, "SO_RCVBUF");
     }
 
-    /** SO_RCVBUF as the kernel reports it (Linux doubles what was set, for its bookkeeping). */
+    /**
+     * SO_RCVBUF as the kernel reports it (Linux doubles what was set, for its bookkeeping).
+     *
+     * @return the receive buffer's size in bytes
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public int receiveBufferSize() throws IOException {
         ensureOpen();
-        return SocketOptions.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_RCVBUF, "SO_RCVBUF");
+        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, "SO_RCVBUF");
     }
 
+    /**
+     * {@return whether SO_REUSEADDR is set}
+     *
+     * @throws IOException {@link ErrnoException} if getsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
     public boolean reuseAddress() throws IOException {
         ensureOpen();
-        return SocketOptions.getBoolean(fd, socket_h.SOL_SOCKET, socket_h.SO_REUSEADDR, "SO_REUSEADDR");
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, "SO_REUSEADDR");
+    }
+
+    /**
+     * SO_REUSEADDR (for a socket from {@code StreamSocket.open}, before it binds).
+     *
+     * @param on the new value
+     * @throws IOException if setsockopt fails or the socket is closed
+     */
+    public void setReuseAddress(boolean on) throws IOException {
+        ensureOpen();
+        Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on, "SO_REUSEADDR");
+    }
+
+    /**
+     * SO_REUSEPORT (before binding).
+     *
+     * @param on the new value
+     * @throws IOException if setsockopt fails or the socket is closed
+     */
+    public void setReusePort(boolean on) throws IOException {
+        ensureOpen();
+        Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, on, "SO_REUSEPORT");
+    }
+
+    /**
+     * SO_REUSEPORT as set.
+     *
+     * @return true if on
+     * @throws IOException if getsockopt fails or the socket is closed
+     */
+    public boolean isReusePort() throws IOException {
+        ensureOpen();
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, "SO_REUSEPORT");
     }
 
     /**

@@ -22,48 +22,29 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.IntConsumer;
 
 /**
  * Raw file descriptors: closing, flags, pipes. Linux only.
  *
  * <p>Ownership: a descriptor belongs to whoever opened it; these helpers never close one unless asked.
  * {@link #close(int)} is the close that kqueue semantics need: like FreeBSD's {@code knote_fdclose}, it first tells
- * every listener (Knot's kqueue emulation registers one) that the number is going away, so that no knote keyed by
- * it survives the close. All methods are thread-safe; errors are {@link ErrnoException}s naming the call and fd.
+ * the kqueues that watch the number ({@link FdWatchers}) that it is going away, so that no knote keyed by it
+ * survives the close. All methods are thread-safe; errors are {@link ErrnoException}s naming the call and fd.
  */
 public final class Fds {
     private Fds() {}
 
-    private static final List<IntConsumer> CLOSE_LISTENERS = new CopyOnWriteArrayList<>();
-
     /**
-     * Registers a listener called with the fd number just before {@link #close(int)} closes it. Listeners must be
-     * quick and must not throw; they run on the closing thread.
-     */
-    public static void addCloseListener(IntConsumer listener) {
-        CLOSE_LISTENERS.add(listener);
-    }
-
-    private static final List<IntConsumer> SEND_SHUTDOWN_LISTENERS = new CopyOnWriteArrayList<>();
-
-    /** Registers a listener told when Knot shuts down a socket's sending side (shutdown(SHUT_WR)). */
-    public static void addSendShutdownListener(IntConsumer listener) {
-        SEND_SHUTDOWN_LISTENERS.add(listener);
-    }
-
-    /**
-     * Tells the listeners that {@code fd}'s sending side was shut down: FreeBSD's WRITE filter then reports EV_EOF,
+     * Tells {@code fd}'s watchers that its sending side was shut down: FreeBSD's WRITE filter then reports EV_EOF,
      * which Linux's epoll does not show, so Knot's kqueue emulation must be told.
      */
     public static void sendShutdown(int fd) {
-        for (IntConsumer l : SEND_SHUTDOWN_LISTENERS) l.accept(fd);
+        FdWatchers.sendShutdown(fd);
     }
 
-    /** Tells the close listeners that {@code fd} is about to be closed (or replaced, e.g. by dup2). */
+    /** Tells {@code fd}'s watchers ({@link FdWatchers}) that it is about to be closed (or replaced, e.g. by dup2). */
     public static void closing(int fd) {
-        for (IntConsumer l : CLOSE_LISTENERS) l.accept(fd);
+        FdWatchers.closing(fd);
         SocketErrors.clear(fd);
     }
 

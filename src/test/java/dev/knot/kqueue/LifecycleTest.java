@@ -171,7 +171,7 @@ class LifecycleTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: descriptors closed behind Knot's back): telling a reused number's file from the old one would cost a system call per event")
+    @Disabled("DEVIATION (docs/emulation.md: descriptors closed behind Knot's back): telling a reused number's file from the old one would cost a system call per event")
     void aNumberReusedBeforeTheEmulationNoticesDeliversNothing() throws Exception {
         int[] sp = Posix.socketpair();
         fds.add(sp[1]);

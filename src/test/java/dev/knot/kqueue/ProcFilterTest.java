@@ -267,7 +267,7 @@ class ProcFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: EVFILT_PROC): the JDK reaps ProcessBuilder children at once and the headers here lack PIDFD_GET_INFO, so the status is gone")
+    @Disabled("DEVIATION (docs/emulation.md: EVFILT_PROC): the JDK reaps ProcessBuilder children at once and the headers here lack PIDFD_GET_INFO, so the status is gone")
     void exitStatusOfAProcessBuilderChild() throws Exception {
         // The JDK's process reaper waitpid()s its children as soon as they exit, so waitid(WNOWAIT) finds nothing and
         // /proc/PID is gone. FreeBSD reports the status whoever reaps; Linux >= 6.15 keeps it for pidfds

@@ -440,7 +440,7 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: READ data): epoll ignores SO_RCVLOWAT on AF_UNIX sockets; NOTE_LOWAT works everywhere")
+    @Disabled("DEVIATION (docs/emulation.md: READ data): epoll ignores SO_RCVLOWAT on AF_UNIX sockets; NOTE_LOWAT works everywhere")
     void soRcvlowatIsTheDefaultThresholdOnUnixSockets() throws Exception {
         Posix.setIntOption(sp[0], socket_h.SOL_SOCKET, socket_h.SO_RCVLOWAT, 3);
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
@@ -489,7 +489,7 @@ class ReadFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: oneshot): the emulation evaluates a oneshot READ knote when epoll reports it, so data read before the scan is not reported")
+    @Disabled("DEVIATION (docs/emulation.md: oneshot): the emulation evaluates a oneshot READ knote when epoll reports it, so data read before the scan is not reported")
     void aQueuedOneshotIsDeliveredEvenIfTheDataWasReadMeanwhile() throws Exception {
         kq.add(sp[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, udata);
         Posix.write(sp[1], "x");

@@ -204,7 +204,7 @@ class VnodeFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: EVFILT_VNODE): inotify tells a directory held open nothing of its removal until its last close")
+    @Disabled("DEVIATION (docs/emulation.md: EVFILT_VNODE): inotify tells a directory held open nothing of its removal until its last close")
     void rmdirOfAWatchedDirectoryIsDelete() throws Exception {
         // vop_rmdir_post: NOTE_DELETE on the removed directory (and WRITE|LINK on its parent).
         Path sub = Files.createDirectory(dir.resolve("gone"));
@@ -241,7 +241,7 @@ class VnodeFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: EVFILT_VNODE): inotify reports a truncation as IN_MODIFY without the sizes in between, so a shrink that does not end below the size before the write is not seen as one")
+    @Disabled("DEVIATION (docs/emulation.md: EVFILT_VNODE): inotify reports a truncation as IN_MODIFY without the sizes in between, so a shrink that does not end below the size before the write is not seen as one")
     void aTruncationAfterAWriteInOneBatchIsStillAttrib() throws Exception {
         kq.add(fd, EVFILT_VNODE, EV_ADD | EV_ONESHOT, NOTE_ATTRIB, 0, U);
         try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {

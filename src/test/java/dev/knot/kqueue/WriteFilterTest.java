@@ -263,7 +263,7 @@ class WriteFilterTest {
     }
 
     @Test
-    @Disabled("DEVIATION (README, Linux emulation: WRITE EV_EOF): epoll does not report a raw shutdown(SHUT_WR); Knot's own StreamSocket.shutdownOutput does (see the test below)")
+    @Disabled("DEVIATION (docs/emulation.md: WRITE EV_EOF): epoll does not report a raw shutdown(SHUT_WR); Knot's own StreamSocket.shutdownOutput does (see the test below)")
     void localShutdownOfTheSendSideIsEofOnWrite() throws Exception {
         // filt_sowrite: SBS_CANTSENDMORE (our own shutdown(SHUT_WR)) -> EV_EOF, ready.
         int[] sp = track(Posix.socketpair());

@@ -61,7 +61,7 @@ class WorkerAppTest {
             String log = m.logText();
             assertTrue(log.contains("app t.Thrower failed to start: java.lang.IllegalStateException: the database is not there"), log);
             assertTrue(log.contains("t.Thrower.start(Thrower.java:4)"), log);
-            assertTrue(log.contains("halted: workers crash-looped"), log);
+            assertTrue(log.contains("halted: workers fail to boot"), log);
             assertTrue(!log.contains(") ready"), log);
         }
     }

@@ -1,4 +1,4 @@
-package dev.knot.net;
+package dev.knot.system;
 
 import dev.knot.bindings.linux.sockaddr;
 import dev.knot.bindings.linux.sockaddr_in;
@@ -20,11 +20,11 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 
 /** Encodes and decodes the socket addresses Knot supports: IPv4, IPv6 and Unix-domain paths. */
-final class SocketAddresses {
+public final class SocketAddresses {
     private SocketAddresses() {}
 
     /** The address family for {@code a}: AF_INET, AF_INET6 or AF_UNIX. */
-    static int family(SocketAddress a) {
+    public static int family(SocketAddress a) {
         if (a instanceof UnixDomainSocketAddress) return socket_h.AF_UNIX;
         if (a instanceof InetSocketAddress i) {
             if (i.isUnresolved()) throw new IllegalArgumentException("unresolved address " + i);
@@ -34,7 +34,7 @@ final class SocketAddresses {
     }
 
     /** A sockaddr for {@code a} in {@code alloc}; its length is {@code byteSize()}. */
-    static MemorySegment encode(SocketAddress a, SegmentAllocator alloc) {
+    public static MemorySegment encode(SocketAddress a, SegmentAllocator alloc) {
         int family = family(a);
         if (family == socket_h.AF_UNIX) {
             byte[] path = ((UnixDomainSocketAddress) a).getPath().toString().getBytes(StandardCharsets.UTF_8);
@@ -65,12 +65,12 @@ final class SocketAddresses {
     }
 
     /** Room for any address, for getsockname, getpeername and accept. */
-    static MemorySegment storage(SegmentAllocator alloc) {
+    public static MemorySegment storage(SegmentAllocator alloc) {
         return sockaddr_storage.allocate(alloc);
     }
 
     /** Decodes the first {@code len} bytes of a sockaddr. */
-    static SocketAddress decode(MemorySegment s, int len) {
+    public static SocketAddress decode(MemorySegment s, int len) {
         int family = Short.toUnsignedInt(sockaddr.sa_family(s));
         try {
             if (family == socket_h.AF_INET) {
