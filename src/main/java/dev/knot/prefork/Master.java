@@ -53,6 +53,7 @@ public final class Master {
 
     final PreforkConfig config;
     private AppConfig app;
+    private List<String> aotJvmArgs = List.of();     // -XX:AOTCache=FILE once the cache is trained
     final EventLoop loop;
     private final Supervisor supervisor;
     Listeners listeners;
@@ -128,6 +129,12 @@ public final class Master {
             succession.predecessor = Upgrade.inheritance();
             succession.owner = "pid " + pid + ", control socket " + config.controlSocket();
             listeners = Listeners.open(config, succession.predecessor, succession.owner);
+            for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
+            // Bound first: while the cache trains, connections wait in the backlog instead of being refused.
+            if (app.aotCacheDir() != null) {
+                aotJvmArgs = AotCache.prepare(app.aotCacheDir(), Worker.command(config, app, 0, 0, 0), Worker.environment(config),
+                        app.classPath(), Master::log);
+            }
             template = Selector.open();
             for (Listeners.Listener l : listeners.all()) if (l.shared() != null) template.register(l.shared(), Selector.OP_READ, null);
             template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
@@ -151,7 +158,6 @@ public final class Master {
             log("SIGUSR2 is the JVM's here (" + e.getMessage() + "): upgrade through knotctl only");
         }
         loop.scheduleAtFixedRate(this::check, 250, 250, TimeUnit.MILLISECONDS);
-        for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
         log("control socket " + control.path() + "; try: knotctl status");
         succession.started();
         loop.execute(() -> {
@@ -217,6 +223,7 @@ public final class Master {
                 Map<String, String> env = Worker.environment(config);
                 env.putAll(h.environment());
                 List<String> cmd = Worker.command(config, app, slot, generation, limit);
+                cmd.addAll(2, aotJvmArgs);
                 int pid = Spawner.spawn(new Spawner.Spec(cmd, env, h.fds(), null, null));
                 pair[1].close();
                 if (p.reason != null) {

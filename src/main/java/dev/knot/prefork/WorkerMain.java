@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  * master dies: the control channel reaches EOF and EVFILT_PROC reports the master's exit, whichever comes first.
  *
  * <p>Arguments: {@code --slot N --generation G --heartbeat-ms MS --app CLASS [--classpath CP] [--app-arg ARG]...}.
- * Test hooks: {@code --crash-on-start} exits with status 1 at once; {@code --hang-after-ms N} stops heartbeating
+ * {@code --train-ms MS} (an AOT training run, {@link AotCache}) drains and exits MS ms after ready. Test hooks:
+ * {@code --crash-on-start} exits with status 1 at once; {@code --hang-after-ms N} stops heartbeating
  * and blocks its loop after N ms.
  */
 public final class WorkerMain {
@@ -54,6 +55,8 @@ public final class WorkerMain {
      * @throws Exception if the worker cannot start; the master sees its exit and accounts for it
      */
     public static void main(String[] args) throws Exception {
+        long mainNanos = System.nanoTime();
+        Instant mainAt = Instant.now();
         // First of all: die with the master even if this worker's loop is stuck later (the EOF and NOTE_EXIT watches
         // below run on that loop), and leave if the master is already gone.
         String master = System.getenv(dev.knot.fork.Handoff.ENV_PARENT_PID);
@@ -64,6 +67,7 @@ public final class WorkerMain {
         long heartbeatMs = 1000;
         long maxRequests = 0;
         long hangAfter = -1;
+        long trainMs = -1;
         int generation = 0;
         String appClass = AppLoader.DEFAULT_APP;
         List<Path> classPath = new ArrayList<>();
@@ -81,12 +85,14 @@ public final class WorkerMain {
                     System.exit(1);
                 }
                 case "--hang-after-ms" -> hangAfter = Long.parseLong(args[++i]);
+                case "--train-ms" -> trainMs = Long.parseLong(args[++i]);
                 case "--max-requests" -> maxRequests = Long.parseLong(args[++i]);
                 default -> throw new IllegalArgumentException("unknown worker option " + args[i]);
             }
         }
         Inheritance in = Inheritance.fromEnvironment();
         EventLoop loop = EventLoop.open();
+        long loopNanos = System.nanoTime();
         Restoration restored = in.restore(loop.selector());
         StreamSocket channel = StreamSocket.adopt(in.fd(Master.CONTROL_FD));
         List<ListenSocket> listeners = new ArrayList<>();
@@ -99,9 +105,10 @@ public final class WorkerMain {
         }
         LoopWorkerContext ctx = new LoopWorkerContext(loop, listeners, listenKeys, restored, slot, generation, appArgs);
         String app = appClass;
-        long hang = hangAfter, interval = heartbeatMs, limit = maxRequests;
+        long hang = hangAfter, interval = heartbeatMs, limit = maxRequests, train = trainMs;
         loop.execute(() -> {
             WorkerApp instance;
+            long appNanos = System.nanoTime();
             try {
                 instance = AppLoader.instantiate(app, classPath);
                 instance.start(ctx);
@@ -112,8 +119,15 @@ public final class WorkerMain {
             }
             serve(loop, in, restored, channel, ctx, instance, interval, hang, limit);
             send(channel, "ready");
+            if (train >= 0) {
+                // An AOT training run (AotCache): serve for a moment, then drain and exit, and the JVM writes the cache.
+                loop.schedule(() -> instance.drain(loop::shutdownGracefully), train, TimeUnit.MILLISECONDS);
+            }
+            long now = System.nanoTime();
             log("ready: " + app + ", " + restored.method() + " (" + restored.registered() + " registrations, "
-                    + restored.keventNanos() / 1000 + " us)");
+                    + restored.keventNanos() / 1000 + " us); main at " + mainAt + ", ms from main to loop "
+                    + (loopNanos - mainNanos) / 1_000_000 + ", to app start " + (appNanos - loopNanos) / 1_000_000
+                    + ", app load and start " + (now - appNanos) / 1_000_000);
         });
         loop.run();
         System.exit(0);

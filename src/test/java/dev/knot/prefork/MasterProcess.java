@@ -45,15 +45,26 @@ final class MasterProcess implements AutoCloseable {
 
     /** As {@link #start(List, String...)}, with another main class that takes the master's options. */
     static MasterProcess startMain(String mainClass, List<String> shellPrefix, String... options) throws Exception {
+        return startMain(ChildJvm.classPath(), mainClass, shellPrefix, options);
+    }
+
+    /** As {@link #startMain(String, List, String...)}, with the master JVM on another class path. */
+    static MasterProcess startMain(String classPath, String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants
         Path log = Files.createTempFile("knot-master", ".log");
-        Process p = new ProcessBuilder(command(mainClass, shellPrefix, dir, options)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(command(classPath, mainClass, shellPrefix, dir, options)).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
         Pattern listening = Pattern.compile("listening on /127\\.0\\.0\\.1:(\\d+)");
         long deadline = System.currentTimeMillis() + 30_000;
         while (System.currentTimeMillis() < deadline) {
             Matcher m = listening.matcher(Files.readString(log));
             if (m.find()) {
                 MasterProcess mp = new MasterProcess(p, dir, log, Integer.parseInt(m.group(1)));
+                // The control socket opens after binding (and after an AOT training, which may take a while).
+                long ctlDeadline = System.currentTimeMillis() + 240_000;
+                while (!Files.readString(log).contains("control socket ") && p.isAlive() && System.currentTimeMillis() < ctlDeadline) {
+                    Thread.sleep(50);
+                }
                 return mp;
             }
             if (!p.isAlive()) break;
@@ -77,6 +88,11 @@ final class MasterProcess implements AutoCloseable {
 
     /** As {@link #command(List, Path, String...)} with another main class that takes the master's options. */
     static List<String> command(String mainClass, List<String> shellPrefix, Path dir, String... options) {
+        return command(ChildJvm.classPath(), mainClass, shellPrefix, dir, options);
+    }
+
+    /** As {@link #command(String, List, Path, String...)}, with the master JVM on another class path. */
+    static List<String> command(String classPath, String mainClass, List<String> shellPrefix, Path dir, String... options) {
         List<String> opts = List.of(options);
         List<String> args = new ArrayList<>();
         if (!opts.contains("--listen") && !opts.contains("--port")) args.addAll(List.of("--listen", "127.0.0.1:0"));
@@ -84,7 +100,7 @@ final class MasterProcess implements AutoCloseable {
         if (!opts.contains("--lock-dir")) args.addAll(List.of("--lock-dir", dir.toString()));
         args.addAll(List.of("--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
         args.addAll(opts);
-        List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+        List<String> cmd = new ArrayList<>(ChildJvm.command(classPath, List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"), mainClass, args.toArray(String[]::new)));
         if (!shellPrefix.isEmpty()) {
             List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", String.join("; ", shellPrefix) + "; exec \"$@\"", "sh"));

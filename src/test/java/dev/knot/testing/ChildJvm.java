@@ -34,11 +34,16 @@ public final class ChildJvm {
 
     /** A command line {@code java [jvmArgs] -cp <test class path> mainClass args}. */
     public static List<String> command(List<String> jvmArgs, String mainClass, String... args) {
+        return command(classPath(), jvmArgs, mainClass, args);
+    }
+
+    /** A command line {@code java [jvmArgs] -cp classPath mainClass args}. */
+    public static List<String> command(String classPath, List<String> jvmArgs, String mainClass, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(java());
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
-        cmd.add(classPath());
+        cmd.add(classPath);
         cmd.add(mainClass);
         cmd.addAll(List.of(args));
         return cmd;
