@@ -95,6 +95,14 @@ public final class WorkerMain {
                 return;
             }
             serve(loop, in, restored, channel, ctx, instance, interval, hang);
+            for (Key k : restored.keys()) {
+                // A restored registration nobody serves is a forged or mismatched snapshot: fail, do not serve half.
+                if (k.isValid() && !loop.hasHandler(k)) {
+                    log("the snapshot restored a registration nothing serves (" + (k.isKnote() ? "knote " + k.ident() + " filter "
+                            + k.filter() : "fd " + k.fd() + " interest " + k.interest()) + "): exiting");
+                    System.exit(APP_FAILED);
+                }
+            }
             send(channel, "ready");
             log("ready: " + app + ", " + restored.method() + " (" + restored.registered() + " registrations, "
                     + restored.keventNanos() / 1000 + " us)");
