@@ -1,5 +1,6 @@
 package dev.knot.loop;
 
+import dev.knot.system.DeadlineHeap;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.sys.ErrnoException;
 
@@ -51,7 +52,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final Selector selector;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingTasks = new AtomicInteger();
-    private final TimerHeap timers = new TimerHeap();
+    private final DeadlineHeap<Timer> timers = new DeadlineHeap<>(Timer.HEAP_ACCESS);
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile Thread thread;
@@ -268,7 +269,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (state.get() != RUNNING) throw new RejectedExecutionException("the event loop is shut down");
         t.loop = this;
         if (inLoop()) {
-            timers.add(t);
+            if (!t.cancelled) timers.add(t);
         } else {
             execute(() -> {
                 if (!t.cancelled) timers.add(t);
@@ -425,7 +426,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             timersFired++;
             if (t.period > 0) {
                 t.deadline += t.period;
-                timers.add(t);
+                if (!t.cancelled) timers.add(t);
             }
             try {
                 t.task.run();

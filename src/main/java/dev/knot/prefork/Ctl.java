@@ -15,6 +15,12 @@ import java.nio.file.Path;
 public final class Ctl {
     private Ctl() {}
 
+    /**
+     * Runs {@code knotctl}: sends one command to a master's control socket, prints its answer and exits with the
+     * status the class comment gives (64 for a usage error).
+     *
+     * @param args {@code [--dir DIR] COMMAND [ARGS...]}
+     */
     public static void main(String[] args) {
         Path dir = PreforkConfig.defaultControlDir();
         StringBuilder cmd = new StringBuilder();
@@ -44,7 +50,14 @@ public final class Ctl {
         return answer.startsWith("error") || answer.startsWith("refused") ? 1 : 0;
     }
 
-    /** Sends a command line, returns the whole answer. */
+    /**
+     * Sends a command line, returns the whole answer.
+     *
+     * @param socket the master's control socket
+     * @param command one command line, e.g. {@code "status"}
+     * @return the master's whole answer
+     * @throws IOException if the socket cannot be reached or the answer cannot be read
+     */
     public static String send(Path socket, String command) throws IOException {
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             ch.write(ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8)));

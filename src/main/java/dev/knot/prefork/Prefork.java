@@ -162,7 +162,8 @@ public final class Prefork {
         }
 
         /**
-         * Checks the settings and the app (as {@link AppLoader#resolve} does) and makes the master; nothing is bound or
+         * Checks the settings and the app (as {@link AppLoader#resolve} does) and makes the master; nothing is bound
+         * or
          * spawned until {@link Master#run()}.
          *
          * @return the master

@@ -9,7 +9,14 @@ import java.util.Locale;
  * socket, fork and prefork layers are bound to Linux headers only.
  */
 public enum Platform {
-    LINUX, FREEBSD, MACOS, OTHER;
+    /** Linux: the kqueue layer is Knot's emulation over epoll; sockets, fork and prefork work. */
+    LINUX,
+    /** FreeBSD: the kernel's kqueue (the socket, fork and prefork layers are Linux-only for now). */
+    FREEBSD,
+    /** macOS: the kernel's kqueue (the socket, fork and prefork layers are Linux-only for now). */
+    MACOS,
+    /** Anything else: Knot has no bindings for it, and opening a kqueue throws. */
+    OTHER;
 
     /** The platform of this JVM. */
     public static final Platform CURRENT = detect(System.getProperty("os.name", ""));
