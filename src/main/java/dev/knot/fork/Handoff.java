@@ -32,6 +32,11 @@ import java.util.Map;
 public final class Handoff implements AutoCloseable {
     /** The child's variable naming the handed descriptors, comma-separated, in order from descriptor 3. */
     public static final String ENV_FD_NAMES = "KNOT_FD_NAMES";
+    /**
+     * The child's variable saying what each handed descriptor is (listen, stream, dgram, pipe, memfd, file, ...),
+     * comma-separated in the order of {@link #ENV_FD_NAMES}; the child checks each before it uses it.
+     */
+    public static final String ENV_FD_KINDS = "KNOT_FD_KINDS";
     /** The child's variable holding the parent's pid, checked against its real parent. */
     public static final String ENV_PARENT_PID = "KNOT_PARENT_PID";
     /** The child's variable holding the random spawn token (hex) that ties the snapshot to this spawn. */
@@ -113,6 +118,9 @@ public final class Handoff implements AutoCloseable {
             env.put(ENV_SKIPPED, Integer.toString(skipped));
         }
         env.put(ENV_FD_NAMES, String.join(",", names));
+        List<String> kinds = new ArrayList<>();
+        for (int fd : handed) kinds.add(FdKind.of(fd));
+        env.put(ENV_FD_KINDS, String.join(",", kinds));
         fds.addAll(handed);
         return this;
     }

@@ -106,14 +106,30 @@ public final class Inheritance {
         LinkedHashMap<String, Integer> fds = new LinkedHashMap<>();
         String names = env.getOrDefault(Handoff.ENV_FD_NAMES, "");
         if (!names.isEmpty()) {
-            String[] n = names.split(",");
+            String[] n = names.split(",", -1);
+            String kindList = env.get(Handoff.ENV_FD_KINDS);
+            if (kindList == null) throw new SnapshotException(Handoff.ENV_FD_NAMES + " names descriptors but there is no " + Handoff.ENV_FD_KINDS);
+            String[] kinds = kindList.split(",", -1);
+            if (kinds.length != n.length) {
+                throw new SnapshotException(Handoff.ENV_FD_KINDS + " has " + kinds.length + " entries for " + n.length + " names in " + Handoff.ENV_FD_NAMES);
+            }
             for (int i = 0; i < n.length; i++) {
                 int fd = 3 + i;
+                if (n[i].isEmpty()) throw new SnapshotException(Handoff.ENV_FD_NAMES + " has an empty name at position " + i + ": '" + names + "'");
+                if (fds.containsKey(n[i])) {
+                    throw new SnapshotException(Handoff.ENV_FD_NAMES + " names '" + n[i] + "' twice (descriptors " + fds.get(n[i]) + " and " + fd + ")");
+                }
                 if (!Fds.isOpen(fd)) throw new SnapshotException("handed descriptor " + fd + " (" + n[i] + ") is not open");
+                String actual;
                 try {
+                    actual = FdKind.of(fd);
                     Fds.setCloseOnExec(fd, true);
                 } catch (IOException e) {
-                    throw new SnapshotException("handed descriptor " + fd + ": " + e.getMessage(), e);
+                    throw new SnapshotException("handed descriptor " + fd + " (" + n[i] + "): " + e.getMessage(), e);
+                }
+                if (!actual.equals(kinds[i])) {
+                    throw new SnapshotException("handed descriptor " + fd + " (" + n[i] + ") is " + FdKind.describe(actual)
+                            + ", but the parent handed " + FdKind.describe(kinds[i]));
                 }
                 fds.put(n[i], fd);
             }
@@ -169,8 +185,42 @@ public final class Inheritance {
         if (snap.parentPid() != parentPid || !Arrays.equals(snap.token(), token)) {
             throw new SnapshotException("foreign snapshot: made by pid " + snap.parentPid() + " for another spawn, not by our parent " + parentPid);
         }
-        int skipped = Integer.parseInt(env.getOrDefault(Handoff.ENV_SKIPPED, "0"));
+        String skippedVar = env.getOrDefault(Handoff.ENV_SKIPPED, "0");
+        int skipped;
+        try {
+            skipped = Integer.parseInt(skippedVar);
+        } catch (NumberFormatException e) {
+            skipped = -1;
+        }
+        if (skipped < 0) throw new SnapshotException(Handoff.ENV_SKIPPED + " must be a count, not '" + skippedVar + "'");
+        checkEntries(snap);
         return replay(selector, snap, skipped, inheritReason());
+    }
+
+    /**
+     * Entries a selector key can hold: READ and WRITE knotes on handed descriptors (not the snapshot's own memfd),
+     * added level-triggered and enabled, as {@link Handoff} writes them. A disabled, one-shot, edge-triggered or
+     * dispatch entry would leave a key that believes its knote is armed when the kernel's is not (a listener that
+     * never accepts), so it fails the child instead.
+     */
+    private void checkEntries(Snapshot snap) throws SnapshotException {
+        int handed = fds.size() + (env.containsKey(Handoff.ENV_SNAPSHOT_FD) ? 1 : 0);
+        int snapshotIndex = env.containsKey(Handoff.ENV_SNAPSHOT_FD) ? handed - 1 : -1;
+        int allowed = EV_ADD | dev.knot.kqueue.Kevent.EV_ENABLE | EV_RECEIPT;
+        List<Snapshot.Entry> entries = snap.entries();
+        for (int i = 0; i < entries.size(); i++) {
+            Snapshot.Entry e = entries.get(i);
+            boolean fdFilter = e.filter() == EVFILT_READ || e.filter() == EVFILT_WRITE;
+            if (!fdFilter && !e.isFdKnote()) continue;
+            String what = "snapshot entry " + i + " (" + dev.knot.kqueue.Kevent.filterName(e.filter()) + ", descriptor index " + e.fdIndex() + ")";
+            if (e.fdIndex() < 0 || e.fdIndex() >= handed || e.fdIndex() == snapshotIndex) {
+                throw new SnapshotException(what + " names no handed descriptor");
+            }
+            if (fdFilter && (e.flags() & ~allowed) != 0) {
+                throw new SnapshotException(what + " has flags 0x" + Integer.toHexString(e.flags())
+                        + " (EV_DISABLE, EV_ONESHOT, EV_CLEAR or EV_DISPATCH) that a selector key cannot hold");
+            }
+        }
     }
 
     /** Why the registrations are replayed rather than inherited from a kernel copy. */

@@ -190,7 +190,8 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public Key attach(Key key, Handler handler) {
         checkLoopThread();
-        key.attach(new Registration(Objects.requireNonNull(handler), null));
+        Object before = key.attach(new Registration(Objects.requireNonNull(handler), null));
+        if (before instanceof Parked p) key.interest(p.interest());
         return key;
     }
 
@@ -357,7 +358,8 @@ public final class EventLoop implements Executor, AutoCloseable {
             Key k = selector.readyKey(i);
             if (!k.isValid()) continue;
             if (!(k.attachment() instanceof Registration r)) {
-                k.clearReady();                          // a key without a handler (not attached yet)
+                parkUnattached(k);
+                k.clearReady();
                 continue;
             }
             try {
@@ -371,6 +373,31 @@ public final class EventLoop implements Executor, AutoCloseable {
             }
             k.clearReady();
         }
+    }
+
+    /**
+     * A ready key with no handler (restored from a snapshot, not attached yet) would be reported again at every
+     * select, level-triggered, and spin the loop: its interest is set aside until {@link #attach} gives it a handler.
+     */
+    private void parkUnattached(Key k) {
+        if (k.isKnote() || k.interest() == 0 || k.attachment() instanceof Parked) return;
+        int interest = k.interest();
+        k.interest(0);
+        k.attach(new Parked(interest));
+        log("a registration without a handler is ready (fd " + k.fd() + ", interest " + interest
+                + "): its interest waits until a handler is attached");
+    }
+
+    private record Parked(int interest) {}
+
+    /**
+     * Whether a key has a handler on this loop (it was registered through the loop or {@link #attach attached}).
+     *
+     * @param key a key of this loop's selector
+     * @return true if a handler will see its readiness
+     */
+    public boolean hasHandler(Key key) {
+        return key.attachment() instanceof Registration;
     }
 
     private void runTasks() {

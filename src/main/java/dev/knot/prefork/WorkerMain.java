@@ -118,6 +118,15 @@ public final class WorkerMain {
                 return;
             }
             serve(loop, in, restored, channel, ctx, instance, interval, hang, limit);
+            for (Key k : restored.keys()) {
+                // A restored registration nobody serves is a forged or mismatched snapshot: fail, do not serve half.
+                // The listeners' keys are the app's to serve or to leave (the loop parks an unserved ready key).
+                if (k.isValid() && !loop.hasHandler(k) && !listenKeys.contains(k)) {
+                    log("the snapshot restored a registration nothing serves (" + (k.isKnote() ? "knote " + k.ident() + " filter "
+                            + k.filter() : "fd " + k.fd() + " interest " + k.interest()) + "): exiting");
+                    System.exit(APP_FAILED);
+                }
+            }
             send(channel, "ready");
             if (train >= 0) {
                 // An AOT training run (AotCache): serve for a moment, then drain and exit, and the JVM writes the cache.

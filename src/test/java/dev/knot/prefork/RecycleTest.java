@@ -75,7 +75,11 @@ class RecycleTest {
             List<Long> served = numbers(log, recycled);
             List<Long> limits = numbers(log, Pattern.compile("max (\\d+) requests"));
             assertEquals(List.of(), failures, log);
-            for (long n : served) assertTrue(n >= 100 && n <= 120, "a worker recycled after " + n + " requests: " + served + "\n" + log);
+            // A draining worker still answers a connection it accepted whose request had not arrived yet (closing it
+            // could reset that request), so each client may add one request past the limit.
+            for (long n : served) {
+                assertTrue(n >= 100 && n <= 120 + clients.size(), "a worker recycled after " + n + " requests: " + served + "\n" + log);
+            }
             for (long n : limits) assertTrue(n >= 100 && n <= 120, "a limit of " + n + ": " + limits);
             assertTrue(limits.stream().distinct().count() > 1, "jitter spreads the limits: " + limits);
             assertTrue(m.process.isAlive());

@@ -326,12 +326,14 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
     }
 
     /**
-     * Drain: an idle connection closes now. A busy one goes on reading, so that a request half received is
-     * answered; that answer says Connection: close ({@link #parse}, {@link #wakeUp}), and the connection
-     * closes once it owes nothing ({@link #done}).
+     * Drain: a kept-alive connection idle between requests, with nothing in its receive buffer, closes now. A busy
+     * one goes on reading, so that a request half received is answered; that answer says Connection: close
+     * ({@link #parse}, {@link #wakeUp}), and the connection closes once it owes nothing ({@link #done}). A connection
+     * that has not sent its first request yet is left to send it (a client that has just connected is about to) or
+     * to the header timeout: closing it could reset a request already on its way.
      */
     void drain() {
-        if (done()) closeQuietly();
+        if (phase == IDLE && done() && !hasInput()) closeQuietly();
     }
 
     void closeQuietly() {

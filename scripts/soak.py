@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The soak run behind scripts/soak: a prefork master under continuous loopback load while workers are killed,
+reloaded and rescaled. Bounded (a fixed number of client threads, loopback only, a deadline) and self-cleaning.
+
+Failures are split by cause: a request that fails on a connection whose worker was SIGKILLed while it was open is
+the kill's doing ("on a killed worker's connection"); any other failed request is a real failure. A kept-alive
+connection that the server closes (or resets) before any byte of the answer (a draining worker closes idle
+connections) is retried on a new connection, as HTTP clients do for idempotent requests, and counted as a retry, not a
+failure.
+"""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+REQUEST = b"GET /plaintext HTTP/1.1\r\nHost: soak\r\n\r\n"
+
+
+def ctl(path, command, timeout=10.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall((command + "\n").encode())
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        return out.decode(errors="replace")
+    finally:
+        s.close()
+
+
+def worker_pids(path):
+    pids = []
+    for line in ctl(path, "workers").splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0].isdigit() and f[1].isdigit():
+            pids.append((int(f[1]), f[3]))
+    return pids
+
+
+def fds_and_rss(pid):
+    try:
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+        with open("/proc/%d/status" % pid) as f:
+            rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        return fds, rss
+    except (OSError, StopIteration):
+        return -1, -1
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.retried = []            # (time, reason, connection opened at): closed idle, retried
+        self.failed = []             # (time, reason, connection opened at)
+        self.kills = []              # (time, pid)
+
+    def classify(self):
+        """Failures on a connection open when a worker was killed are the kill's; so are retries there."""
+        def killed(opened, t):
+            return any(opened - 0.05 <= k <= t + 0.05 for k, _ in self.kills)
+        on_killed, other, retries = [], [], 0
+        for t, why, opened in self.failed:
+            (on_killed if killed(opened, t) else other).append(why)
+        for t, why, opened in self.retried:
+            if killed(opened, t):
+                on_killed.append(why)
+            else:
+                retries += 1
+        return on_killed, other, retries
+
+
+def read_response(s, buf):
+    """One response off s (Content-Length framing); returns (ok, rest of buf); raises on EOF/reset."""
+    while b"\r\n\r\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            raise EOFError("closed before the answer" if not buf else "closed mid-answer")
+        buf += b
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v.strip())
+    while len(rest) < length:
+        b = s.recv(65536)
+        if not b:
+            raise EOFError("closed mid-body")
+        rest += b
+    return head.startswith(b"HTTP/1.1 200 "), rest[length:], b"connection: close" in head.lower()
+
+
+def client(port, stats, stop):
+    rnd = random.Random()
+    while not stop.is_set():
+        opened = time.time()
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError as e:
+            with stats.lock:
+                stats.failed.append((time.time(), "connect: %s" % e, opened))
+            time.sleep(0.05)
+            continue
+        buf = b""
+        served = 0
+        try:
+            for _ in range(rnd.randint(1, 200)):
+                if stop.is_set():
+                    break
+                try:
+                    s.sendall(REQUEST)
+                    ok, buf, close = read_response(s, buf)
+                except (EOFError, ConnectionError) as e:
+                    # A kept-alive connection the server closed while it was idle (a draining worker does), met by
+                    # our next request: EOF or a reset before any byte of the answer. Idempotent: retry anew (RFC
+                    # 9112 9.3.1), as HTTP clients do.
+                    if served > 0 and not buf and (isinstance(e, ConnectionError) or str(e) == "closed before the answer"):
+                        with stats.lock:
+                            stats.retried.append((time.time(), "%s: %s" % (type(e).__name__, e), opened))
+                        break
+                    raise
+                served += 1
+                with stats.lock:
+                    if ok:
+                        stats.ok += 1
+                    else:
+                        stats.failed.append((time.time(), "not 200", opened))
+                if close:
+                    break
+        except (OSError, EOFError) as e:
+            with stats.lock:
+                stats.failed.append((time.time(), "%s: %s" % (type(e).__name__, e), opened))
+        finally:
+            s.close()
+
+
+def main():
+    minutes, port, jar, clients = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    control = sys.argv[5]
+    sock = os.path.join(control, "control.sock")
+    log = open(os.path.join(control, "master.log"), "w")
+    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-jar", jar,
+                               "--port", str(port), "--workers", "2", "--control-dir", control,
+                               "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-Xmx128m"],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    stats, stop = Stats(), threading.Event()
+    threads = []
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if sum(1 for _, st in worker_pids(sock) if st == "ready") == 2:
+                    break
+            except OSError:
+                pass
+            if master.poll() is not None:
+                raise SystemExit("soak: the master exited at start (see its log)")
+            time.sleep(0.2)
+        else:
+            raise SystemExit("soak: no 2 ready workers within 60 s")
+        time.sleep(2)                            # let the JIT and the first connections settle
+        start_fds, start_rss = fds_and_rss(master.pid)
+        threads = [threading.Thread(target=client, args=(port, stats, stop), daemon=True) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        t0 = time.time()
+        end = t0 + minutes * 60
+        actions = ["kill", "reload", "scale 3", "kill", "scale 2", "kill"]
+        events = {}
+        i = 0
+        while time.time() < end:
+            time.sleep(min(5.0, max(0.0, end - time.time())))
+            if time.time() >= end:
+                break
+            a = actions[i % len(actions)]
+            i += 1
+            try:
+                if a == "kill":
+                    ready = [p for p, st in worker_pids(sock) if st == "ready"]
+                    if ready:
+                        victim = random.choice(ready)
+                        with stats.lock:
+                            stats.kills.append((time.time(), victim))
+                        os.kill(victim, signal.SIGKILL)
+                else:
+                    ctl(sock, a)
+                events[a] = events.get(a, 0) + 1
+            except OSError as e:
+                events["ctl error"] = events.get("ctl error", 0) + 1
+                print("soak: %s failed: %s" % (a, e), file=sys.stderr)
+            if master.poll() is not None:
+                raise SystemExit("soak: the master exited during the run (status %s)" % master.returncode)
+        stop.set()
+        for t in threads:
+            t.join(15)
+        # The master's figures after the load, once workers are back at 2 and settled.
+        ctl(sock, "scale 2")
+        time.sleep(3)
+        end_fds, end_rss = fds_and_rss(master.pid)
+        on_killed, other, retries = stats.classify()
+        elapsed = time.time() - t0
+        print("soak: %.1f min, %d client threads, loopback port %d" % (elapsed / 60, clients, port))
+        print("requests ok: %d (%.0f/s); kept-alive closes retried: %d" % (stats.ok, stats.ok / elapsed, retries))
+        print("events: %s" % ", ".join("%s x%d" % kv for kv in sorted(events.items())))
+        print("failed requests on a killed worker's connection (retried or not): %d" % len(on_killed))
+        print("failed requests otherwise: %d%s" % (len(other), (" e.g. " + "; ".join(sorted(set(other))[:5])) if other else ""))
+        print("master pid %d: fds %d -> %d, RSS %d KiB -> %d KiB" % (master.pid, start_fds, end_fds, start_rss, end_rss))
+        print("master status: " + ctl(sock, "status").strip().replace("\n", " | "))
+        return 0 if not other else 1
+    finally:
+        stop.set()
+        try:
+            ctl(sock, "stop --fast", timeout=5)
+        except OSError:
+            pass
+        try:
+            master.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(master.pid, signal.SIGKILL)
+            master.wait(5)
+        log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
