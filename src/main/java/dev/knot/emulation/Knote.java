@@ -1,5 +1,7 @@
 package dev.knot.emulation;
 
+import dev.knot.system.DeadlineHeap;
+
 /**
  * One registration: FreeBSD's {@code struct knote}, keyed by (ident, filter) within one kqueue.
  *
@@ -16,8 +18,7 @@ final class Knote {
     long ident;
     int filter;
     Filter fop;
-    int slot;                       // index in the knote table; with gen it makes the epoll token
-    int gen;
+    long token;                     // slot and generation in the knote table: the epoll registration's data
 
     int flags;                      // stored flags: creation flags minus ADD/DELETE/ENABLE/DISABLE/FORCEONESHOT
     int fflags;                     // output fflags
@@ -44,6 +45,7 @@ final class Knote {
     long deadline;                  // monotonic ns, or realtime ns for absolute timers
     long period;                    // ns; 0 for a one-shot timer
     int heapIndex = -1;
+    long heapSeq;
     boolean realtime;
     // EVFILT_USER:
     boolean triggered;
@@ -56,6 +58,15 @@ final class Knote {
     long lastNlink;
     boolean directory;
 
+    /** Where a timer queue's {@link DeadlineHeap} keeps an EVFILT_TIMER knote's place. */
+    static final DeadlineHeap.Access<Knote> TIMER_HEAP = new DeadlineHeap.Access<>() {
+        @Override public long deadline(Knote kn) { return kn.deadline; }
+        @Override public int index(Knote kn) { return kn.heapIndex; }
+        @Override public void index(Knote kn, int i) { kn.heapIndex = i; }
+        @Override public long seq(Knote kn) { return kn.heapSeq; }
+        @Override public void seq(Knote kn, long seq) { kn.heapSeq = seq; }
+    };
+
     boolean isDisabled() {
         return (status & DISABLED) != 0;
     }
@@ -65,12 +76,12 @@ final class Knote {
     }
 
     void reset() {
-        ident = 0; filter = 0; fop = null;
+        ident = 0; filter = 0; fop = null; token = 0;
         flags = 0; fflags = 0; data = 0; udata = 0; ext0 = ext1 = ext2 = ext3 = 0;
         sfflags = 0; sdata = 0; status = 0;
         qprev = qnext = null; deliveredInCall = 0;
         fd = -1; rec = null; kmode = 0; armed = false; polled = false; parked = false; stale = false; dev = 0; ino = 0;
-        deadline = 0; period = 0; heapIndex = -1; realtime = false;
+        deadline = 0; period = 0; heapIndex = -1; heapSeq = 0; realtime = false;
         triggered = false; pidfd = -1; wd = -1; wdNext = null; lastSize = 0; lastNlink = 0; directory = false;
     }
 }

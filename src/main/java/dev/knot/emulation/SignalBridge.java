@@ -21,7 +21,7 @@ import sun.misc.SignalHandler;
 final class SignalBridge {
     private SignalBridge() {}
 
-    private record Watcher(EpollKqueue kq, Knote kn, int gen) {}
+    private record Watcher(EpollKqueue kq, Knote kn, long token) {}
 
     private static final class Subscription implements SignalHandler {
         final Signal signal;
@@ -34,7 +34,7 @@ final class SignalBridge {
 
         @Override
         public void handle(Signal sig) {
-            for (Watcher w : watchers) w.kq.signalArrived(w.kn, w.gen);
+            for (Watcher w : watchers) w.kq.signalArrived(w.kn, w.token);
         }
     }
 
@@ -54,14 +54,14 @@ final class SignalBridge {
             }
             SUBSCRIPTIONS.put(signo, sub);
         }
-        sub.watchers.add(new Watcher(kq, kn, kn.gen));
+        sub.watchers.add(new Watcher(kq, kn, kn.token));
         return 0;
     }
 
     static synchronized void unsubscribe(EpollKqueue kq, Knote kn) {
         Subscription sub = SUBSCRIPTIONS.get((int) kn.ident);
         if (sub == null) return;
-        sub.watchers.removeIf(w -> w.kq == kq && w.kn == kn && w.gen == kn.gen);
+        sub.watchers.removeIf(w -> w.kq == kq && w.kn == kn && w.token == kn.token);
         if (sub.watchers.isEmpty()) {
             SUBSCRIPTIONS.remove((int) kn.ident);
             Signal.handle(sub.signal, sub.previous);

@@ -10,8 +10,9 @@ import dev.knot.bindings.linux.timerfd_h;
 import dev.knot.bindings.linux.timespec;
 import dev.knot.bindings.linux.unistd_h;
 
+import dev.knot.system.DeadlineHeap;
+
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
  * The kqueue's EVFILT_TIMER knotes: two deadline heaps (relative timers on the monotonic clock, NOTE_ABSTIME ones
@@ -39,8 +40,8 @@ final class TimerQueue {
 
     /** Counts the expirations that are due and activates their knotes. */
     void runExpired(Scratch s) {
-        if (mono.size > 0) mono.expire(System.nanoTime());
-        if (real.size > 0) {
+        if (mono.q.size() > 0) mono.expire(System.nanoTime());
+        if (real.q.size() > 0) {
             time_h.clock_gettime(s.callState, time_h.CLOCK_REALTIME, s.clock);
             real.expire(timespec.tv_sec(s.clock) * 1_000_000_000L + timespec.tv_nsec(s.clock));
         }
@@ -63,11 +64,10 @@ final class TimerQueue {
         mono.fd = real.fd = -1;
     }
 
-    /** A binary min-heap of knotes by deadline; each knote knows its index. */
+    /** One clock's timers: their deadline heap and the timerfd armed at its earliest deadline. */
     private final class Heap {
         final boolean realtime;
-        Knote[] a = new Knote[16];
-        int size;
+        final DeadlineHeap<Knote> q = new DeadlineHeap<>(Knote.TIMER_HEAP);
         int fd = -1;
         long armed = DISARMED;
 
@@ -76,35 +76,23 @@ final class TimerQueue {
         }
 
         void add(Knote kn) {
-            if (size == a.length) a = Arrays.copyOf(a, size * 2);
-            a[size] = kn;
-            kn.heapIndex = size;
-            up(size++);
+            q.add(kn);
         }
 
         void remove(Knote kn) {
-            int i = kn.heapIndex;
-            kn.heapIndex = -1;
-            Knote last = a[--size];
-            a[size] = null;
-            if (i < size) {
-                a[i] = last;
-                last.heapIndex = i;
-                up(i);
-                down(last.heapIndex);
-            }
+            q.remove(kn);
         }
 
         void expire(long now) {
-            while (size > 0 && a[0].deadline - now <= 0) {
-                Knote kn = a[0];
+            Knote kn;
+            while ((kn = q.peek()) != null && kn.deadline - now <= 0) {
                 if (kn.period > 0) {
                     // filt_timerexpire: count every period that elapsed since the planned expiry (overruns add up).
                     long n = 1 + (now - kn.deadline) / kn.period;
                     kn.data += n;
                     long next = kn.deadline + n * kn.period;
                     kn.deadline = next < kn.deadline ? Long.MAX_VALUE : next;
-                    down(0);
+                    q.updated(kn);
                 } else {
                     kn.data += 1;
                     remove(kn);
@@ -114,7 +102,8 @@ final class TimerQueue {
         }
 
         void rearm(Scratch s) {
-            long target = size > 0 ? a[0].deadline : DISARMED;
+            Knote first = q.peek();
+            long target = first != null ? first.deadline : DISARMED;
             if (target == armed) return;
             if (fd < 0) {
                 if (target == DISARMED) return;
@@ -140,34 +129,6 @@ final class TimerQueue {
             timespec.tv_sec(value, ns / 1_000_000_000L);
             timespec.tv_nsec(value, ns % 1_000_000_000L);
             if (timerfd_h.timerfd_settime(s.callState, fd, flags, its, MemorySegment.NULL) == 0) armed = target;
-        }
-
-        private void up(int i) {
-            Knote kn = a[i];
-            while (i > 0) {
-                int p = (i - 1) >>> 1;
-                if (a[p].deadline - kn.deadline <= 0) break;
-                a[i] = a[p];
-                a[i].heapIndex = i;
-                i = p;
-            }
-            a[i] = kn;
-            kn.heapIndex = i;
-        }
-
-        private void down(int i) {
-            Knote kn = a[i];
-            while (true) {
-                int c = 2 * i + 1;
-                if (c >= size) break;
-                if (c + 1 < size && a[c + 1].deadline - a[c].deadline < 0) c++;
-                if (kn.deadline - a[c].deadline <= 0) break;
-                a[i] = a[c];
-                a[i].heapIndex = i;
-                i = c;
-            }
-            a[i] = kn;
-            kn.heapIndex = i;
         }
     }
 }

@@ -100,6 +100,25 @@ public final class Spawner {
     }
 
     /**
+     * Makes the kernel kill this process (SIGKILL) when its parent dies, whatever this process is doing then: a
+     * worker whose loop is stuck cannot notice its master's exit by itself. Call it first thing in a spawned child:
+     * a JVM has no pre-exec hook, so the setting is made after exec, and the parent may have died before it, which
+     * is why the parent pid is checked right after ({@code PR_SET_PDEATHSIG} never fires for a parent already
+     * gone). Linux delivers the signal when the parent <em>thread</em> that spawned this process exits, so spawn
+     * from a thread that lives as long as the parent (the master's loop thread). Linux only, like the rest of the
+     * fork path (FreeBSD's equivalent, {@code procctl(PROC_PDEATHSIG_CTL)}, is not bound yet; macOS has none).
+     *
+     * @param expectedParentPid the pid of the parent that spawned this process
+     * @return false if the parent is already gone (this process has been reparented): the caller should exit
+     * @throws ErrnoException if prctl fails
+     */
+    public static boolean dieWithParent(int expectedParentPid) throws ErrnoException {
+        Platform.requireLinux("PR_SET_PDEATHSIG");
+        Processes.setParentDeathSignal(Processes.SIGKILL);
+        return Processes.getppid() == expectedParentPid;
+    }
+
+    /**
      * {@return the exit code in a wait status, or -1 if the process was killed by a signal}
      *
      * @param status a wait(2) status, as {@link #reap(int, boolean)} returns it

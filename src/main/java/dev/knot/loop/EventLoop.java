@@ -1,6 +1,8 @@
 package dev.knot.loop;
 
+import dev.knot.system.DeadlineHeap;
 import dev.knot.kqueue.KqueueException;
+import dev.knot.sys.ErrnoException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +29,10 @@ import java.util.function.Consumer;
  * any thread. <b>Ownership:</b> the loop owns its selector and every {@link Pollable} registered with it that is
  * also {@link AutoCloseable}: shutdown closes them. <b>Errors:</b> an exception from a handler, task or timer is
  * passed to the error handler (by default printed) and the loop goes on; the failing handler's resource is
- * closed if the loop owns it.
+ * closed if the loop owns it. A peer that resets its connection (ECONNRESET) or leaves a write nowhere to go
+ * (EPIPE) is the client's doing, not the server's: such errors are counted in {@link #metrics()} and logged
+ * ({@link #log}) at most once per {@link #peerErrorLogInterval interval} as one line with the count, so a client
+ * cannot flood the log; they do not reach the error handler.
  */
 public final class EventLoop implements Executor, AutoCloseable {
     /** Reacts to readiness of a registered descriptor. */
@@ -47,11 +52,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final Selector selector;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pendingTasks = new AtomicInteger();
-    private final TimerHeap timers = new TimerHeap();
+    private final DeadlineHeap<Timer> timers = new DeadlineHeap<>(Timer.HEAP_ACCESS);
     private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile Thread thread;
     private volatile Consumer<Throwable> errorHandler = t -> t.printStackTrace();
+    private volatile Consumer<String> logHandler = m -> System.err.println(java.time.Instant.now() + " " + m);
+
+    // Peer errors, counted and summarised (guarded by peerLock: report() may come from any thread).
+    private final Object peerLock = new Object();
+    private long peerResets, brokenPipes, unloggedResets, unloggedPipes, lastPeerLog;
+    private boolean peerLogged, peerFlushPending;
+    private String lastPeerError;
+    private volatile long peerLogIntervalNanos = TimeUnit.SECONDS.toNanos(10);
 
     // Metrics (written by the loop thread; read racily by metrics()).
     private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
@@ -79,6 +92,42 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public void onError(Consumer<Throwable> handler) {
         this.errorHandler = Objects.requireNonNull(handler);
+    }
+
+    /**
+     * Sets what receives the loop's log lines ({@link #log}; default: standard error with a timestamp).
+     *
+     * @param handler takes each line, on whatever thread logged it
+     */
+    public void onLog(Consumer<String> handler) {
+        this.logHandler = Objects.requireNonNull(handler);
+    }
+
+    /**
+     * Writes one line to the log handler ({@link #onLog}): for notices an operator should see once, not stack
+     * traces. Any thread.
+     *
+     * @param message the line
+     */
+    public void log(String message) {
+        try {
+            logHandler.accept(message);
+        } catch (Throwable ignored) {
+            // the log handler failed: nothing more to do
+        }
+    }
+
+    /**
+     * Sets how often peer resets and broken pipes are summarised in the log (default 10 s). Any thread.
+     *
+     * @param interval the least time between two summaries
+     * @param unit its unit
+     * @throws IllegalArgumentException if the interval is not positive
+     */
+    public void peerErrorLogInterval(long interval, TimeUnit unit) {
+        long n = unit.toNanos(interval);
+        if (n <= 0) throw new IllegalArgumentException("interval " + interval + " " + unit + " is not positive");
+        peerLogIntervalNanos = n;
     }
 
     /**
@@ -219,7 +268,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (state.get() != RUNNING) throw new RejectedExecutionException("the event loop is shut down");
         t.loop = this;
         if (inLoop()) {
-            timers.add(t);
+            if (!t.cancelled) timers.add(t);
         } else {
             execute(() -> {
                 if (!t.cancelled) timers.add(t);
@@ -350,7 +399,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             timersFired++;
             if (t.period > 0) {
                 t.deadline += t.period;
-                timers.add(t);
+                if (!t.cancelled) timers.add(t);
             }
             try {
                 t.task.run();
@@ -362,11 +411,71 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void error(Throwable t) {
+        if (t instanceof ErrnoException e && isPeerGone(e)) {
+            peerError(e);
+            return;
+        }
         try {
             errorHandler.accept(t);
         } catch (Throwable ignored) {
             // the error handler failed too: nothing more to do
         }
+    }
+
+    /** ECONNRESET or EPIPE, by name: the error path alone pays the comparison, and no errno table is needed here. */
+    private static boolean isPeerGone(ErrnoException e) {
+        String n = e.errnoName();
+        return n.equals("ECONNRESET") || n.equals("EPIPE");
+    }
+
+    private void peerError(ErrnoException e) {
+        String line = null;
+        long delay = 0;
+        synchronized (peerLock) {
+            if (e.errnoName().equals("ECONNRESET")) {
+                peerResets++;
+                unloggedResets++;
+            } else {
+                brokenPipes++;
+                unloggedPipes++;
+            }
+            lastPeerError = e.getMessage();
+            long now = System.nanoTime();
+            long since = now - lastPeerLog;
+            if (!peerLogged || since >= peerLogIntervalNanos) {
+                line = peerSummary(now);
+            } else if (!peerFlushPending) {
+                peerFlushPending = true;                 // what comes in this interval is logged at its end
+                delay = peerLogIntervalNanos - since;
+            }
+        }
+        if (line != null) log(line);
+        if (delay > 0) {
+            try {
+                schedule(this::flushPeerErrors, delay, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException shutDown) {
+                // the loop is going away: the counts stay in the metrics
+            }
+        }
+    }
+
+    private void flushPeerErrors() {
+        String line;
+        synchronized (peerLock) {
+            peerFlushPending = false;
+            line = unloggedResets + unloggedPipes == 0 ? null : peerSummary(System.nanoTime());
+        }
+        if (line != null) log(line);
+    }
+
+    private String peerSummary(long now) {
+        String s = "peer errors: " + unloggedResets + " connection resets, " + unloggedPipes + " broken pipes"
+                + (peerLogged ? " in the last " + TimeUnit.NANOSECONDS.toSeconds(now - lastPeerLog) + " s" : "")
+                + " (total " + peerResets + " resets, " + brokenPipes + " broken pipes; last: " + lastPeerError + ")";
+        peerLogged = true;
+        lastPeerLog = now;
+        unloggedResets = unloggedPipes = 0;
+        return s;
     }
 
     private static void sleepAfterFailure() {
@@ -467,7 +576,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         Selector s = selector;
         return new Metrics(iterations, s.keventCalls, s.eventsTotal, s.changesTotal, s.maxEventsPerCall, tasksRun,
                 pendingTasks.get(), timersFired, maxTimerLag, timersFired == 0 ? 0 : totalTimerLag / timersFired,
-                busyNanos, s.blockedNanos, s.size());
+                busyNanos, s.blockedNanos, s.size(), peerResets, brokenPipes);
     }
 
     /**
@@ -486,10 +595,13 @@ public final class EventLoop implements Executor, AutoCloseable {
      * @param busyNanos time spent dispatching and running tasks
      * @param blockedNanos time spent waiting in kevent
      * @param registered keys registered now
+     * @param peerResets handler errors that were ECONNRESET (the peer reset its connection)
+     * @param brokenPipes handler errors that were EPIPE (a write to a connection the peer had closed)
      */
     public record Metrics(long iterations, long keventCalls, long events, long changes, long maxEventsPerCall,
                           long tasksRun, int taskQueueDepth, long timersFired, long maxTimerLagNanos,
-                          long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered) {
+                          long avgTimerLagNanos, long busyNanos, long blockedNanos, int registered,
+                          long peerResets, long brokenPipes) {
         /** {@return events per kevent call} */
         public double eventsPerCall() {
             return keventCalls == 0 ? 0 : (double) events / keventCalls;

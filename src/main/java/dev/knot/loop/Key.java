@@ -44,8 +44,7 @@ public final class Key {
     boolean finished;                            // the kernel dropped the knote with its last event
 
     private final Selector selector;
-    final int slot;
-    private final long token;                    // slot and generation, as the kernel's udata
+    long token;                                  // slot and generation, as the kernel's udata; set once, by register
     boolean valid = true;
     private int fd;
     private Object attachment;
@@ -58,10 +57,8 @@ public final class Key {
     int socketError;
     private int errno;
 
-    Key(Selector selector, int slot, int gen, int fd, Object attachment) {
+    Key(Selector selector, int fd, Object attachment) {
         this.selector = selector;
-        this.slot = slot;
-        this.token = ((long) gen << 32) | (slot & 0xFFFFFFFFL);
         this.fd = fd;
         this.attachment = attachment;
     }

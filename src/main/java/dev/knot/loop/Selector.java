@@ -15,6 +15,7 @@ import static dev.knot.kqueue.Kevent.NOTE_TRIGGER;
 import dev.knot.kqueue.KeventArray;
 import dev.knot.kqueue.Kqueue;
 import dev.knot.kqueue.KqueueException;
+import dev.knot.system.SlotTable;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,11 +58,7 @@ public final class Selector implements AutoCloseable {
     private final KeventArray wakeChange;
     private int nchanges;
 
-    private Key[] keys = new Key[64];
-    private int[] gens = new int[64];             // per slot: the generation of its latest key
-    private int[] freeSlots = new int[64];
-    private int freeTop;
-    private int nextSlot = 1;                     // slot 0 is never used, so udata 0 is never a key
+    private final SlotTable<Key> keys = new SlotTable<>(1);   // slot 0 is never used, so udata 0 is never a key
     private int registered;
 
     // Keys whose interest changed since the last select; their changes are computed when the select flushes.
@@ -137,14 +134,9 @@ public final class Selector implements AutoCloseable {
     }
 
     private Key newKey(int fd, Object attachment) {
-        int slot = freeTop > 0 ? freeSlots[--freeTop] : nextSlot++;
-        if (slot >= keys.length) {
-            keys = Arrays.copyOf(keys, keys.length * 2);
-            gens = Arrays.copyOf(gens, keys.length);
-        }
         // A new key per registration, with a new generation: a stale key's token never matches its slot again.
-        Key k = new Key(this, slot, ++gens[slot], fd, attachment);
-        keys[slot] = k;
+        Key k = new Key(this, fd, attachment);
+        k.token = keys.add(k);
         registered++;
         return k;
     }
@@ -264,11 +256,9 @@ public final class Selector implements AutoCloseable {
      */
     public void forEachKey(java.util.function.Consumer<Key> action) {
         checkOwner();
-        Key[] all = keys;
-        for (int i = 0; i < all.length; i++) {
-            Key k = all[i];
-            if (k != null && k.valid) action.accept(k);
-        }
+        keys.forEach(k -> {
+            if (k.valid) action.accept(k);
+        });
     }
 
     /** {@return the number of keys registered} */
@@ -282,10 +272,8 @@ public final class Selector implements AutoCloseable {
     }
 
     void release(Key k) {
-        keys[k.slot] = null;
+        keys.remove(k.udata());
         registered--;
-        if (freeTop == freeSlots.length) freeSlots = Arrays.copyOf(freeSlots, freeTop * 2);
-        freeSlots[freeTop++] = k.slot;
     }
 
     /**
@@ -400,10 +388,7 @@ public final class Selector implements AutoCloseable {
     }
 
     private Key keyFor(long udata) {
-        int slot = (int) udata;
-        if (slot <= 0 || slot >= keys.length) return null;
-        Key k = keys[slot];
-        return k != null && k.udata() == udata ? k : null;
+        return keys.get(udata);
     }
 
     private void flushUpdates() {
@@ -493,7 +478,7 @@ public final class Selector implements AutoCloseable {
         // once the owner has ended (a try-with-resources on the thread that started it).
         if (o != null && o != Thread.currentThread() && o.isAlive()) throw wrongThread(o);
         closed = true;
-        for (Key k : keys) if (k != null) k.invalidate();
+        keys.forEach(Key::invalidate);
         kq.close();
         changes.close();
         events.close();

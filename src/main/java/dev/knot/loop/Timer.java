@@ -1,5 +1,7 @@
 package dev.knot.loop;
 
+import dev.knot.system.DeadlineHeap;
+
 /**
  * A task scheduled on an {@link EventLoop}: once at a deadline, or repeatedly at a fixed rate. Deadlines are
  * {@link System#nanoTime()} values; timers with equal deadlines run in the order they were scheduled.
@@ -13,6 +15,15 @@ public final class Timer {
     int index = -1;
     volatile boolean cancelled;
     EventLoop loop;
+
+    /** Where the loop's {@link DeadlineHeap} keeps a timer's place. */
+    static final DeadlineHeap.Access<Timer> HEAP_ACCESS = new DeadlineHeap.Access<>() {
+        @Override public long deadline(Timer t) { return t.deadline; }
+        @Override public int index(Timer t) { return t.index; }
+        @Override public void index(Timer t, int i) { t.index = i; }
+        @Override public long seq(Timer t) { return t.seq; }
+        @Override public void seq(Timer t, long seq) { t.seq = seq; }
+    };
 
     Timer(Runnable task, long deadline, long period) {
         this.task = java.util.Objects.requireNonNull(task, "task");

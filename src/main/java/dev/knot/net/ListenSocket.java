@@ -188,7 +188,24 @@ public final class ListenSocket extends SocketBase {
      * @throws IOException any other accept failure, or what the handler threw
      */
     public void acceptAll(EventLoop loop, Key key, AcceptHandler handler) throws IOException {
-        while (true) {
+        acceptAll(loop, key, Integer.MAX_VALUE, handler);
+    }
+
+    /**
+     * As {@link #acceptAll(EventLoop, Key, AcceptHandler)}, but accepts at most {@code max} connections in this call
+     * (a server at its connection cap takes only what it has room for; the rest stay queued and the listener stays
+     * readable).
+     *
+     * @param loop the loop whose thread this is
+     * @param key the key watching this listener for READ on {@code loop}
+     * @param max the most connections to accept now
+     * @param handler takes each accepted connection
+     * @return the number of connections accepted
+     * @throws IOException any accept failure other than those that pause, or what the handler threw
+     */
+    public int acceptAll(EventLoop loop, Key key, int max, AcceptHandler handler) throws IOException {
+        int accepted = 0;
+        while (accepted < max) {
             StreamSocket s;
             try {
                 s = accept();
@@ -196,9 +213,11 @@ public final class ListenSocket extends SocketBase {
                 int errno = e.errno();
                 if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM) throw e;
                 pauseAccepting(loop, key, e);
-                return;
+                return accepted;
             }
-            if (s == null) return;
+            if (pausedSince != 0) resumed(loop);
+            if (s == null) return accepted;
+            accepted++;
             try {
                 handler.accepted(s);
             } catch (IOException | RuntimeException e) {
@@ -210,6 +229,7 @@ public final class ListenSocket extends SocketBase {
                 throw e;
             }
         }
+        return accepted;
     }
 
     private void pauseAccepting(EventLoop loop, Key key, ErrnoException cause) {
@@ -217,8 +237,23 @@ public final class ListenSocket extends SocketBase {
         loop.schedule(() -> {
             if (key.isValid()) key.interest(key.interest() | Selector.OP_READ);   // keys are never reused
         }, ACCEPT_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
-        loop.report(new IOException("accepting on " + this + " paused for " + ACCEPT_PAUSE_MILLIS + " ms", cause));
+        // Reported when the shortage begins and logged when it ends, not at every retry.
+        pauseRetries++;
+        if (pausedSince != 0) return;
+        pausedSince = System.nanoTime();
+        pauseRetries = 0;
+        loop.report(new IOException("accepting on " + this + " paused: retrying every " + ACCEPT_PAUSE_MILLIS + " ms", cause));
     }
+
+    private void resumed(EventLoop loop) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pausedSince);
+        loop.log("accepting on " + this + " resumed after " + ms + " ms (" + pauseRetries + " retries failed)");
+        pausedSince = 0;
+    }
+
+    // The current shortage (loop thread only): when it began (0: none) and how many retries failed since.
+    private long pausedSince;
+    private long pauseRetries;
 
     /**
      * Like {@link #accept()} but returns the raw descriptor (caller owns it), or -1 if none is waiting.

@@ -96,6 +96,39 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
     }
 
     /**
+     * SO_REUSEADDR (for a socket from {@code StreamSocket.open}, before it binds).
+     *
+     * @param on the new value
+     * @throws IOException if setsockopt fails or the socket is closed
+     */
+    public void setReuseAddress(boolean on) throws IOException {
+        ensureOpen();
+        Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEADDR, on, "SO_REUSEADDR");
+    }
+
+    /**
+     * SO_REUSEPORT (before binding).
+     *
+     * @param on the new value
+     * @throws IOException if setsockopt fails or the socket is closed
+     */
+    public void setReusePort(boolean on) throws IOException {
+        ensureOpen();
+        Sockets.setBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, on, "SO_REUSEPORT");
+    }
+
+    /**
+     * SO_REUSEPORT as set.
+     *
+     * @return true if on
+     * @throws IOException if getsockopt fails or the socket is closed
+     */
+    public boolean isReusePort() throws IOException {
+        ensureOpen();
+        return Sockets.getBoolean(fd, Sockets.SOL_SOCKET, Sockets.SO_REUSEPORT, "SO_REUSEPORT");
+    }
+
+    /**
      * Closes the socket. Registrations of the descriptor in Knot's kqueues go first (FreeBSD's close semantics).
      * Idempotent and thread-safe.
      */

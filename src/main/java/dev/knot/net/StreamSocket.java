@@ -119,6 +119,102 @@ public final class StreamSocket extends SocketBase {
     }
 
     /**
+     * Creates a non-blocking, close-on-exec stream socket of {@code address}'s family (IPv4, IPv6 or Unix-domain)
+     * that is neither bound nor connected, so that options can be set and a local address bound before
+     * {@link #beginConnect}. Frameworks that configure a socket before connecting it (Netty's bootstrap) need this.
+     *
+     * @param address an address of the family wanted (its value is not used)
+     * @return the unconnected socket, owned by the caller
+     * @throws IOException ({@link ErrnoException}) if socket(2) fails, e.g. EAFNOSUPPORT for IPv6 on a host without it
+     * @throws IllegalArgumentException for an unresolved or unsupported address
+     */
+    public static StreamSocket open(SocketAddress address) throws IOException {
+        Platform.requireLinux("Knot's sockets");
+        int family = SocketAddresses.family(address);
+        return new StreamSocket(Sockets.socket(family, Sockets.SOCK_STREAM), family, false);
+    }
+
+    /**
+     * Binds an unconnected socket from {@link #open} to a local address before {@link #beginConnect}.
+     *
+     * @param local the local address (port 0 for an ephemeral port)
+     * @throws IOException EADDRINUSE, EADDRNOTAVAIL... naming the address; ClosedChannelException if closed
+     */
+    public void bind(SocketAddress local) throws IOException {
+        ensureOpen();
+        Sockets.bind(fd, local);
+    }
+
+    /**
+     * Starts a non-blocking connect of a socket from {@link #open}. When it returns false, wait for the WRITE filter
+     * and call {@link #finishConnect()}.
+     *
+     * @param remote the peer
+     * @return true if connected at once (usual for loopback and Unix-domain), false if in progress
+     * @throws IOException the connect's immediate failure (ECONNREFUSED, ENOENT, EISCONN...) naming the address
+     */
+    public boolean beginConnect(SocketAddress remote) throws IOException {
+        ensureOpen();
+        this.remote = remote;
+        connected = Sockets.connect(fd, remote);
+        return connected;
+    }
+
+    /**
+     * Reads into native memory given by its address, for buffers whose address a framework hands out (a direct
+     * Netty {@code ByteBuf}'s {@code memoryAddress()}): as {@link #read(MemorySegment)}, without a segment per call.
+     * The caller guarantees that {@code length} bytes from {@code address} are writable memory it owns.
+     *
+     * @param address the first byte to fill
+     * @param length at most this many bytes are read
+     * @return bytes read; 0 if none are available now (or {@code length} is 0); -1 at end of stream
+     * @throws IOException ECONNRESET and the like, as {@link ErrnoException}s
+     */
+    public int readAddress(long address, int length) throws IOException {
+        ensureOpen();
+        if (length <= 0) return 0;
+        long r = Sockets.recvAddress(fd, address, length);
+        if (r > 0) return (int) r;
+        if (r == Sockets.WOULD_BLOCK) return 0;
+        int err = SocketErrors.take(fd);
+        if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
+        return -1;
+    }
+
+    /**
+     * Writes native memory given by its address: as {@link #write(MemorySegment)}, without a segment per call. The
+     * caller guarantees that {@code length} bytes from {@code address} are readable memory it owns.
+     *
+     * @param address the first byte to send
+     * @param length the number of bytes
+     * @return bytes the kernel took (0 if its send buffer is full)
+     * @throws IOException EPIPE, ECONNRESET... as {@link ErrnoException}s
+     */
+    public int writeAddress(long address, int length) throws IOException {
+        ensureOpen();
+        if (length <= 0) return 0;
+        long r = Sockets.sendAddress(fd, address, length);
+        return r == Sockets.WOULD_BLOCK ? 0 : (int) r;
+    }
+
+    /**
+     * Gathering write (writev) of the first {@code count} entries of {@code iov}, which the caller filled.
+     *
+     * @param iov the entries (address and length of each piece)
+     * @param count how many, {@code 0 <= count <= iov.capacity()}
+     * @return bytes written; 0 if the send buffer is full
+     * @throws IOException EPIPE, ECONNRESET... as {@link ErrnoException}s
+     * @throws IndexOutOfBoundsException if {@code count} is out of range
+     */
+    public long write(IoVecArray iov, int count) throws IOException {
+        ensureOpen();
+        java.util.Objects.checkFromIndexSize(0, count, iov.capacity());
+        if (count == 0) return 0;
+        long r = Sockets.writev(fd, iov.segment(), count);
+        return r == Sockets.WOULD_BLOCK ? 0 : r;
+    }
+
+    /**
      * Reads into {@code dst}.
      *
      * @param dst where the bytes go

@@ -67,6 +67,11 @@ public record AppConfig(String appClass, List<Path> classPath, List<String> args
                 case "--classpath" -> cp.addAll(splitClassPath(value(args, ++i, a)));
                 case "--app-arg" -> appArgs.add(value(args, ++i, a));
                 case "--aot-cache" -> aot = Path.of(value(args, ++i, a));
+                // The example HTTP server's limits, as app arguments (HttpServer.Config.with checks them).
+                case "--max-connections", "--header-timeout-ms", "--idle-timeout-ms", "--body-timeout-ms" -> {
+                    appArgs.add(a);
+                    appArgs.add(value(args, ++i, a));
+                }
                 default -> rest.add(a);
             }
         }
@@ -129,6 +134,9 @@ public record AppConfig(String appClass, List<Path> classPath, List<String> args
             --app names the WorkerApp each worker runs (default: the example HTTP server, from the examples jar);
             --classpath gives the jars and class directories it is loaded from; --app-arg passes an argument to it;
             --aot-cache DIR trains an AOT cache for the workers' JVMs once (per app class path and JDK) and starts
-            every worker with it.""";
+            every worker with it.
+              [--max-connections N] [--header-timeout-ms MS] [--idle-timeout-ms MS] [--body-timeout-ms MS]
+            the example HTTP server's limits per worker, passed to it as app arguments (defaults: the descriptor
+            limit less 64 connections, a 10 s header-read timeout, 30 s keep-alive idle and request-body timeouts).""";
     }
 }

@@ -58,10 +58,24 @@ final class ControlSocket implements AutoCloseable {
         Path dir = socket.toAbsolutePath().getParent();
         if (checkDirectory) secureDirectory(dir, uid);
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+                String what = Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS) ? "a directory (EISDIR)"
+                        : Files.isSymbolicLink(socket) ? "a symbolic link" : "a regular file";
+                throw new IOException("control socket " + socket + " is " + what + ", not a socket; remove it or choose another --control-dir");
+            }
             if (answers(socket)) throw new IOException("another master answers on " + socket + "; stop it or choose another --control-dir");
-            Files.delete(socket);                      // stale: its master is gone
+            try {
+                Files.delete(socket);                      // stale: its master is gone
+            } catch (IOException e) {
+                throw StartupErrors.of("unlink stale control socket", socket, e);
+            }
         }
-        ListenSocket l = ListenSocket.bind(UnixDomainSocketAddress.of(socket), 16);
+        ListenSocket l;
+        try {
+            l = ListenSocket.bind(UnixDomainSocketAddress.of(socket), 16);
+        } catch (IOException e) {
+            throw new IOException("control socket: " + e.getMessage(), e);
+        }
         try {
             if (checkDirectory) Files.setPosixFilePermissions(socket, OWNER_ONLY_FILE);
             ControlSocket c = new ControlSocket(loop, l, socket, uid, commands);
@@ -79,6 +93,14 @@ final class ControlSocket implements AutoCloseable {
         try {
             Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIR));
         } catch (FileAlreadyExistsException exists) {
+            checkDirectory(dir, uid);
+        } catch (IOException e) {
+            throw StartupErrors.of("mkdir", dir, e);
+        }
+    }
+
+    private static void checkDirectory(Path dir, int uid) throws IOException {
+        try {
             if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) throw new IOException("control directory " + dir + " is not a directory");
             int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
             if (owner != uid) throw new IOException("control directory " + dir + " belongs to uid " + owner + ", not to this master's uid " + uid);
@@ -87,6 +109,9 @@ final class ControlSocket implements AutoCloseable {
                 throw new IOException("control directory " + dir + " is open to others (" + PosixFilePermissions.toString(perms)
                         + "); make it rwx------ or choose another --control-dir");
             }
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("control directory")) throw e;
+            throw StartupErrors.of("stat", dir, e);
         }
     }
 

@@ -19,6 +19,7 @@ final class LoopWorkerContext implements WorkerContext {
     private final List<String> args;
     private final AtomicLong requests = new AtomicLong();
     private volatile int connections;
+    private Runnable observer = () -> {};
 
     LoopWorkerContext(EventLoop loop, List<ListenSocket> listeners, List<Key> listenKeys, Restoration restoration, int slot,
                       int generation, List<String> args) {
@@ -59,11 +60,18 @@ final class LoopWorkerContext implements WorkerContext {
     @Override
     public void requestDone() {
         requests.incrementAndGet();
+        observer.run();
     }
 
     @Override
     public void connections(int open) {
         connections = open;
+        observer.run();
+    }
+
+    /** Runs {@code r} (on the loop thread) after every request and connection-count change: the request limit. */
+    void observe(Runnable r) {
+        observer = java.util.Objects.requireNonNull(r);
     }
 
     @Override

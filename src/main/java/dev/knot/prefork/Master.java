@@ -6,11 +6,9 @@ import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
 import static dev.knot.kqueue.Kevent.NOTE_EXIT;
 
 import dev.knot.fork.Handoff;
-import dev.knot.fork.ListenFds;
 import dev.knot.fork.Spawner;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.EventLoop;
-import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
@@ -22,30 +20,35 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The prefork master: binds the listeners (or adopts systemd's), spawns worker JVMs that inherit them, and keeps
  * the wanted number running on one event loop.
  *
- * <p>It watches each worker with EVFILT_PROC NOTE_EXIT and reaps it by pid; restarts crashed workers after a
- * backoff that doubles per consecutive crash (capped), and halts when they crash-loop; kills a worker whose
- * heartbeats stop; reloads gracefully (a new generation is spawned and ready before the old one drains); stops
- * gracefully (workers finish their requests) or fast; changes the worker count at run time. Commands arrive on
- * the control socket ({@code knotctl}) or as signals the JVM lets Java handle: HUP reloads, TERM stops
- * gracefully, INT stops fast, TTIN and TTOU add or remove a worker, WINCH drains every worker but keeps the master.
+ * <p>It watches each worker with EVFILT_PROC NOTE_EXIT and reaps it by pid. Supervision follows {@link Supervisor}:
+ * workers that fail before they are ready count towards a crash-loop halt, workers that ran and died are respawned
+ * with a per-slot backoff, spawn failures for lack of resources are retried. It kills a worker whose heartbeats
+ * stop; reloads gracefully (a new generation is spawned and ready before the old one drains) or one slot at a time
+ * (phased restart); recycles workers after a number of requests or above a memory (PSS) limit, the replacement
+ * ready before the old worker drains; starts at most {@code --start-concurrency} workers at once; stops gracefully
+ * (workers finish their requests) or fast; changes the worker count at run time. Commands arrive on the control
+ * socket ({@code knotctl}) or as signals the JVM lets Java handle: HUP reloads, TERM stops gracefully, INT stops
+ * fast, TTIN and TTOU add or remove a worker, WINCH drains every worker but keeps the master.
  *
- * <p>Threading: everything runs on the loop thread of {@link #run()}.
+ * <p>Threading: everything runs on the loop thread of {@link #run()}, control commands included.
  */
 public final class Master {
     static final String CONTROL_FD = "control";
@@ -53,47 +56,35 @@ public final class Master {
     /** The ident of the heartbeat timer in the worker template (and so in every COPY worker's kqueue). */
     static final long HEARTBEAT_TIMER = 1;
 
-    private enum State { RUNNING, RELOADING, STOPPING, HALTED }
+    enum State { RUNNING, RELOADING, PHASED, STOPPING, HALTED }
 
-    private final PreforkConfig config;
+    final PreforkConfig config;
     private AppConfig app;
     private final EventLoop loop;
-    private final List<Listener> listeners = new ArrayList<>();
-    private final Map<Integer, Worker> workers = new LinkedHashMap<>();     // by pid
-    private final Deque<Long> crashes = new ArrayDeque<>();
+    private final Supervisor supervisor;
+    private Listeners listeners;
+    /** Every worker process not yet reaped, by pid. */
+    final Map<Integer, Worker> workers = new LinkedHashMap<>();
+    /** Spawns waiting for a start slot ({@code --start-concurrency}). */
+    private final Deque<Pending> pending = new ArrayDeque<>();
+    private final Map<Integer, Integer> restarts = new HashMap<>();
+    private final Map<Integer, String> restartReasons = new HashMap<>();
+    private final SplittableRandom random = new SplittableRandom();
     private Selector template;                       // the registrations COPY workers start with
     private ControlSocket control;
-    private State state = State.RUNNING;
-    private int target;
-    private int generation = 1;
-    private int consecutiveCrashes;
-    private int nextSlot = 1;
-    private final long startedNanos = System.nanoTime();
+    State state = State.RUNNING;
+    int target;
+    int generation = 1;
+    final long startedNanos = System.nanoTime();
     private int exitCode;
     private String haltReason;
+    private long stopDeadline;
+    private long lastMemoryCheck;
 
-    /** One listening address: the shared socket, or with SO_REUSEPORT one socket per worker slot. */
-    private record Listener(SocketAddress address, ListenSocket shared, Map<Integer, ListenSocket> perSlot, String origin) {}
-
-    private final class Worker {
-        final int slot, generation, pid;
-        final StreamSocket channel;
-        final long started = System.nanoTime();
-        final StringBuilder input = new StringBuilder();
-        Key channelKey, procKey;
-        boolean ready, draining, killed;
-        long lastHeartbeat = System.nanoTime();
-        long requests, connections;
-
-        Worker(int slot, int generation, int pid, StreamSocket channel) {
-            this.slot = slot;
-            this.generation = generation;
-            this.pid = pid;
-            this.channel = channel;
-        }
-
-        String state() {
-            return killed ? "killed" : draining ? "draining" : ready ? "ready" : "starting";
+    /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
+    private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason, boolean hold) {
+        Pending(int slot, Worker replaces, Worker.Retiring why, String reason) {
+            this(slot, replaces, why, reason, false);
         }
     }
 
@@ -119,9 +110,11 @@ public final class Master {
         this.app = java.util.Objects.requireNonNull(app, "app");
         this.loop = EventLoop.open();
         this.target = config.workers();
+        this.supervisor = new Supervisor(config.backoffBase(), config.backoffMax(), config.crashLoopCount(), config.crashLoopWindow(),
+                config.stableAfter());
     }
 
-    private static void log(String msg) {
+    static void log(String msg) {
         System.err.println(Instant.now() + " knot-master[" + ProcessHandle.current().pid() + "]: " + msg);
     }
 
@@ -133,22 +126,29 @@ public final class Master {
      * @throws IOException if the listeners cannot be bound or the control socket cannot be created
      */
     public int run() throws IOException {
-        app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
-        log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
-        openListeners();
-        template = Selector.open();
-        for (Listener l : listeners) if (l.shared != null) template.register(l.shared, Selector.OP_READ, null);
-        template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
-        template.selectNow();
-        control = ControlSocket.open(loop, config.controlSocket(), this::command, true);
+        long pid = ProcessHandle.current().pid();
+        try {
+            app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
+            log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
+            listeners = Listeners.open(config, null, "pid " + pid + ", control socket " + config.controlSocket());
+            template = Selector.open();
+            for (Listeners.Listener l : listeners.all()) if (l.shared() != null) template.register(l.shared(), Selector.OP_READ, null);
+            template.watch(HEARTBEAT_TIMER, EVFILT_TIMER, 0, 0, config.heartbeatInterval().toMillis(), null);
+            template.selectNow();
+            control = ControlSocket.open(loop, config.controlSocket(), this::command, true);
+        } catch (IOException | RuntimeException e) {
+            cleanUp();
+            loop.shutdownNow();                      // never ran: this closes its kqueue
+            throw e;
+        }
         for (int sig : new int[] {Processes.SIGHUP, Processes.SIGTERM, Processes.SIGINT, Processes.SIGTTIN, Processes.SIGTTOU, Processes.SIGWINCH}) {
             loop.watch(sig, EVFILT_SIGNAL, 0, 0, 0, k -> signal((int) k.ident()));
         }
-        loop.scheduleAtFixedRate(this::checkHeartbeats, 250, 250, TimeUnit.MILLISECONDS);
-        for (Listener l : listeners) log("listening on " + l.address + " (" + l.origin + ")");
+        loop.scheduleAtFixedRate(this::check, 250, 250, TimeUnit.MILLISECONDS);
+        for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
         log("control socket " + control.path() + "; try: knotctl status");
         loop.execute(() -> {
-            for (int i = 0; i < target; i++) spawn(nextSlot++);
+            for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, null);
         });
         loop.run();
         cleanUp();
@@ -157,64 +157,91 @@ public final class Master {
         return exitCode;
     }
 
-    private void openListeners() throws IOException {
-        for (ListenFds.Passed p : ListenFds.adopt()) {
-            listeners.add(new Listener(p.socket().localAddress(), p.socket(), new LinkedHashMap<>(), "from systemd LISTEN_FDS, name " + p.name()));
-        }
-        if (!listeners.isEmpty()) return;
-        for (SocketAddress a : config.listen()) {
-            if (config.reusePort()) {
-                // Probe the address once so that a bad one fails at start, then keep one socket per slot.
-                ListenSocket first = ListenSocket.bind(a, ListenSocket.Options.defaults().reusePort(true));
-                Map<Integer, ListenSocket> perSlot = new LinkedHashMap<>();
-                perSlot.put(1, first);
-                listeners.add(new Listener(first.localAddress(), null, perSlot, "SO_REUSEPORT, one socket per worker"));
-            } else {
-                ListenSocket s = ListenSocket.bind(a);
-                listeners.add(new Listener(s.localAddress(), s, null, "shared by all workers"));
-            }
-        }
-    }
-
-    private ListenSocket listenerFor(Listener l, int slot) throws IOException {
-        if (l.shared != null) return l.shared;
-        ListenSocket s = l.perSlot.get(slot);
-        if (s == null) {
-            s = ListenSocket.bind(l.address, ListenSocket.Options.defaults().reusePort(true));
-            l.perSlot.put(slot, s);
-        }
-        return s;
-    }
-
     // ------------------------------------------------------------------------------------ workers
 
-    private void spawn(int slot) {
-        if (state == State.STOPPING || state == State.HALTED) return;
+    /** Queues a worker; it starts as soon as {@code --start-concurrency} allows. */
+    private void want(int slot, Worker replaces, Worker.Retiring why, String reason) {
+        want(new Pending(slot, replaces, why, reason));
+    }
+
+    private void want(Pending p) {
+        pending.addLast(p);
+        pump();
+    }
+
+    /** Starts queued workers while fewer than {@code --start-concurrency} are starting. */
+    private void pump() {
+        int limit = config.startConcurrency() == 0 ? Integer.MAX_VALUE : config.startConcurrency();
+        while (!pending.isEmpty() && starting() < limit) {
+            Pending p = pending.removeFirst();
+            if (!stale(p)) spawn(p);
+        }
+    }
+
+    /** Workers spawned and not yet ready (those being killed or retired do not hold a start slot). */
+    long starting() {
+        return workers.values().stream().filter(w -> !w.ready && !w.killed && !w.draining()).count();
+    }
+
+    private boolean stale(Pending p) {
+        if (state == State.STOPPING || state == State.HALTED) return true;
+        if (p.replaces != null) {
+            return !workers.containsKey(p.replaces.pid) || p.replaces.draining() || p.replaces.replacement != null;
+        }
+        return p.slot > target || slotTaken(p.slot);
+    }
+
+    /** A worker of the current generation holds (or is starting in) {@code slot}. */
+    private boolean slotTaken(int slot) {
+        return workers.values().stream().anyMatch(x -> x.slot == slot && x.generation == generation && !x.draining());
+    }
+
+    private void spawn(Pending p) {
+        int slot = p.slot;
         StreamSocket[] pair = null;
         try {
             pair = StreamSocket.pair();
             Handoff h = new Handoff(config.forkPolicy()).fd(CONTROL_FD, pair[1].fd());
-            for (int i = 0; i < listeners.size(); i++) h.fd(LISTEN_FD + i, listenerFor(listeners.get(i), slot).fd());
+            for (int i = 0; i < listeners.size(); i++) h.fd(LISTEN_FD + i, listeners.forSlot(i, slot).fd());
             // With per-slot sockets the template cannot hold them: a COPY worker re-registers its own.
             h.prepare(template);
             try (h) {
+                long limit = config.maxRequests() == 0 ? 0 : config.maxRequests() + random.nextLong(config.maxRequestsJitter() + 1);
                 Map<String, String> env = new LinkedHashMap<>(workerEnvironment());
                 env.putAll(h.environment());
-                int pid = Spawner.spawn(new Spawner.Spec(workerCommand(slot), env, h.fds(), null, null));
+                int pid = Spawner.spawn(new Spawner.Spec(workerCommand(slot, limit), env, h.fds(), null, null));
                 pair[1].close();
-                Worker w = new Worker(slot, generation, pid, pair[0]);
+                if (p.reason != null) {
+                    restarts.merge(slot, 1, Integer::sum);
+                    restartReasons.put(slot, p.reason);
+                }
+                Worker w = new Worker(slot, generation, pid, pair[0], limit, restarts.getOrDefault(slot, 0), restartReasons.get(slot));
+                if (p.replaces != null) {
+                    w.replaces = p.replaces;
+                    w.replacing = p.why;
+                    w.holdUntilLimit = p.hold;
+                    p.replaces.replacement = w;
+                }
                 workers.put(pid, w);
                 w.channelKey = loop.register(pair[0], Selector.OP_READ, k -> fromWorker(w));
                 w.procKey = loop.watch(pid, EVFILT_PROC, 0, NOTE_EXIT, 0, k -> exited(w, (int) k.eventData()));
-                log("spawned worker " + slot + " (generation " + generation + ", pid " + pid + ", " + h.entries() + " registrations copied)");
+                log("spawned worker " + slot + " (generation " + generation + ", pid " + pid + ", " + h.entries() + " registrations copied"
+                        + (limit > 0 ? ", max " + limit + " requests" : "") + (p.replaces != null ? ", replacing pid " + p.replaces.pid : "") + ")");
             }
         } catch (IOException | RuntimeException e) {
-            log("cannot spawn worker " + slot + ": " + e.getMessage());
             if (pair != null) {
-                closeQuietly(pair[0]);
-                closeQuietly(pair[1]);
+                Listeners.closeQuietly(pair[0]);
+                Listeners.closeQuietly(pair[1]);
             }
-            crashed(slot, "spawn failed: " + e.getMessage());
+            if (Supervisor.isResourceShortage(e)) {
+                long d = supervisor.resourceShortage(slot);
+                log("cannot spawn worker " + slot + ": " + e.getMessage() + "; retrying in " + d / 1_000_000
+                        + " ms (a shortage of resources, not counted as a crash)");
+                loop.schedule(() -> want(p), d, TimeUnit.NANOSECONDS);
+            } else {
+                log("cannot spawn worker " + slot + ": " + e.getMessage());
+                failedToBoot(slot, p, "spawn failed: " + e.getMessage());
+            }
         }
     }
 
@@ -229,7 +256,7 @@ public final class Master {
         return env;
     }
 
-    private List<String> workerCommand(int slot) {
+    private List<String> workerCommand(int slot, long maxRequests) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -239,12 +266,13 @@ public final class Master {
         cmd.add(WorkerMain.class.getName());
         cmd.addAll(List.of("--slot", Integer.toString(slot), "--generation", Integer.toString(generation),
                 "--heartbeat-ms", Long.toString(config.heartbeatInterval().toMillis())));
+        if (maxRequests > 0) cmd.addAll(List.of("--max-requests", Long.toString(maxRequests)));
         cmd.addAll(app.workerArgs());
         cmd.addAll(config.workerArgs());
         return cmd;
     }
 
-    /** Lines from a worker: "ready", "hb REQUESTS CONNECTIONS". */
+    /** Lines from a worker: "ready", "hb REQUESTS CONNECTIONS [GC_COUNT GC_MS LAG_US]", "limit REQUESTS". */
     private void fromWorker(Worker w) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(1024);
@@ -258,6 +286,12 @@ public final class Master {
                     return;
                 }
                 w.input.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
+                if (w.input.length() > 64 * 1024) {
+                    log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
+                    kill(w, Processes.SIGKILL);
+                    w.input.setLength(0);
+                    return;
+                }
             }
         }
         int nl;
@@ -265,18 +299,85 @@ public final class Master {
             String line = w.input.substring(0, nl);
             w.input.delete(0, nl + 1);
             w.lastHeartbeat = System.nanoTime();
-            if (line.equals("ready")) {
-                w.ready = true;
-                log("worker " + w.slot + " (pid " + w.pid + ") ready");
-                maybeRetireOldGeneration();
-            } else if (line.startsWith("hb ")) {
-                String[] f = line.split(" ");
-                if (f.length >= 3) {
-                    w.requests = Long.parseLong(f[1]);
-                    w.connections = Long.parseLong(f[2]);
+            String[] f = line.split(" ");
+            try {
+                switch (f[0]) {
+                    case "ready" -> ready(w);
+                    case "hb" -> {
+                        if (f.length >= 3) {
+                            w.requests = Long.parseLong(f[1]);
+                            w.connections = Long.parseLong(f[2]);
+                        }
+                        if (f.length >= 6) {
+                            w.gcCount = Long.parseLong(f[3]);
+                            w.gcMillis = Long.parseLong(f[4]);
+                            w.loopLagMicros = Long.parseLong(f[5]);
+                        }
+                        // Start the replacement ahead of the limit, so that it is ready when the worker reaches it.
+                        if (w.maxRequests > 0 && w.serving() && w.replacement == null && w.requests * 5 >= w.maxRequests * 4) {
+                            replace(w, Worker.Retiring.RECYCLE, "approaching its limit of " + w.maxRequests + " requests", true);
+                        }
+                    }
+                    case "limit" -> {
+                        if (f.length >= 2) w.requests = Long.parseLong(f[1]);
+                        w.atLimit = true;
+                        Worker r = w.replacement;
+                        if (r != null && r.ready) {
+                            unlink(r);
+                            retire(w, Worker.Retiring.RECYCLE);
+                        } else {
+                            replace(w, Worker.Retiring.RECYCLE, "reached its limit of " + w.maxRequests + " requests", false);
+                        }
+                    }
+                    default -> log("worker " + w.slot + " (pid " + w.pid + ") sent an unknown line: " + line);
                 }
+            } catch (NumberFormatException e) {
+                log("worker " + w.slot + " (pid " + w.pid + ") sent a malformed line: " + line);
             }
         }
+    }
+
+    private void ready(Worker w) {
+        if (w.ready) return;
+        w.ready = true;
+        w.readyAt = System.nanoTime();
+        log("worker " + w.slot + " (pid " + w.pid + ") ready");
+        Worker old = w.replaces;
+        if (old != null && !(w.holdUntilLimit && !old.atLimit)) {
+            // The replacement serves: only now may the worker it replaces drain. (One started ahead of a request
+            // limit waits for the worker to reach it.)
+            unlink(w);
+            retire(old, w.replacing);
+        }
+        maybeRetireOldGeneration();
+        phasedStep();
+        pump();
+    }
+
+    /** Starts a replacement for {@code w}; {@code w} drains once the replacement is ready. */
+    private void replace(Worker w, Worker.Retiring why, String reason) {
+        replace(w, why, reason, false);
+    }
+
+    /** As above; with {@code hold}, {@code w} serves on until it reports its request limit. */
+    private void replace(Worker w, Worker.Retiring why, String reason, boolean hold) {
+        if (w.replacement != null || w.draining() || !workers.containsKey(w.pid)) return;
+        if (state == State.STOPPING || state == State.HALTED) return;
+        if (pending.stream().anyMatch(p -> p.replaces == w)) return;
+        log("replacing worker " + w.slot + " (pid " + w.pid + "): " + reason);
+        want(new Pending(w.slot, w, why, reason, hold));
+    }
+
+    /** The replacement {@code r} no longer waits for the worker it replaces. */
+    private void unlink(Worker r) {
+        if (r.replaces != null) r.replaces.replacement = null;
+        r.replaces = null;
+    }
+
+    private void retire(Worker w, Worker.Retiring why) {
+        if (w.draining()) return;
+        w.retiring = why;
+        send(w, "drain");
     }
 
     private void send(Worker w, String line) {
@@ -289,6 +390,13 @@ public final class Master {
     }
 
     private void exited(Worker w, int status) {
+        if (w.channel.isOpen()) {
+            try {
+                fromWorker(w);                       // its last lines (the final heartbeat) may still be unread
+            } catch (IOException | RuntimeException e) {
+                // gone
+            }
+        }
         try {
             int reaped = Spawner.reap(w.pid, false);
             if (reaped >= 0) status = reaped;
@@ -296,51 +404,61 @@ public final class Master {
             // already reaped (ECHILD): keep the status the kernel reported with NOTE_EXIT
         }
         workers.remove(w.pid);
-        if (w.channelKey != null && w.channelKey.isValid()) w.channelKey.cancelForClose();
-        closeQuietly(w.channel);
+        // Only while the channel is open: after its EOF the key was cancelled, and must not be touched again.
+        if (w.channel.isOpen()) {
+            if (w.channelKey != null && w.channelKey.isValid()) w.channelKey.cancelForClose();
+            Listeners.closeQuietly(w.channel);
+        }
         String how = Spawner.termSignal(status) != 0 ? "killed by signal " + Spawner.termSignal(status) : "exit code " + Spawner.exitCode(status);
-        boolean expected = w.draining || state == State.STOPPING || state == State.HALTED;
-        log("worker " + w.slot + " (pid " + w.pid + ") exited: " + how + (expected ? "" : ", unexpectedly"));
+        boolean expected = w.draining() || state == State.STOPPING || state == State.HALTED;
+        log("worker " + w.slot + " (pid " + w.pid + ") exited: " + how + (expected ? "" : ", unexpectedly")
+                + (w.ready ? "" : " before it was ready") + ", after " + w.requests + " requests"
+                + (w.draining() ? " (" + w.retiring.name().toLowerCase(java.util.Locale.ROOT) + ")" : ""));
         if (state == State.STOPPING || state == State.HALTED) {
             if (workers.isEmpty()) loop.shutdownGracefully();
             return;
         }
-        if (expected) {
-            if (state == State.RELOADING && workers.values().stream().noneMatch(x -> x.generation < generation)) {
-                state = State.RUNNING;
-                log("reload complete: generation " + generation);
+        if (w.replacement != null) {
+            // Its replacement is on the way and takes the slot over.
+            w.replacement.replaces = null;
+            w.replacement = null;
+        } else if (w.replaces != null) {
+            // A replacement that never became ready: the worker it was to replace keeps serving meanwhile.
+            Worker old = w.replaces;
+            old.replacement = null;
+            if (!expected) failedToBoot(w.slot, new Pending(w.slot, old, w.replacing, restartReasons.get(w.slot)), how);
+        } else if (!expected) {
+            if (!w.ready) {
+                failedToBoot(w.slot, new Pending(w.slot, null, Worker.Retiring.NONE, "boot failure: " + how), how);
+            } else {
+                Supervisor.Decision d = supervisor.crashAfterReady(w.slot, System.nanoTime() - w.readyAt);
+                respawnLater(w.slot, new Pending(w.slot, null, Worker.Retiring.NONE, "crashed: " + how), d.delayNanos());
             }
-            return;
         }
-        if (w.slot <= slotsWanted() && !slotTaken(w.slot)) crashed(w.slot, how);
+        maybeRetireOldGeneration();
+        phasedStep();
+        pump();
     }
 
-    private int slotsWanted() {
-        return target;
-    }
-
-    private boolean slotTaken(int slot) {
-        return workers.values().stream().anyMatch(x -> x.slot == slot && x.generation == generation && !x.draining);
-    }
-
-    private void crashed(int slot, String how) {
-        long now = System.nanoTime();
-        crashes.addLast(now);
-        while (!crashes.isEmpty() && now - crashes.peekFirst() > config.crashLoopWindow().toNanos()) crashes.removeFirst();
-        if (crashes.size() >= config.crashLoopCount()) {
-            halt("workers crash-looped: " + crashes.size() + " unexpected exits within " + config.crashLoopWindow().toMillis()
+    /** A worker (or a spawn) failed before the worker was ready: counts towards a crash-loop halt. */
+    private void failedToBoot(int slot, Pending retry, String how) {
+        Supervisor.Decision d = supervisor.bootFailure(slot, System.nanoTime());
+        if (d.halt()) {
+            halt("workers fail to boot: " + d.recentBootFailures() + " boot failures within " + config.crashLoopWindow().toMillis()
                     + " ms (last: worker " + slot + ", " + how + "); fix the workers and start again");
             return;
         }
-        consecutiveCrashes++;
-        long delay = Math.min(config.backoffMax().toNanos(), config.backoffBase().toNanos() << Math.min(20, consecutiveCrashes - 1));
-        log("respawning worker " + slot + " in " + delay / 1_000_000 + " ms");
-        loop.schedule(() -> {
-            if (!slotTaken(slot) && slot <= slotsWanted()) spawn(slot);
-        }, delay, TimeUnit.NANOSECONDS);
+        respawnLater(slot, retry, d.delayNanos());
     }
 
-    private void checkHeartbeats() {
+    private void respawnLater(int slot, Pending p, long delayNanos) {
+        if (p.replaces == null && (slot > target || slotTaken(slot))) return;
+        log("respawning worker " + slot + " in " + delayNanos / 1_000_000 + " ms");
+        loop.schedule(() -> want(p), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Every 250 ms: heartbeats, boot timeouts, the stop deadline, stable slots, memory limits. */
+    private void check() {
         long now = System.nanoTime();
         for (Worker w : List.copyOf(workers.values())) {
             long limit = w.ready ? config.heartbeatTimeout().toNanos() : config.bootTimeout().toNanos();
@@ -348,8 +466,7 @@ public final class Master {
                 log("worker " + w.slot + " (pid " + w.pid + ") silent for " + (now - w.lastHeartbeat) / 1_000_000 + " ms: killing it");
                 kill(w, Processes.SIGKILL);
             }
-            // A stable worker resets the crash backoff.
-            if (w.ready && now - w.started > 10_000_000_000L) consecutiveCrashes = 0;
+            if (w.ready && !w.draining() && now - w.readyAt >= supervisor.stableAfterNanos()) supervisor.stable(w.slot);
         }
         if (state == State.STOPPING && stopDeadline != 0 && now - stopDeadline > 0) {
             for (Worker w : List.copyOf(workers.values())) {
@@ -357,6 +474,21 @@ public final class Master {
                     log("worker " + w.slot + " (pid " + w.pid + ") still draining at the stop timeout: killing it");
                     kill(w, Processes.SIGKILL);
                 }
+            }
+        }
+        if (now - lastMemoryCheck >= 1_000_000_000L) {
+            lastMemoryCheck = now;
+            checkMemory();
+        }
+    }
+
+    private void checkMemory() {
+        for (Worker w : List.copyOf(workers.values())) {
+            if (w.killed) continue;
+            w.pssKb = Pss.kilobytes(w.pid);
+            long limitKb = config.maxWorkerMemoryMb() * 1024;
+            if (limitKb > 0 && w.pssKb > limitKb && w.serving()) {
+                replace(w, Worker.Retiring.RECYCLE, "PSS " + w.pssKb / 1024 + " MiB over the limit of " + config.maxWorkerMemoryMb() + " MiB");
             }
         }
     }
@@ -387,8 +519,6 @@ public final class Master {
         }
     }
 
-    private long stopDeadline;
-
     private void signal(int sig) {
         if (sig == Processes.SIGHUP) reload();
         else if (sig == Processes.SIGTERM) stop(false);
@@ -400,35 +530,52 @@ public final class Master {
 
     /** A new generation comes up; the old one drains once every new worker is ready. */
     private void reload() {
-        if (state != State.RUNNING && state != State.RELOADING) return;
+        if (state != State.RUNNING && state != State.RELOADING && state != State.PHASED) return;
         generation++;
         state = State.RELOADING;
         log("reload: starting generation " + generation);
-        List<Integer> slots = new ArrayList<>();
-        for (int i = 1; i <= target; i++) slots.add(i);
-        for (int slot : slots) spawn(slot);
-        if (target == 0) maybeRetireOldGeneration();
+        for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, "reload to generation " + generation);
+        maybeRetireOldGeneration();
     }
 
     private void maybeRetireOldGeneration() {
         if (state != State.RELOADING) return;
-        long readyNew = workers.values().stream().filter(w -> w.generation == generation && w.ready).count();
+        long readyNew = workers.values().stream().filter(w -> w.generation == generation && w.serving()).count();
         if (readyNew < target) return;
-        for (Worker w : workers.values()) {
-            if (w.generation < generation && !w.draining) {
-                w.draining = true;
-                send(w, "drain");
-            }
-        }
+        for (Worker w : List.copyOf(workers.values())) if (w.generation < generation) retire(w, Worker.Retiring.RELOAD);
         if (workers.values().stream().noneMatch(x -> x.generation < generation)) {
             state = State.RUNNING;
             log("reload complete: generation " + generation);
         }
     }
 
+    /** Phased restart: one slot at a time, each old worker drains once its replacement is ready. */
+    private void phasedRestart() {
+        generation++;
+        state = State.PHASED;
+        log("phased restart: replacing each worker with generation " + generation + ", one at a time");
+        phasedStep();
+    }
+
+    private void phasedStep() {
+        if (state != State.PHASED) return;
+        if (workers.values().stream().anyMatch(w -> w.replaces != null)) return;     // one replacement at a time
+        Worker next = workers.values().stream().filter(w -> w.generation < generation && w.serving() && w.slot <= target)
+                .min((a, b) -> Integer.compare(a.slot, b.slot)).orElse(null);
+        if (next != null) {
+            replace(next, Worker.Retiring.PHASED, "phased restart to generation " + generation);
+            return;
+        }
+        if (workers.values().stream().noneMatch(w -> w.generation < generation && !w.draining())) {
+            state = State.RUNNING;
+            log("phased restart complete: generation " + generation);
+        }
+    }
+
     private void stop(boolean fast) {
         if (state == State.STOPPING && !fast) return;
         state = State.STOPPING;
+        pending.clear();
         log(fast ? "fast stop" : "graceful stop");
         if (workers.isEmpty()) {
             loop.shutdownGracefully();
@@ -436,9 +583,12 @@ public final class Master {
         }
         stopDeadline = System.nanoTime() + config.stopTimeout().toNanos();
         for (Worker w : workers.values()) {
-            w.draining = true;
-            if (fast) kill(w, Processes.SIGKILL);
-            else send(w, "drain");
+            if (fast) {
+                w.retiring = Worker.Retiring.STOP;
+                kill(w, Processes.SIGKILL);
+            } else {
+                retire(w, Worker.Retiring.STOP);
+            }
         }
     }
 
@@ -447,77 +597,67 @@ public final class Master {
         int old = target;
         target = Math.max(0, Math.min(1024, n));
         log("scale: " + old + " -> " + target + " workers");
-        for (int slot = 1; slot <= target; slot++) {
-            if (!slotTaken(slot)) spawn(slot);
-        }
-        for (Worker w : workers.values()) {
-            if (w.slot > target && !w.draining) {
-                w.draining = true;
-                send(w, "drain");
-            }
-        }
+        for (int slot = 1; slot <= target; slot++) if (!slotTaken(slot)) want(slot, null, Worker.Retiring.NONE, null);
+        for (Worker w : List.copyOf(workers.values())) if (w.slot > target) retire(w, Worker.Retiring.SCALE);
+        maybeRetireOldGeneration();
+        phasedStep();
     }
 
     private void halt(String reason) {
         haltReason = reason;
         exitCode = 3;
         state = State.HALTED;
+        pending.clear();
         for (Worker w : workers.values()) kill(w, Processes.SIGKILL);
         if (workers.isEmpty()) loop.shutdownGracefully();
     }
 
-    /** The control socket's commands. */
+    /** A control-socket command line; the answer (a line starting "error:" when refused). Loop thread. */
     String command(String line) {
-        String[] w = line.trim().split("\\s+");
-        switch (w[0]) {
-            case "status" -> {
-                long running = workers.values().stream().filter(x -> !x.draining).count();
-                long requests = workers.values().stream().mapToLong(x -> x.requests).sum();
-                StringBuilder sb = new StringBuilder();
-                sb.append("master ").append(ProcessHandle.current().pid()).append('\n');
-                sb.append("state ").append(state.name().toLowerCase(java.util.Locale.ROOT)).append('\n');
-                for (Listener l : listeners) sb.append("listen ").append(l.address).append(" (").append(l.origin).append(")\n");
-                sb.append("workers ").append(running).append('/').append(target).append('\n');
-                sb.append("generation ").append(generation).append('\n');
-                sb.append("uptime ").append((System.nanoTime() - startedNanos) / 1_000_000_000L).append(" s\n");
-                sb.append("requests ").append(requests).append('\n');
-                return sb.toString();
-            }
-            case "workers" -> {
-                StringBuilder sb = new StringBuilder("slot pid generation state uptime_s requests connections heartbeat_ms\n");
-                long now = System.nanoTime();
-                for (Worker x : workers.values()) {
-                    sb.append(x.slot).append(' ').append(x.pid).append(' ').append(x.generation).append(' ').append(x.state()).append(' ')
-                      .append((now - x.started) / 1_000_000_000L).append(' ').append(x.requests).append(' ').append(x.connections).append(' ')
-                      .append((now - x.lastHeartbeat) / 1_000_000L).append('\n');
-                }
-                return sb.toString();
-            }
+        Command c;
+        try {
+            c = Command.parse(line);
+        } catch (Command.BadCommand e) {
+            return "error: " + e.getMessage() + "\n";
+        }
+        return switch (c.verb()) {
+            case "status" -> c.has("--json") ? Reports.statusJson(this) : Reports.status(this);
+            case "workers" -> c.has("--json") ? Reports.workersJson(this) : Reports.workers(this);
             case "reload" -> {
+                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
                 reload();
-                return "reloading: generation " + generation + "\n";
+                yield "reloading: generation " + generation + "\n";
+            }
+            case "restart" -> {
+                if (state != State.RUNNING) yield "error: a phased restart needs a running master; it is " + stateName() + "\n";
+                phasedRestart();
+                yield "phased restart: generation " + generation + "\n";
             }
             case "stop" -> {
-                boolean fast = w.length > 1 && w[1].equals("--fast");
+                boolean fast = c.has("--fast");
                 stop(fast);
-                return fast ? "stopping (fast)\n" : "stopping (graceful)\n";
+                yield fast ? "stopping (fast)\n" : "stopping (graceful)\n";
             }
             case "scale" -> {
-                if (w.length != 2) return "error: scale takes a worker count\n";
-                int n;
-                try {
-                    n = Integer.parseInt(w[1]);
-                } catch (NumberFormatException e) {
-                    return "error: not a number: " + w[1] + "\n";
-                }
-                if (n < 0 || n > 1024) return "error: worker count out of range: " + n + "\n";
-                scale(n);
-                return "scaling to " + n + " workers\n";
+                if (state == State.STOPPING || state == State.HALTED) yield "error: the master is " + stateName() + "\n";
+                scale(c.count());
+                yield "scaling to " + c.count() + " workers\n";
             }
-            default -> {
-                return "error: unknown command '" + line.trim() + "' (status, workers, reload, stop [--fast], scale N)\n";
-            }
-        }
+            case "upgrade" -> "error: upgrade is not available yet\n";
+            default -> "error: unknown command '" + c.verb() + "'\n";
+        };
+    }
+
+    String stateName() {
+        return state.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    Collection<Worker> workerList() {
+        return workers.values();
+    }
+
+    List<Listeners.Listener> listenerList() {
+        return listeners.all();
     }
 
     private void cleanUp() {
@@ -526,20 +666,8 @@ public final class Master {
         } catch (IOException e) {
             log("removing the control socket: " + e.getMessage());
         }
-        for (Listener l : listeners) {
-            closeQuietly(l.shared);
-            if (l.perSlot != null) l.perSlot.values().forEach(Master::closeQuietly);
-        }
+        if (listeners != null) listeners.close();
         if (template != null) template.close();
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) return;
-        try {
-            c.close();
-        } catch (Exception ignored) {
-            // shutting down
-        }
     }
 
     /**

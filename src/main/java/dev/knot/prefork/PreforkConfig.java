@@ -32,12 +32,19 @@ import java.util.Map;
  * @param workerJvmArgs extra JVM options for workers
  * @param workerArgs extra arguments for the worker's main (test hooks)
  * @param workerEnv extra environment variables for workers
+ * @param lockDir directory of the per-port locks that keep two masters off one {@code --reuseport} port
+ * @param stableAfter a worker ready for this long resets its slot's respawn backoff
+ * @param maxRequests a worker is replaced (gracefully) after this many requests; 0: never
+ * @param maxRequestsJitter each worker's limit is {@code maxRequests} plus a random number in [0, jitter]
+ * @param maxWorkerMemoryMb a worker whose PSS exceeds this many MiB is replaced (gracefully); 0: no limit
+ * @param startConcurrency at most this many workers start (spawned, not yet ready) at once; 0: no limit
  */
 public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reusePort, Path controlDir, ForkPolicy forkPolicy,
                             Duration heartbeatInterval, Duration heartbeatTimeout, Duration bootTimeout,
                             Duration backoffBase, Duration backoffMax, int crashLoopCount, Duration crashLoopWindow,
                             Duration stopTimeout, List<String> workerJvmArgs, List<String> workerArgs,
-                            Map<String, String> workerEnv) {
+                            Map<String, String> workerEnv, Path lockDir, Duration stableAfter, long maxRequests,
+                            long maxRequestsJitter, long maxWorkerMemoryMb, int startConcurrency) {
 
     /**
      * Checks the values.
@@ -50,6 +57,10 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
         workerArgs = List.copyOf(workerArgs);
         workerEnv = Map.copyOf(workerEnv);
         if (workers < 0 || workers > 1024) throw new IllegalArgumentException("workers must be in [0, 1024], not " + workers);
+        if (maxRequests < 0 || maxRequestsJitter < 0) throw new IllegalArgumentException("--max-requests and --max-requests-jitter must be >= 0");
+        if (maxRequestsJitter > 0 && maxRequests == 0) throw new IllegalArgumentException("--max-requests-jitter needs --max-requests");
+        if (maxWorkerMemoryMb < 0) throw new IllegalArgumentException("--max-worker-memory must be >= 0");
+        if (startConcurrency < 0) throw new IllegalArgumentException("--start-concurrency must be >= 0");
     }
 
     /**
@@ -60,7 +71,8 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
     public static PreforkConfig defaults() {
         return new PreforkConfig(List.of(new InetSocketAddress("127.0.0.1", 8080)), 2, false, defaultControlDir(), ForkPolicy.COPY,
                 Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofSeconds(10),
-                5, Duration.ofSeconds(30), Duration.ofSeconds(30), List.of(), List.of(), Map.of());
+                5, Duration.ofSeconds(30), Duration.ofSeconds(30), List.of(), List.of(), Map.of(), defaultControlDir(),
+                Duration.ofSeconds(10), 0, 0, 0, 0);
     }
 
     /**
@@ -111,6 +123,10 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
         int crashes = d.crashLoopCount;
         List<String> jvm = new ArrayList<>(), wargs = new ArrayList<>();
         Map<String, String> env = new LinkedHashMap<>();
+        Path lockDir = d.lockDir;
+        Duration stable = d.stableAfter;
+        long maxRequests = 0, jitter = 0, memory = 0;
+        int startConcurrency = 0;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -140,11 +156,29 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                     if (eq <= 0) throw new IllegalArgumentException("--worker-env takes NAME=VALUE");
                     env.put(kv.substring(0, eq), kv.substring(eq + 1));
                 }
+                case "--lock-dir" -> lockDir = Path.of(value(args, ++i, a));
+                case "--stable-ms" -> stable = Duration.ofMillis(number(args, ++i, a));
+                case "--max-requests" -> maxRequests = number(args, ++i, a);
+                case "--max-requests-jitter" -> jitter = number(args, ++i, a);
+                case "--max-worker-memory" -> memory = number(args, ++i, a);
+                case "--start-concurrency" -> startConcurrency = (int) Math.min(1024, number(args, ++i, a));
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + usage());
             }
         }
         return new PreforkConfig(listen.isEmpty() ? d.listen : listen, workers, reusePort, dir, policy, hbInterval, hbTimeout,
-                boot, backoffBase, backoffMax, crashes, window, stop, jvm, wargs, env);
+                boot, backoffBase, backoffMax, crashes, window, stop, jvm, wargs, env, lockDir, stable, maxRequests, jitter, memory,
+                startConcurrency);
+    }
+
+    private static long number(String[] args, int i, String option) {
+        String v = value(args, i, option);
+        try {
+            long n = Long.parseLong(v);
+            if (n < 0) throw new IllegalArgumentException(option + " must be >= 0, not " + v);
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " takes a number, not '" + v + "'");
+        }
     }
 
     private static String value(String[] args, int i, String option) {
@@ -169,9 +203,11 @@ public record PreforkConfig(List<SocketAddress> listen, int workers, boolean reu
                         [--control-dir DIR] [--fork-policy copy|drop] [--heartbeat-ms MS] [--heartbeat-timeout-ms MS]
                         [--boot-timeout-ms MS] [--backoff-ms MS] [--backoff-max-ms MS] [--crash-loop COUNT/MS]
                         [--stop-timeout-ms MS] [--worker-jvm-arg ARG]... [--worker-env NAME=VALUE]...
+                        [--max-requests N [--max-requests-jitter J]] [--max-worker-memory MIB] [--start-concurrency K]
+                        [--stable-ms MS] [--lock-dir DIR]
             """ + AppConfig.usage() + """
 
             Starts a prefork server (default: the example HTTP server on 127.0.0.1:8080, 2 workers). Listeners passed by systemd
-            (LISTEN_FDS) are adopted instead of binding. Query and steer it with: knotctl status|workers|reload|stop [--fast]|scale N""";
+            (LISTEN_FDS) are adopted instead of binding. Query and steer it with: knotctl """ + Command.USAGE;
     }
 }

@@ -42,7 +42,7 @@ public final class WorkerMain {
 
     private static int slot;
 
-    private static void log(String msg) {
+    static void log(String msg) {
         System.err.println(Instant.now() + " knot-worker-" + slot + "[" + ProcessHandle.current().pid() + "]: " + msg);
     }
 
@@ -54,7 +54,15 @@ public final class WorkerMain {
      * @throws Exception if the worker cannot start; the master sees its exit and accounts for it
      */
     public static void main(String[] args) throws Exception {
+        // First of all: die with the master even if this worker's loop is stuck later (the EOF and NOTE_EXIT watches
+        // below run on that loop), and leave if the master is already gone.
+        String master = System.getenv(dev.knot.fork.Handoff.ENV_PARENT_PID);
+        if (master != null && master.matches("\\d{1,9}") && !dev.knot.fork.Spawner.dieWithParent(Integer.parseInt(master))) {
+            log("master " + master + " exited before this worker started: exiting");
+            System.exit(1);
+        }
         long heartbeatMs = 1000;
+        long maxRequests = 0;
         long hangAfter = -1;
         int generation = 0;
         String appClass = AppLoader.DEFAULT_APP;
@@ -73,6 +81,7 @@ public final class WorkerMain {
                     System.exit(1);
                 }
                 case "--hang-after-ms" -> hangAfter = Long.parseLong(args[++i]);
+                case "--max-requests" -> maxRequests = Long.parseLong(args[++i]);
                 default -> throw new IllegalArgumentException("unknown worker option " + args[i]);
             }
         }
@@ -90,7 +99,7 @@ public final class WorkerMain {
         }
         LoopWorkerContext ctx = new LoopWorkerContext(loop, listeners, listenKeys, restored, slot, generation, appArgs);
         String app = appClass;
-        long hang = hangAfter, interval = heartbeatMs;
+        long hang = hangAfter, interval = heartbeatMs, limit = maxRequests;
         loop.execute(() -> {
             WorkerApp instance;
             try {
@@ -101,7 +110,7 @@ public final class WorkerMain {
                 System.exit(APP_FAILED);
                 return;
             }
-            serve(loop, in, restored, channel, ctx, instance, interval, hang);
+            serve(loop, in, restored, channel, ctx, instance, interval, hang, limit);
             send(channel, "ready");
             log("ready: " + app + ", " + restored.method() + " (" + restored.registered() + " registrations, "
                     + restored.keventNanos() / 1000 + " us)");
@@ -112,8 +121,11 @@ public final class WorkerMain {
 
     /** Heartbeats, the master's commands and the master's exit, once the app has started. */
     private static void serve(EventLoop loop, Inheritance in, Restoration restored, StreamSocket channel, LoopWorkerContext ctx,
-                              WorkerApp app, long heartbeatMs, long hangAfter) {
-        Runnable heartbeat = () -> send(channel, "hb " + ctx.requests() + " " + ctx.openConnections());
+                              WorkerApp app, long heartbeatMs, long hangAfter, long maxRequests) {
+        Heartbeat beat = new Heartbeat(heartbeatMs);
+        Runnable heartbeat = () -> send(channel, beat.line(ctx.requests(), ctx.openConnections()));
+        Recycler recycler = new Recycler(maxRequests, ctx, app, line -> send(channel, line), heartbeat, loop::shutdownGracefully);
+        ctx.observe(recycler::changed);
         Key heartbeatKey = restored.keys().stream().filter(k -> k.isKnote() && k.filter() == EVFILT_TIMER && k.ident() == Master.HEARTBEAT_TIMER)
                 .findFirst().orElse(null);
         if (heartbeatKey != null) {
@@ -144,13 +156,7 @@ public final class WorkerMain {
                 input.delete(0, nl + 1);
                 if (cmd.equals("drain") && !draining[0]) {
                     draining[0] = true;
-                    log("draining");
-                    try {
-                        app.drain(loop::shutdownGracefully);
-                    } catch (RuntimeException e) {
-                        log("app drain failed: " + describe(e));
-                        loop.shutdownGracefully();
-                    }
+                    recycler.masterDrain();
                 }
             }
         });

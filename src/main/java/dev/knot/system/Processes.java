@@ -5,6 +5,7 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.mman_h;
 import dev.knot.bindings.linux.posix_spawn_file_actions_t;
 import dev.knot.bindings.linux.posix_spawnattr_t;
+import dev.knot.bindings.linux.prctl_h;
 import dev.knot.bindings.linux.signal_h;
 import dev.knot.bindings.linux.sigset_t;
 import dev.knot.bindings.linux.spawn_h;
@@ -123,6 +124,24 @@ public final class Processes {
         if (signal_h.kill(st, pid, signal) != 0) {
             throw new ErrnoException("kill(" + pid + ", " + signal + ")", CallState.errno(st));
         }
+    }
+
+    /**
+     * prctl(PR_SET_PDEATHSIG, signal): the kernel sends {@code signal} to this process when the thread that
+     * spawned it exits. Linux only.
+     *
+     * @throws ErrnoException if prctl fails
+     */
+    public static void setParentDeathSignal(int signal) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        if (prctl_h.prctl(st, prctl_h.PR_SET_PDEATHSIG, signal) != 0) {
+            throw new ErrnoException("prctl(PR_SET_PDEATHSIG, " + signal + ")", CallState.errno(st));
+        }
+    }
+
+    /** getppid(2); it cannot fail. */
+    public static int getppid() {
+        return unistd_h.getppid();
     }
 
     /** geteuid(2); it cannot fail. */

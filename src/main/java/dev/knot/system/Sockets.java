@@ -166,6 +166,50 @@ public final class Sockets {
         }
     }
 
+    /** The layout of {@code struct iovec}, for arrays that callers fill by address ({@code dev.knot.net.IoVecArray}). */
+    public static final long IOVEC_SIZE = iovec.SIZEOF, IOVEC_BASE = iovec.iov_base$OFFSET, IOVEC_LEN = iovec.iov_len$OFFSET;
+
+    /**
+     * recv(2) into {@code length} bytes of native memory at {@code address}, which the caller owns (a framework's
+     * direct buffer): bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}.
+     */
+    public static long recvAddress(int fd, long address, long length) throws ErrnoException {
+        MemorySegment dst = MemorySegment.ofAddress(address);
+        MemorySegment st = CallState.forThread();
+        while (true) {
+            long r = socket_h.recv(st, fd, dst, length, 0);
+            if (r >= 0) return r;
+            int e = CallState.errno(st);
+            if (e == errno_h.EAGAIN) return WOULD_BLOCK;
+            if (e != errno_h.EINTR) throw new ErrnoException("recv(" + fd + ")", e);
+        }
+    }
+
+    /** send(2) with MSG_NOSIGNAL of {@code length} bytes at {@code address}: bytes taken, or {@link #WOULD_BLOCK}. */
+    public static long sendAddress(int fd, long address, long length) throws ErrnoException {
+        MemorySegment src = MemorySegment.ofAddress(address);
+        MemorySegment st = CallState.forThread();
+        while (true) {
+            long r = socket_h.send(st, fd, src, length, socket_h.MSG_NOSIGNAL);
+            if (r >= 0) return r;
+            int e = CallState.errno(st);
+            if (e == errno_h.EAGAIN) return WOULD_BLOCK;
+            if (e != errno_h.EINTR) throw new ErrnoException("send(" + fd + ")", e);
+        }
+    }
+
+    /** writev(2) of the first {@code count} entries of a caller-filled iovec array: bytes taken, or {@link #WOULD_BLOCK}. */
+    public static long writev(int fd, MemorySegment iov, int count) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        while (true) {
+            long r = uio_h.writev(st, fd, iov, count);
+            if (r >= 0) return r;
+            int e = CallState.errno(st);
+            if (e == errno_h.EAGAIN) return WOULD_BLOCK;
+            if (e != errno_h.EINTR) throw new ErrnoException("writev(" + fd + ")", e);
+        }
+    }
+
     /** shutdown(2); {@code how} is {@link #SHUT_RD} or {@link #SHUT_WR}. */
     public static void shutdown(int fd, int how) throws ErrnoException {
         MemorySegment st = CallState.forThread();

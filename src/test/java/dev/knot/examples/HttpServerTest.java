@@ -154,10 +154,10 @@ class HttpServerTest {
 
     @Test
     void oversizedHeadersGet431AndOversizedBodiesGet413() throws Exception {
-        String big = "GET / HTTP/1.1\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n";
+        String big = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n";
         String r = exchange(big, true);
         assertTrue(r.startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n"), r);
-        String body = exchange("POST /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", true);
+        String body = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", true);
         assertTrue(body.startsWith("HTTP/1.1 413 Content Too Large\r\n"), body);
     }
 
@@ -165,9 +165,9 @@ class HttpServerTest {
     void http10ClosesUnlessKeepAliveAndConnectionCloseIsHonoured() throws Exception {
         String r = exchange("GET / HTTP/1.0\r\n\r\n", true);
         assertTrue(r.startsWith("HTTP/1.1 200 OK") && r.contains("Connection: close") && r.endsWith("Hello, World!"), r);
-        String c = exchange("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", true);
+        String c = exchange("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true);
         assertTrue(c.contains("Connection: close") && c.endsWith("Hello, World!"), c);
-        String head = exchange("HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n", true);
+        String head = exchange("HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true);
         assertTrue(head.contains("Content-Length: 0") || head.contains("Content-Length: "), head);
         assertTrue(!head.contains("Hello"), head);
     }
@@ -186,7 +186,7 @@ class HttpServerTest {
             Thread writer = Thread.ofVirtual().start(() -> {
                 try {
                     OutputStream out = s.getOutputStream();
-                    out.write((sleep + one.repeat(behind) + "GET / HTTP/1.1\r\nConnection: close\r\n\r\nextra")
+                    out.write((sleep + one.repeat(behind) + "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nextra")
                             .getBytes(StandardCharsets.ISO_8859_1));
                     out.flush();
                 } catch (java.io.IOException ignored) {

@@ -35,6 +35,8 @@ public final class AcceptPauseChild {
         List<StreamSocket> accepted = Collections.synchronizedList(new ArrayList<>());
         List<Throwable> errors = new CopyOnWriteArrayList<>();
         loop.onError(errors::add);
+        List<String> log = new CopyOnWriteArrayList<>();
+        loop.onLog(log::add);
         List<Integer> clients = new ArrayList<>();
         for (int i = 0; i < CLIENTS; i++) clients.add(Posix.tcpConnect(l.port()));   // they wait in the queue
         loop.start("accept");
@@ -76,6 +78,10 @@ public final class AcceptPauseChild {
         deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (accepted.size() < CLIENTS && System.nanoTime() < deadline) Thread.sleep(10);
         check(accepted.size() == CLIENTS, "accepted " + accepted.size() + " of " + CLIENTS + " after the limit was restored");
+        // One report when the shortage began, one line when it ended: not one per 100 ms retry.
+        check(errors.size() == 1, "reports during the shortage (one expected): " + errors);
+        check(log.stream().filter(m -> m.contains("resumed after")).count() == 1, "no single resume line: " + log);
+        System.out.println("log: " + log);
         System.out.println("resumed: all accepted");
         loop.close();
         synchronized (accepted) {

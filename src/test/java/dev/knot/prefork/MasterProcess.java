@@ -47,16 +47,7 @@ final class MasterProcess implements AutoCloseable {
     static MasterProcess startMain(String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants
         Path log = Files.createTempFile("knot-master", ".log");
-        List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"), mainClass, "--listen", "127.0.0.1:0", "--control-dir", dir.toString(),
-                "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
-        cmd.addAll(List.of(options));
-        if (!shellPrefix.isEmpty()) {
-            List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", String.join("; ", shellPrefix) + "; exec \"$@\"", "sh"));
-            sh.addAll(cmd);
-            cmd = sh;
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(command(mainClass, shellPrefix, dir, options)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Pattern listening = Pattern.compile("listening on /127\\.0\\.0\\.1:(\\d+)");
         long deadline = System.currentTimeMillis() + 30_000;
         while (System.currentTimeMillis() < deadline) {
@@ -69,7 +60,74 @@ final class MasterProcess implements AutoCloseable {
             Thread.sleep(50);
         }
         p.destroyForcibly();
-        throw new AssertionError("the master did not start:\n" + Files.readString(log));
+        p.waitFor(10, TimeUnit.SECONDS);
+        String text = Files.readString(log);
+        deleteTree(dir);
+        Files.deleteIfExists(log);
+        throw new AssertionError("the master did not start:\n" + text);
+    }
+
+    /**
+     * The master's command line: a fresh control directory (also its lock directory unless the options name one),
+     * port 0 unless the options give --listen or --port, fast-starting JVM options and 200 ms heartbeats.
+     */
+    static List<String> command(List<String> shellPrefix, Path dir, String... options) {
+        return command("dev.knot.prefork.Master", shellPrefix, dir, options);
+    }
+
+    /** As {@link #command(List, Path, String...)}, with another main class that takes the master's options. */
+    static List<String> command(String mainClass, List<String> shellPrefix, Path dir, String... options) {
+        List<String> opts = List.of(options);
+        List<String> args = new ArrayList<>();
+        if (!opts.contains("--listen") && !opts.contains("--port")) args.addAll(List.of("--listen", "127.0.0.1:0"));
+        args.addAll(List.of("--control-dir", dir.toString()));
+        if (!opts.contains("--lock-dir")) args.addAll(List.of("--lock-dir", dir.toString()));
+        args.addAll(List.of("--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-XX:TieredStopAtLevel=1", "--heartbeat-ms", "200"));
+        args.addAll(opts);
+        List<String> cmd = new ArrayList<>(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"), mainClass, args.toArray(String[]::new)));
+        if (!shellPrefix.isEmpty()) {
+            List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", String.join("; ", shellPrefix) + "; exec \"$@\"", "sh"));
+            sh.addAll(cmd);
+            cmd = sh;
+        }
+        return cmd;
+    }
+
+    /** The exit status and output of a master expected to fail at start. */
+    record Exit(int code, String log) {}
+
+    /** Runs a master that is expected to exit by itself within 30 s (a start-up failure); its control dir is fresh. */
+    static Exit runToExit(String... options) throws Exception {
+        return runToExit(List.of(), options);
+    }
+
+    /** As {@link #runToExit(String...)}, the command run by {@code wrapper} (e.g. setpriv). */
+    static Exit runToExit(List<String> wrapper, String... options) throws Exception {
+        Path dir = Files.createTempDirectory("knot-ctl");
+        try {
+            List<String> cmd = new ArrayList<>(wrapper);
+            cmd.addAll(command(List.of(), dir, options));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("the master did not exit:\n" + out);
+            }
+            return new Exit(p.exitValue(), out);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                p.toFile().setWritable(true);
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     String ctl(String command) throws IOException {
@@ -151,10 +209,7 @@ final class MasterProcess implements AutoCloseable {
         }
         // Workers of a killed master leave on their own; make sure none stays behind for the next test.
         for (int pid : seenWorkers) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        try (var s = Files.list(dir)) {
-            s.forEach(p -> p.toFile().delete());
-        }
-        Files.deleteIfExists(dir);
-        Files.deleteIfExists(log);       // a failing test has put the log in its assertion message already
+        deleteTree(dir);
+        Files.deleteIfExists(log);
     }
 }

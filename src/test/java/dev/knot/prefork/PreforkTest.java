@@ -196,7 +196,7 @@ class PreforkTest {
                 "--backoff-ms", "20")) {
             assertTrue(m.process.waitFor(60, TimeUnit.SECONDS), m.logText());
             assertEquals(3, m.process.exitValue());
-            assertTrue(m.logText().contains("halted: workers crash-looped: 4 unexpected exits within 20000 ms"), m.logText());
+            assertTrue(m.logText().contains("halted: workers fail to boot: 4 boot failures within 20000 ms"), m.logText());
             assertTrue(m.logText().contains("respawning worker 1 in 20 ms") || m.logText().contains("respawning worker 2 in 20 ms"), m.logText());
             assertTrue(m.logText().contains(" ms") && m.logText().contains("in 40 ms"), "the backoff doubles: " + m.logText());
         }

@@ -12,7 +12,9 @@ import java.util.List;
 /**
  * The example HTTP server ({@link HttpServer}) as a prefork {@link WorkerApp}: one server per listener the master
  * handed the worker, attached to the READ key restored from the master's snapshot where there is one. It is what
- * the prefork master runs when no {@code --app} is given. It takes no {@code --app-arg}.
+ * the prefork master runs when no {@code --app} is given. Its arguments are the options of
+ * {@link HttpServer.Config#with} ({@code --max-connections N}, {@code --header-timeout-ms MS},
+ * {@code --idle-timeout-ms MS}, {@code --body-timeout-ms MS}, ...), which the master also takes directly.
  */
 public final class HttpApp implements WorkerApp {
     private final List<HttpServer> servers = new ArrayList<>();
@@ -23,10 +25,11 @@ public final class HttpApp implements WorkerApp {
     @Override
     public void start(WorkerContext ctx) {
         List<ListenSocket> listeners = ctx.listeners();
+        HttpServer.Config config = HttpServer.Config.defaults().with(ctx.args());
         for (int i = 0; i < listeners.size(); i++) {
             Key key = ctx.listenKey(i);
-            HttpServer s = key != null ? HttpServer.start(ctx.loop(), listeners.get(i), HttpServer.Config.defaults(), key)
-                    : HttpServer.start(ctx.loop(), listeners.get(i), HttpServer.Config.defaults());
+            HttpServer s = key != null ? HttpServer.start(ctx.loop(), listeners.get(i), config, key)
+                    : HttpServer.start(ctx.loop(), listeners.get(i), config);
             s.observe(ctx::requestDone, () -> ctx.connections(servers.stream().mapToInt(HttpServer::openConnections).sum()));
             servers.add(s);
         }

@@ -5,6 +5,7 @@ import dev.knot.loop.Key;
 import dev.knot.loop.Pollable;
 import dev.knot.loop.Selector;
 import dev.knot.loop.Timer;
+import dev.knot.loop.TimeoutWheel;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
 
@@ -37,17 +38,141 @@ import java.util.concurrent.TimeUnit;
  */
 public final class HttpServer {
     /**
-     * Limits.
+     * Limits and timeouts. A connection waiting for a request (a new one, one kept alive between requests, one whose
+     * head is still arriving) may be closed to make room when the server is at {@code maxConnections}, oldest first;
+     * one that has sent a complete head is not.
      *
      * @param maxHeadBytes the largest request line plus headers (else 431)
      * @param maxBodyBytes the largest request body (else 413)
+     * @param maxConnections connections open at once; beyond it the server closes the connection that has waited
+     *                       longest for a request, or, if none is waiting, stops accepting until one closes
+     * @param headerTimeoutMillis a request head (the first on a connection counted from the accept, later ones from
+     *                            their first byte) must be complete within this long, however slowly it trickles in
+     * @param idleTimeoutMillis a kept-alive connection with no request, or one whose client does not take its answer,
+     *                          is closed after this long
+     * @param bodyTimeoutMillis a request body that makes no progress for this long closes its connection
      */
-    public record Config(int maxHeadBytes, int maxBodyBytes) {
+    public record Config(int maxHeadBytes, int maxBodyBytes, int maxConnections, long headerTimeoutMillis,
+                         long idleTimeoutMillis, long bodyTimeoutMillis) {
+        /**
+         * Checks the values.
+         *
+         * @throws IllegalArgumentException naming a value that is not positive
+         */
+        public Config {
+            positive("maxHeadBytes", maxHeadBytes);
+            positive("maxBodyBytes", maxBodyBytes);
+            positive("maxConnections", maxConnections);
+            positive("headerTimeoutMillis", headerTimeoutMillis);
+            positive("idleTimeoutMillis", idleTimeoutMillis);
+            positive("bodyTimeoutMillis", bodyTimeoutMillis);
+        }
+
+        /**
+         * The given size limits with the default connection cap and timeouts.
+         *
+         * @param maxHeadBytes the largest request head
+         * @param maxBodyBytes the largest request body
+         */
+        public Config(int maxHeadBytes, int maxBodyBytes) {
+            this(maxHeadBytes, maxBodyBytes, defaultMaxConnections(), 10_000, 30_000, 30_000);
+        }
+
+        /**
+         * 8 KiB heads, 1 MiB bodies, {@link #defaultMaxConnections()}, a 10 s header timeout and 30 s idle and body
+         * timeouts.
+         *
+         * @return the defaults
+         */
         public static Config defaults() {
             return new Config(8 * 1024, 1024 * 1024);
         }
+
+        /**
+         * The descriptor limit of this process (its soft RLIMIT_NOFILE, which the JVM raises to the hard limit at
+         * start) less a reserve for everything else the process opens: 64, or half of a limit under 128. 10,000 if
+         * the limit cannot be read or is unlimited.
+         *
+         * @return the default connection cap
+         */
+        public static int defaultMaxConnections() {
+            long limit = openFileLimit();
+            if (limit <= 0 || limit > Integer.MAX_VALUE) return 10_000;
+            return (int) Math.max(1, limit - Math.min(64, limit / 2));
+        }
+
+        private static long openFileLimit() {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+                    if (line.startsWith("Max open files")) {
+                        String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+                        return soft.equals("unlimited") ? -1 : Long.parseLong(soft);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // not Linux, or /proc is missing: use the fixed default
+            }
+            return -1;
+        }
+
+        /**
+         * Applies {@code --max-connections N}, {@code --header-timeout-ms MS}, {@code --idle-timeout-ms MS},
+         * {@code --body-timeout-ms MS}, {@code --max-head-bytes N} and {@code --max-body-bytes N} to this config.
+         *
+         * @param args options and values, in pairs
+         * @return the config with those values replaced
+         * @throws IllegalArgumentException for an unknown option, a missing or non-numeric value
+         */
+        public Config with(java.util.List<String> args) {
+            int head = maxHeadBytes, body = maxBodyBytes, max = maxConnections;
+            long ht = headerTimeoutMillis, it = idleTimeoutMillis, bt = bodyTimeoutMillis;
+            for (int i = 0; i < args.size(); i += 2) {
+                String o = args.get(i);
+                if (!isOption(o)) throw new IllegalArgumentException("unknown HTTP option " + o);
+                if (i + 1 >= args.size()) throw new IllegalArgumentException(o + " needs a value");
+                long v;
+                try {
+                    v = Long.parseLong(args.get(i + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(o + " takes a number, not " + args.get(i + 1));
+                }
+                switch (o) {
+                    case "--max-connections" -> max = toInt(o, v);
+                    case "--header-timeout-ms" -> ht = v;
+                    case "--idle-timeout-ms" -> it = v;
+                    case "--body-timeout-ms" -> bt = v;
+                    case "--max-head-bytes" -> head = toInt(o, v);
+                    default -> body = toInt(o, v);
+                }
+            }
+            return new Config(head, body, max, ht, it, bt);
+        }
+
+        /**
+         * Whether {@link #with} takes this option.
+         *
+         * @param option a command-line word
+         * @return true for the options of {@link #with}
+         */
+        public static boolean isOption(String option) {
+            return switch (option) {
+                case "--max-connections", "--header-timeout-ms", "--idle-timeout-ms", "--body-timeout-ms",
+                     "--max-head-bytes", "--max-body-bytes" -> true;
+                default -> false;
+            };
+        }
+
+        private static int toInt(String option, long v) {
+            if (v > Integer.MAX_VALUE) throw new IllegalArgumentException(option + " " + v + " is too large");
+            return (int) v;
+        }
+
+        private static void positive(String name, long v) {
+            if (v <= 0) throw new IllegalArgumentException(name + " must be positive, not " + v);
+        }
     }
 
+    private static final int ACCEPT_BATCH = 128;
     static final byte[] HELLO = "Hello, World!".getBytes(StandardCharsets.US_ASCII);
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US);
 
@@ -63,6 +188,13 @@ public final class HttpServer {
     private long requests;
     private Runnable onDrained;
     private Runnable onRequest = () -> {}, onConnections = () -> {};
+    final TimeoutWheel timeouts;
+    // Connections waiting for a request, longest first: the ones closed to make room at maxConnections.
+    private final Connection waitingHead = new Connection();
+    private int waitingCount;
+    private boolean acceptPaused, capLogged, resumeScheduled;
+    private long timedOut, evicted, capPauses;
+    private final long evictAfterNanos;              // how long a connection waits before it may be closed for room
 
     private HttpServer(EventLoop loop, ListenSocket listener, Config config) {
         this.loop = loop;
@@ -70,6 +202,9 @@ public final class HttpServer {
         this.config = config;
         refreshDate();
         this.clock = loop.scheduleAtFixedRate(this::refreshDate, 1, 1, TimeUnit.SECONDS);
+        long shortest = Math.min(config.headerTimeoutMillis(), Math.min(config.idleTimeoutMillis(), config.bodyTimeoutMillis()));
+        this.evictAfterNanos = TimeUnit.MILLISECONDS.toNanos(Math.min(200, config.headerTimeoutMillis() / 2 + 1));
+        this.timeouts = new TimeoutWheel(loop, Math.clamp(shortest / 10, 10, 1000), TimeUnit.MILLISECONDS, 1024);
     }
 
     /**
@@ -103,19 +238,115 @@ public final class HttpServer {
 
     private void accept(Key key) throws IOException {
         if (draining) return;
-        listener.acceptAll(loop, key, s -> {
-            s.setTcpNoDelayIfTcp();
-            Connection c = new Connection(this, s, config);
-            c.key = loop.register(c, Selector.OP_READ, c);
-            open++;
-            onConnections.run();
-        });
+        int max = config.maxConnections();
+        // A bounded batch per readiness, so a flood in the accept queue cannot hold up the connections already open.
+        for (int budget = ACCEPT_BATCH; budget > 0; ) {
+            if (open >= max && !evictOldestWaiting()) {
+                pauseAccepting();
+                return;
+            }
+            int want = Math.min(budget, Math.max(1, max - open));
+            int got = listener.acceptAll(loop, key, want, s -> {
+                s.setTcpNoDelayIfTcp();
+                Connection c = new Connection(this, s, config);
+                c.key = loop.register(c, Selector.OP_READ, c);
+                open++;
+                c.accepted(System.nanoTime());
+                onConnections.run();
+            });
+            if (got < want) return;                      // the queue is empty (or accepting paused on EMFILE)
+            budget -= got;
+        }
+    }
+
+    /**
+     * At the cap with nobody to make room: stop accepting until a connection closes, or until the youngest of the
+     * waiting have waited long enough to be closed ({@link #evictOldestWaiting}).
+     */
+    private void pauseAccepting() {
+        if (acceptPaused || listenKey == null || !listenKey.isValid()) return;
+        acceptPaused = true;
+        capPauses++;
+        listenKey.interest(0);
+        if (waitingCount > 0) scheduleResume();
+        if (!capLogged) {
+            capLogged = true;                            // once: a flood must not flood the log too
+            loop.log("http server on " + listener + ": " + config.maxConnections() + " connections open (the cap): accepting"
+                    + " pauses until one closes; connections waiting for a request are closed, oldest first, to make room");
+        }
+    }
+
+    /** A try at accepting once the waiting connections may be closed for room (one timer per pause, not per event). */
+    private void scheduleResume() {
+        if (resumeScheduled) return;
+        resumeScheduled = true;
+        loop.schedule(() -> {
+            resumeScheduled = false;
+            resumeAccepting();
+        }, evictAfterNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void resumeAccepting() {
+        if (!acceptPaused) return;
+        acceptPaused = false;
+        if (!draining && listenKey != null && listenKey.isValid()) listenKey.interest(Selector.OP_READ);
+    }
+
+    /**
+     * Closes the connection that has waited longest for a request to make room for a new one. Only one that has
+     * waited {@link #evictAfterNanos} (a client that just connected has not sent its request yet), and passing over
+     * a few whose request is already in their receive buffer (their readiness may not have been dispatched yet).
+     *
+     * @return false if no connection may be closed now
+     */
+    private boolean evictOldestWaiting() {
+        long now = System.nanoTime();
+        Connection victim = null, oldest = null;
+        int looked = 0;
+        for (Connection c = waitingHead.nextWaiting; c != waitingHead && looked < 8; c = c.nextWaiting, looked++) {
+            if (now - c.waitingSince < evictAfterNanos) break;   // the rest are younger still
+            if (oldest == null) oldest = c;
+            if (!c.hasInput()) {
+                victim = c;
+                break;
+            }
+        }
+        if (victim == null && looked == 8) victim = oldest;  // all eight have input: a trickling flood, take the oldest
+        if (victim == null) return false;
+        evicted++;
+        victim.closeQuietly();
+        return true;
+    }
+
+    void startWaiting(Connection c) {
+        if (c.nextWaiting != null) return;               // already waiting: keeps its place, a trickle does not refresh it
+        c.waitingSince = System.nanoTime();
+        c.prevWaiting = waitingHead.prevWaiting;
+        c.nextWaiting = waitingHead;
+        waitingHead.prevWaiting.nextWaiting = c;
+        waitingHead.prevWaiting = c;
+        waitingCount++;
+        if (acceptPaused) scheduleResume();              // it may make room once it has waited a little
+    }
+
+    void stopWaiting(Connection c) {
+        if (c.nextWaiting == null) return;
+        c.prevWaiting.nextWaiting = c.nextWaiting;
+        c.nextWaiting.prevWaiting = c.prevWaiting;
+        c.prevWaiting = c.nextWaiting = null;
+        waitingCount--;
+    }
+
+    void timedOut() {
+        timedOut++;
     }
 
     /**
      * Tells {@code onRequest} of every answered request and {@code onConnections} of every change of
      * {@link #openConnections()} (a prefork worker feeds its master's stats from them). Both run on the loop thread.
      *
+     * @param onRequest runs after each answered request
+     * @param onConnections runs after each accept and close
      * @return this server
      */
     public HttpServer observe(Runnable onRequest, Runnable onConnections) {
@@ -127,6 +358,33 @@ public final class HttpServer {
     /** Connections open now. */
     public int openConnections() {
         return open;
+    }
+
+    /**
+     * Connections closed by the header, idle or body timeout so far.
+     *
+     * @return the count
+     */
+    public long timedOutConnections() {
+        return timedOut;
+    }
+
+    /**
+     * Connections waiting for a request that were closed to make room at {@link Config#maxConnections()}.
+     *
+     * @return the count
+     */
+    public long evictedConnections() {
+        return evicted;
+    }
+
+    /**
+     * Times accepting paused at {@link Config#maxConnections()} with no waiting connection to close.
+     *
+     * @return the count
+     */
+    public long acceptPauses() {
+        return capPauses;
     }
 
     /** Requests answered so far. */
@@ -148,10 +406,13 @@ public final class HttpServer {
         if (!draining) {
             draining = true;
             if (listenKey != null && listenKey.isValid()) listenKey.cancel();
+            acceptPaused = false;
             clock.cancel();
-            loop.selector().forEachKey(k -> {
-                if (k.attachment() instanceof Connection c) c.drain();
-            });
+            // The connections waiting for a request are the idle ones; the others close once they owe nothing.
+            for (Connection c = waitingHead.nextWaiting, next; c != waitingHead; c = next) {
+                next = c.nextWaiting;
+                c.drain();
+            }
         }
         checkDrained();
     }
@@ -165,8 +426,10 @@ public final class HttpServer {
         onRequest.run();
     }
 
-    void closed() {
+    void closed(Connection c) {
         open--;
+        stopWaiting(c);
+        if (open < config.maxConnections()) resumeAccepting();
         onConnections.run();
         checkDrained();
     }
@@ -187,251 +450,5 @@ public final class HttpServer {
         start(loop, l, Config.defaults());
         System.out.println("http server on " + l.localAddress());
         loop.run();
-    }
-
-    /** One client connection: parses requests as they arrive and queues answers. */
-    static final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
-        private final HttpServer server;
-        private final StreamSocket socket;
-        private final Config config;
-        private final Arena arena = Arena.ofConfined();
-        // Reads land in `staging` (recv needs native memory) and move to `in` at once: the parser reads byte by byte,
-        // and an array read is a plain load where a segment read also checks bounds and the arena's liveness.
-        private final MemorySegment staging;
-        private byte[] in;
-        private int inStart, inEnd;
-        private MemorySegment out;
-        private int outStart, outEnd;
-        private boolean closeAfterWrite;
-        private boolean closed;
-        private boolean waiting;                    // a /sleep answer is pending: later requests wait their turn
-        private final Request request = new Request();
-        Key key;
-
-        Connection(HttpServer server, StreamSocket socket, Config config) {
-            this.server = server;
-            this.socket = socket;
-            this.config = config;
-            this.staging = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
-            this.in = new byte[(int) staging.byteSize()];
-            this.out = arena.allocate(16 * 1024);
-        }
-
-        @Override
-        public int fd() {
-            return socket.fd();
-        }
-
-        @Override
-        public void ready(Key k) throws IOException {
-            if ((k.readyOps() & Key.ERROR) != 0) {
-                close();
-                return;
-            }
-            if (k.isWritable() && !flush()) return;
-            // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
-            // the socket would block costs every request one more recv that returns nothing.
-            if (k.isReadable() && canRead() && (inEnd < in.length || makeRoom())) {
-                int n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
-                if (n < 0) {
-                    // The client is done sending: answer what is complete, then close.
-                    closeAfterWrite = true;
-                } else if (n > 0) {
-                    MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, in, inEnd, n);
-                    inEnd += n;
-                    parse();
-                }
-                if (!flush()) return;
-            }
-            if (done()) close();
-        }
-
-        /** Nothing is owed and nothing more is wanted: the client is done, or the server drains and this one is idle. */
-        private boolean done() {
-            if (waiting || outStart != outEnd) return false;
-            return closeAfterWrite || (server.draining() && inStart == inEnd);
-        }
-
-        /** True while more input is wanted and there is or can be room for it. */
-        private boolean canRead() {
-            return !closeAfterWrite && (inEnd < in.length || inStart > 0 || in.length < maxInput());
-        }
-
-        private long maxInput() {
-            return (long) config.maxHeadBytes() + config.maxBodyBytes();
-        }
-
-        /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
-        private boolean makeRoom() {
-            if (inStart > 0) {
-                System.arraycopy(in, inStart, in, 0, inEnd - inStart);
-                inEnd -= inStart;
-                inStart = 0;
-                return true;
-            }
-            long max = maxInput();
-            if (in.length >= max) return false;
-            in = java.util.Arrays.copyOf(in, (int) Math.min(max, in.length * 2L));
-            return true;
-        }
-
-        /** Answers every complete request in the input buffer. */
-        private void parse() {
-            while (!closeAfterWrite && !waiting && inStart < inEnd) {
-                int headEnd = findHeadEnd();
-                if (headEnd < 0) {
-                    if (inEnd - inStart > config.maxHeadBytes()) error(Responses.HEADERS_TOO_LARGE);
-                    return;
-                }
-                if (headEnd - inStart > config.maxHeadBytes()) {
-                    error(Responses.HEADERS_TOO_LARGE);
-                    return;
-                }
-                Request r = request.parse(in, inStart, headEnd);
-                if (r.status != 0) {
-                    error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
-                    return;
-                }
-                if (r.contentLength > config.maxBodyBytes()) {
-                    error(Responses.PAYLOAD_TOO_LARGE);
-                    return;
-                }
-                long end = headEnd + r.contentLength;
-                if (end > inEnd) return;                     // the body is still arriving
-                if (!r.keepAlive || server.draining()) closeAfterWrite = true;
-                if (r.route == Request.ROUTE_SLEEP) {
-                    waiting = true;
-                    inStart = (int) end;
-                    server.loop().schedule(this::wakeUp, r.sleepMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
-                    return;
-                }
-                respond(r, headEnd, (int) r.contentLength);
-                inStart = (int) end;
-                server.requestDone();
-            }
-            if (inStart == inEnd) inStart = inEnd = 0;
-        }
-
-        /** The delayed answer of a /sleep request is due. */
-        private void wakeUp() {
-            if (closed) return;
-            waiting = false;
-            if (server.draining()) closeAfterWrite = true;       // the answer says Connection: close
-            appendResponse(Responses.OK_TEXT, HELLO, 0, HELLO.length);
-            server.requestDone();
-            parse();
-            try {
-                if (flush() && done()) close();
-            } catch (IOException e) {
-                closeQuietly();
-            }
-        }
-
-        /** The offset just past the CRLFCRLF that ends the head, or -1. */
-        private int findHeadEnd() {
-            byte[] b = in;
-            for (int i = inStart + 3, end = inEnd; i < end; i++) {
-                if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') return i + 1;
-            }
-            return -1;
-        }
-
-        private void respond(Request r, int bodyStart, int bodyLen) {
-            switch (r.route) {
-                case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : HELLO, 0, HELLO.length);
-                case Request.ROUTE_ECHO -> appendResponse(Responses.OK_OCTETS, r.head ? null : in, bodyStart, bodyLen);
-                default -> appendResponse(Responses.NOT_FOUND, null, 0, 0);
-            }
-        }
-
-        /** Status line and headers (with Date and Content-Length), then the body. */
-        private void appendResponse(Responses.Head head, byte[] body, int bodyOffset, int bodyLen) {
-            int need = head.prefix().length + 29 + Responses.CONTENT_LENGTH.length + 10
-                    + (closeAfterWrite ? Responses.CLOSE_END.length : Responses.END.length) + (body == null ? 0 : bodyLen);
-            ensureOut(need);
-            put(head.prefix());
-            MemorySegment.copy(server.date, 0, out, outEnd, 29);
-            outEnd += 29;
-            put(Responses.CONTENT_LENGTH);
-            outEnd += Responses.putDecimal(out, outEnd, bodyLen);
-            put(closeAfterWrite ? Responses.CLOSE_END : Responses.END);
-            if (body != null && bodyLen > 0) {
-                MemorySegment.copy(body, bodyOffset, out, ValueLayout.JAVA_BYTE, outEnd, bodyLen);
-                outEnd += bodyLen;
-            }
-        }
-
-        private void error(Responses.Head head) {
-            closeAfterWrite = true;
-            appendResponse(head, null, 0, 0);
-            inStart = inEnd = 0;
-        }
-
-        private void put(byte[] b) {
-            MemorySegment.copy(b, 0, out, ValueLayout.JAVA_BYTE, outEnd, b.length);
-            outEnd += b.length;
-        }
-
-        private void ensureOut(int need) {
-            if (outEnd + need <= out.byteSize()) return;
-            if (outStart > 0) {
-                MemorySegment.copy(out, outStart, out, 0, outEnd - outStart);
-                outEnd -= outStart;
-                outStart = 0;
-            }
-            if (outEnd + need > out.byteSize()) {
-                MemorySegment bigger = arena.allocate(Math.max(out.byteSize() * 2, outEnd + need));
-                MemorySegment.copy(out, 0, bigger, 0, outEnd);
-                out = bigger;
-            }
-        }
-
-        /** Writes queued answers; false if the socket is full (interest switches to WRITE until it drains). */
-        private boolean flush() throws IOException {
-            while (outStart < outEnd) {
-                int n = socket.write(out, outStart, outEnd - outStart);
-                if (n == 0) {
-                    key.interest(Selector.OP_WRITE);         // stop reading new requests until the client reads
-                    return false;
-                }
-                outStart += n;
-            }
-            outStart = outEnd = 0;
-            // READ is level-triggered: keep it only while we would read, or input we cannot take spins the loop
-            // (a full buffer behind a /sleep answer, pipelined bytes after "Connection: close").
-            int want = canRead() ? Selector.OP_READ : 0;
-            if (key.interest() != want) key.interest(want);
-            return true;
-        }
-
-        /**
-         * Drain: an idle connection closes now. A busy one goes on reading, so that a request half received is
-         * answered; that answer says Connection: close ({@link #parse}, {@link #wakeUp}), and the connection
-         * closes once it owes nothing ({@link #done}).
-         */
-        void drain() {
-            if (done()) closeQuietly();
-        }
-
-        private void closeQuietly() {
-            try {
-                close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (closed) return;
-            closed = true;
-            if (key != null && key.isValid()) key.cancelForClose();
-            try {
-                socket.close();
-            } finally {
-                if (arena.scope().isAlive()) arena.close();
-                server.closed();
-            }
-        }
     }
 }

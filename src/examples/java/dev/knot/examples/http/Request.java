@@ -19,7 +19,7 @@ final class Request {
 
     private static final byte[] HTTP11 = bytes("HTTP/1.1"), HTTP10 = bytes("HTTP/1.0");
     private static final byte[] CONTENT_LENGTH = bytes("content-length"), TRANSFER_ENCODING = bytes("transfer-encoding"),
-            CONNECTION = bytes("connection"), CLOSE = bytes("close"), KEEP_ALIVE = bytes("keep-alive");
+            CONNECTION = bytes("connection"), HOST = bytes("host"), CLOSE = bytes("close"), KEEP_ALIVE = bytes("keep-alive");
     private static final byte[] PATH_ROOT = bytes("/"), PATH_PLAINTEXT = bytes("/plaintext"), PATH_ECHO = bytes("/echo"),
             PATH_SLEEP = bytes("/sleep"), QUERY_MS = bytes("ms=");
     private static final byte[] METHOD_HEAD = bytes("HEAD");
@@ -40,6 +40,8 @@ final class Request {
         status = 0;
         contentLength = 0;
         boolean sawLength = false;
+        int hosts = 0;
+        boolean http11;
         int i = start;
         // method SP
         int m = i;
@@ -63,8 +65,8 @@ final class Request {
         i++;
         // HTTP-version CRLF
         if (i + 10 > end) return bad();
-        if (equals(i, i + 8, HTTP11, false)) keepAlive = true;
-        else if (equals(i, i + 8, HTTP10, false)) keepAlive = false;
+        if (equals(i, i + 8, HTTP11, false)) keepAlive = http11 = true;
+        else if (equals(i, i + 8, HTTP10, false)) keepAlive = http11 = false;
         else return bad();
         i += 8;
         if (at(i) != '\r' || at(i + 1) != '\n') return bad();
@@ -74,6 +76,8 @@ final class Request {
             if (i + 1 >= end) return bad();
             if (at(i) == '\r') {
                 if (at(i + 1) != '\n') return bad();
+                // RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host (HTTP/1.0 may have none, never two).
+                if (hosts > 1 || (http11 && hosts == 0)) return bad();
                 break;
             }
             int n = i;
@@ -83,7 +87,7 @@ final class Request {
             while (i < end && (at(i) == ' ' || at(i) == '\t')) i++;
             int v = i;
             while (i < end && at(i) != '\r') {
-                byte c = at(i);
+                int c = at(i) & 0xff;                // unsigned: obs-text (0x80-0xff) is allowed in values
                 if ((c < ' ' && c != '\t') || c == 0x7f) return bad();
                 i++;
             }
@@ -99,6 +103,8 @@ final class Request {
             } else if (equals(n, nameEnd, TRANSFER_ENCODING, true)) {
                 status = 501;
                 return this;
+            } else if (equals(n, nameEnd, HOST, true)) {
+                hosts++;
             } else if (equals(n, nameEnd, CONNECTION, true)) {
                 if (containsToken(v, valueEnd, CLOSE)) keepAlive = false;
                 else if (containsToken(v, valueEnd, KEEP_ALIVE)) keepAlive = true;

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.knot.examples.http;
+
+import dev.knot.examples.http.HttpServer.Config;
+import dev.knot.loop.EventLoop;
+import dev.knot.loop.Key;
+import dev.knot.loop.Pollable;
+import dev.knot.loop.Selector;
+import dev.knot.loop.TimeoutWheel;
+import dev.knot.net.StreamSocket;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** One client connection: parses requests as they arrive and queues answers. */
+final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
+    // What the connection's timeout measures; see Config.
+    private static final int WAIT_HEAD = 0, IDLE = 1, BODY = 2, WRITE = 3, SLEEP = 4;
+    private final HttpServer server;
+    private final StreamSocket socket;
+    private final Config config;
+    private final Arena arena = Arena.ofConfined();
+    // Reads land in `staging` (recv needs native memory) and move to `in` at once: the parser reads byte by byte,
+    // and an array read is a plain load where a segment read also checks bounds and the arena's liveness.
+    private final MemorySegment staging;
+    private byte[] in;
+    private int inStart, inEnd;
+    private MemorySegment out;
+    private int outStart, outEnd;
+    private boolean closeAfterWrite;
+    private boolean closed;
+    private boolean waiting;                    // a /sleep answer is pending: later requests wait their turn
+    private long requestsAnswered;
+    private final Request request = new Request();
+    private final TimeoutWheel.Timeout timeout;
+    private int phase;
+    private boolean bodyPending;                 // parse stopped inside a body, not a head
+    Connection prevWaiting, nextWaiting;
+    long waitingSince;         // in the server's waiting list while phase is WAIT_HEAD or IDLE
+    Key key;
+
+    Connection(HttpServer server, StreamSocket socket, Config config) {
+        this.server = server;
+        this.socket = socket;
+        this.config = config;
+        this.staging = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
+        this.in = new byte[(int) staging.byteSize()];
+        this.out = arena.allocate(16 * 1024);
+        this.timeout = server.timeouts.newTimeout(this::expired);
+    }
+
+    /** The head of the server's waiting list: a sentinel, never a connection. */
+    Connection() {
+        this.server = null;
+        this.socket = null;
+        this.config = null;
+        this.staging = null;
+        this.out = null;
+        this.timeout = null;
+        this.prevWaiting = this.nextWaiting = this;
+    }
+
+    void accepted(long now) {
+        phase = WAIT_HEAD;
+        timeout.schedule(now + millis(config.headerTimeoutMillis()));
+        server.startWaiting(this);
+    }
+
+    private static long millis(long ms) {
+        return ms * 1_000_000L;
+    }
+
+    private void expired() {
+        if (closed) return;
+        server.timedOut();
+        closeQuietly();
+    }
+
+    /**
+     * Moves the timeout to what the connection is doing now. Mostly a field write: the wheel leaves a timeout
+     * pushed later where it is.
+     *
+     * @param progress bytes came in (or went out) in this step
+     */
+    private void track(boolean progress) {
+        if (closed) return;
+        int was = phase;
+        long now = System.nanoTime();
+        if (waiting) {
+            phase = SLEEP;
+            timeout.cancel();
+            server.stopWaiting(this);
+        } else if (outStart != outEnd) {
+            phase = WRITE;
+            if (was != WRITE || progress) timeout.schedule(now + millis(config.idleTimeoutMillis()));
+            server.stopWaiting(this);
+        } else if (inStart == inEnd) {
+            if (was == WAIT_HEAD && requestsAnswered == 0) return;   // nothing yet: the first head's deadline holds
+            phase = IDLE;
+            if (was != IDLE || progress) {
+                timeout.schedule(now + millis(config.idleTimeoutMillis()));
+                server.stopWaiting(this);                // answered just now: the youngest of the waiting
+            }
+            server.startWaiting(this);
+        } else if (bodyPending) {
+            phase = BODY;
+            if (was != BODY || progress) timeout.schedule(now + millis(config.bodyTimeoutMillis()));
+            server.stopWaiting(this);
+        } else {
+            phase = WAIT_HEAD;
+            // A new head: its deadline counts from its first byte, and a trickle does not push it back.
+            if (was != WAIT_HEAD) timeout.schedule(now + millis(config.headerTimeoutMillis()));
+            server.startWaiting(this);
+        }
+    }
+
+    /** Bytes wait in the receive buffer (one FIONREAD on the Linux emulation: only asked when making room). */
+    boolean hasInput() {
+        return key != null && key.isValid() && key.readData() > 0;
+    }
+
+    @Override
+    public int fd() {
+        return socket.fd();
+    }
+
+    @Override
+    public void ready(Key k) throws IOException {
+        if ((k.readyOps() & Key.ERROR) != 0) {
+            close();
+            return;
+        }
+        if (k.isWritable()) {
+            int before = outEnd - outStart;
+            boolean flushed = flush();
+            if (!flushed) {
+                track(outEnd - outStart < before);
+                return;
+            }
+        }
+        // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
+        // the socket would block costs every request one more recv that returns nothing.
+        if (k.isReadable() && canRead() && (inEnd < in.length || makeRoom())) {
+            int n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
+            if (n < 0) {
+                // The client is done sending: answer what is complete, then close.
+                closeAfterWrite = true;
+            } else if (n > 0) {
+                MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, in, inEnd, n);
+                inEnd += n;
+                parse();
+            }
+            boolean flushed = flush();
+            track(n > 0);
+            if (!flushed) return;
+        }
+        if (done()) close();
+    }
+
+    /** Nothing is owed and nothing more is wanted: the client is done, or the server drains and this one is idle. */
+    private boolean done() {
+        if (waiting || outStart != outEnd) return false;
+        return closeAfterWrite || (server.draining() && inStart == inEnd);
+    }
+
+    /** True while more input is wanted and there is or can be room for it. */
+    private boolean canRead() {
+        return !closeAfterWrite && (inEnd < in.length || inStart > 0 || in.length < maxInput());
+    }
+
+    private long maxInput() {
+        return (long) config.maxHeadBytes() + config.maxBodyBytes();
+    }
+
+    /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
+    private boolean makeRoom() {
+        if (inStart > 0) {
+            System.arraycopy(in, inStart, in, 0, inEnd - inStart);
+            inEnd -= inStart;
+            inStart = 0;
+            return true;
+        }
+        long max = maxInput();
+        if (in.length >= max) return false;
+        in = java.util.Arrays.copyOf(in, (int) Math.min(max, in.length * 2L));
+        return true;
+    }
+
+    /** Answers every complete request in the input buffer. */
+    private void parse() {
+        bodyPending = false;
+        while (!closeAfterWrite && !waiting && inStart < inEnd) {
+            int headEnd = findHeadEnd();
+            if (headEnd < 0) {
+                if (inEnd - inStart > config.maxHeadBytes()) error(Responses.HEADERS_TOO_LARGE);
+                return;
+            }
+            if (headEnd - inStart > config.maxHeadBytes()) {
+                error(Responses.HEADERS_TOO_LARGE);
+                return;
+            }
+            Request r = request.parse(in, inStart, headEnd);
+            if (r.status != 0) {
+                error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
+                return;
+            }
+            if (r.contentLength > config.maxBodyBytes()) {
+                error(Responses.PAYLOAD_TOO_LARGE);
+                return;
+            }
+            long end = headEnd + r.contentLength;
+            if (end > inEnd) {
+                bodyPending = true;                      // the body is still arriving
+                return;
+            }
+            if (!r.keepAlive || server.draining()) closeAfterWrite = true;
+            if (r.route == Request.ROUTE_SLEEP) {
+                waiting = true;
+                inStart = (int) end;
+                server.loop().schedule(this::wakeUp, r.sleepMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            }
+            respond(r, headEnd, (int) r.contentLength);
+            inStart = (int) end;
+            requestsAnswered++;
+            server.requestDone();
+        }
+        if (inStart == inEnd) inStart = inEnd = 0;
+    }
+
+    /** The delayed answer of a /sleep request is due. */
+    private void wakeUp() {
+        if (closed) return;
+        waiting = false;
+        if (server.draining()) closeAfterWrite = true;       // the answer says Connection: close
+        appendResponse(Responses.OK_TEXT, HttpServer.HELLO, 0, HttpServer.HELLO.length);
+        requestsAnswered++;
+        server.requestDone();
+        parse();
+        try {
+            boolean flushed = flush();
+            track(true);
+            if (flushed && done()) close();
+        } catch (IOException e) {
+            closeQuietly();
+        }
+    }
+
+    /** The offset just past the CRLFCRLF that ends the head, or -1. */
+    private int findHeadEnd() {
+        byte[] b = in;
+        for (int i = inStart + 3, end = inEnd; i < end; i++) {
+            if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') return i + 1;
+        }
+        return -1;
+    }
+
+    private void respond(Request r, int bodyStart, int bodyLen) {
+        switch (r.route) {
+            case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : HttpServer.HELLO, 0, HttpServer.HELLO.length);
+            case Request.ROUTE_ECHO -> appendResponse(Responses.OK_OCTETS, r.head ? null : in, bodyStart, bodyLen);
+            default -> appendResponse(Responses.NOT_FOUND, null, 0, 0);
+        }
+    }
+
+    /** Status line and headers (with Date and Content-Length), then the body. */
+    private void appendResponse(Responses.Head head, byte[] body, int bodyOffset, int bodyLen) {
+        int need = head.prefix().length + 29 + Responses.CONTENT_LENGTH.length + 10
+                + (closeAfterWrite ? Responses.CLOSE_END.length : Responses.END.length) + (body == null ? 0 : bodyLen);
+        ensureOut(need);
+        put(head.prefix());
+        MemorySegment.copy(server.date, 0, out, outEnd, 29);
+        outEnd += 29;
+        put(Responses.CONTENT_LENGTH);
+        outEnd += Responses.putDecimal(out, outEnd, bodyLen);
+        put(closeAfterWrite ? Responses.CLOSE_END : Responses.END);
+        if (body != null && bodyLen > 0) {
+            MemorySegment.copy(body, bodyOffset, out, ValueLayout.JAVA_BYTE, outEnd, bodyLen);
+            outEnd += bodyLen;
+        }
+    }
+
+    private void error(Responses.Head head) {
+        closeAfterWrite = true;
+        appendResponse(head, null, 0, 0);
+        inStart = inEnd = 0;
+    }
+
+    private void put(byte[] b) {
+        MemorySegment.copy(b, 0, out, ValueLayout.JAVA_BYTE, outEnd, b.length);
+        outEnd += b.length;
+    }
+
+    private void ensureOut(int need) {
+        if (outEnd + need <= out.byteSize()) return;
+        if (outStart > 0) {
+            MemorySegment.copy(out, outStart, out, 0, outEnd - outStart);
+            outEnd -= outStart;
+            outStart = 0;
+        }
+        if (outEnd + need > out.byteSize()) {
+            MemorySegment bigger = arena.allocate(Math.max(out.byteSize() * 2, outEnd + need));
+            MemorySegment.copy(out, 0, bigger, 0, outEnd);
+            out = bigger;
+        }
+    }
+
+    /** Writes queued answers; false if the socket is full (interest switches to WRITE until it drains). */
+    private boolean flush() throws IOException {
+        while (outStart < outEnd) {
+            int n = socket.write(out, outStart, outEnd - outStart);
+            if (n == 0) {
+                key.interest(Selector.OP_WRITE);         // stop reading new requests until the client reads
+                return false;
+            }
+            outStart += n;
+        }
+        outStart = outEnd = 0;
+        // READ is level-triggered: keep it only while we would read, or input we cannot take spins the loop
+        // (a full buffer behind a /sleep answer, pipelined bytes after "Connection: close").
+        int want = canRead() ? Selector.OP_READ : 0;
+        if (key.interest() != want) key.interest(want);
+        return true;
+    }
+
+    /**
+     * Drain: an idle connection closes now. A busy one goes on reading, so that a request half received is
+     * answered; that answer says Connection: close ({@link #parse}, {@link #wakeUp}), and the connection
+     * closes once it owes nothing ({@link #done}).
+     */
+    void drain() {
+        if (done()) closeQuietly();
+    }
+
+    void closeQuietly() {
+        try {
+            close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) return;
+        closed = true;
+        timeout.cancel();
+        if (key != null && key.isValid()) key.cancelForClose();
+        try {
+            socket.close();
+        } finally {
+            if (arena.scope().isAlive()) arena.close();
+            server.closed(this);
+        }
+    }
+}

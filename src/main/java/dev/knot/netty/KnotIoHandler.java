@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.knot.netty;
+
+import dev.knot.kqueue.KqueueException;
+import dev.knot.loop.Key;
+import dev.knot.loop.Selector;
+import dev.knot.net.IoVecArray;
+import io.netty.channel.IoEvent;
+import io.netty.channel.IoHandle;
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerContext;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.IoOps;
+import io.netty.channel.IoRegistration;
+import io.netty.util.concurrent.ThreadAwareExecutor;
+import io.netty.util.internal.logging.InternalLogger;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Netty's I/O on Knot: one {@link Selector} (one kqueue) per event loop. Each {@link KnotIoHandle} registered gets a
+ * {@link Key} whose token (slot and generation) travels in the knotes' udata; interest changes submitted through
+ * {@link IoRegistration#submit} join the changelist of the next kevent call, which also waits; other threads wake
+ * the loop through the selector's EVFILT_USER knote; the wait ends at Netty's next scheduled task
+ * ({@link IoHandlerContext#deadlineNanos()}). Nothing is allocated per event or per loop iteration.
+ *
+ * <p>Use it through {@link #newFactory()}: {@code new MultiThreadIoEventLoopGroup(n, KnotIoHandler.newFactory())},
+ * with {@link KnotSocketChannel}, {@link KnotServerSocketChannel}, {@link KnotDomainSocketChannel} and
+ * {@link KnotServerDomainSocketChannel}.
+ *
+ * <p><b>Threading:</b> Netty calls {@link #run}, {@link #register}, {@link #prepareToDestroy} and {@link #destroy}
+ * on the event loop's thread; {@link #wakeup()} and a registration's {@code submit} and {@code cancel} may come from
+ * any thread (those two then run as tasks on the loop). <b>Ownership:</b> the handler owns its selector and its
+ * kqueue; the handles own their descriptors. <b>Errors:</b> a kevent failure is logged and the loop goes on; a
+ * registration whose knote cannot be added gets an event with {@link KnotIoEvent#ERROR}.
+ */
+public final class KnotIoHandler implements IoHandler {
+    private static final InternalLogger logger = InternalLoggerFactory.getInstance(KnotIoHandler.class);
+
+    private final ThreadAwareExecutor executor;
+    private volatile Selector selector;
+    private IoVecArray iovecs;
+    private final Set<Registration> registrations = new HashSet<>();
+    private boolean destroyed;
+
+    private KnotIoHandler(ThreadAwareExecutor executor) {
+        this.executor = executor;
+    }
+
+    /**
+     * A factory of Knot I/O handlers, one per event loop of a {@code MultiThreadIoEventLoopGroup}.
+     *
+     * @return the factory; thread-safe and reusable
+     */
+    public static IoHandlerFactory newFactory() {
+        return KnotIoHandler::new;
+    }
+
+    @Override
+    public void initialize() {
+        // Opened on the loop's thread, which owns the selector from then on.
+        if (selector != null) return;
+        try {
+            iovecs = IoVecArray.allocate(IoVecArray.IOV_MAX);
+            selector = Selector.open();
+        } catch (KqueueException e) {
+            iovecs.close();
+            throw new IllegalStateException("Knot: cannot open the event loop's kqueue", e);
+        }
+    }
+
+    private Selector selector() {
+        Selector s = selector;
+        if (s == null) {
+            initialize();
+            s = selector;
+        }
+        return s;
+    }
+
+    @Override
+    public int run(IoHandlerContext context) {
+        Selector sel = selector();
+        long timeout;
+        if (!context.canBlock()) {
+            timeout = 0;
+        } else if (context.deadlineNanos() == -1) {
+            timeout = -1;                                     // nothing scheduled: until an event or a wakeup
+        } else {
+            timeout = Math.max(0, context.delayNanos(System.nanoTime()));
+        }
+        int n;
+        try {
+            n = sel.select(timeout);
+        } catch (KqueueException | IllegalStateException e) {
+            if (!destroyed) logger.warn("Knot: kevent failed on the event loop", e);
+            return 0;
+        }
+        boolean report = context.shouldReportActiveIoTime();
+        long start = report ? System.nanoTime() : 0;
+        int handled = 0;
+        for (int i = 0; i < n; i++) {
+            Key k = sel.readyKey(i);
+            int ready = k.readyOps();
+            if (ready == 0 || !k.isValid()) continue;         // cancelled by an earlier handle in this round
+            Object attachment = k.attachment();
+            k.clearReady();
+            if (!(attachment instanceof Registration r) || r.cancelled) continue;
+            try {
+                r.handle.handle(r, KnotIoEvent.of(translate(ready)));
+            } catch (Throwable t) {
+                logger.warn("Knot: an IoHandle threw while handling its event: " + r.handle, t);
+            }
+            handled++;
+        }
+        if (report) context.reportActiveIoTime(System.nanoTime() - start);
+        return handled;
+    }
+
+    private static int translate(int ready) {
+        return ((ready & Selector.OP_READ) != 0 ? KnotIoEvent.READABLE : 0)
+                | ((ready & Selector.OP_WRITE) != 0 ? KnotIoEvent.WRITABLE : 0)
+                | ((ready & Key.READ_EOF) != 0 ? KnotIoEvent.READ_EOF : 0)
+                | ((ready & Key.WRITE_EOF) != 0 ? KnotIoEvent.WRITE_EOF : 0)
+                | ((ready & Key.ERROR) != 0 ? KnotIoEvent.ERROR : 0);
+    }
+
+    private static int interestOf(int knotOps) {
+        return ((knotOps & KnotIoOps.READ_BIT) != 0 ? Selector.OP_READ : 0) | ((knotOps & KnotIoOps.WRITE_BIT) != 0 ? Selector.OP_WRITE : 0);
+    }
+
+    @Override
+    public void prepareToDestroy() {
+        for (Registration r : new ArrayList<>(registrations)) {
+            r.cancel();
+            try {
+                r.handle.close();
+            } catch (Exception e) {
+                logger.debug("Knot: closing " + r.handle + " at shutdown failed", e);
+            }
+        }
+    }
+
+    @Override
+    public void destroy() {
+        destroyed = true;
+        Selector s = selector;
+        if (s != null) s.close();
+        if (iovecs != null) iovecs.close();
+    }
+
+    @Override
+    public IoRegistration register(IoHandle handle) {
+        if (!(handle instanceof KnotIoHandle h)) {
+            throw new IllegalArgumentException("a Knot event loop takes KnotIoHandles, not " + (handle == null ? "null" : handle.getClass().getName()));
+        }
+        selector();
+        Registration r = new Registration(h);
+        registrations.add(r);
+        h.registered();
+        return r;
+    }
+
+    @Override
+    public void wakeup() {
+        if (executor.isExecutorThread(Thread.currentThread())) return;   // the loop is awake: it is running this
+        Selector s = selector;
+        if (s != null) s.wakeup();
+    }
+
+    @Override
+    public boolean isCompatible(Class<? extends IoHandle> handleType) {
+        return KnotIoHandle.class.isAssignableFrom(handleType);
+    }
+
+    /** The registration of one handle: its key once the handle has a descriptor, and its current interest. */
+    private final class Registration implements IoRegistration {
+        final KnotIoHandle handle;
+        private Key key;
+        volatile boolean cancelled;
+
+        Registration(KnotIoHandle handle) {
+            this.handle = handle;
+        }
+
+        /** The loop's gathering-write array, shared by the handles of this loop (use it on the loop thread only). */
+        @SuppressWarnings("unchecked")
+        @Override
+        public <T> T attachment() {
+            return (T) iovecs;
+        }
+
+        @Override
+        public long submit(IoOps ops) {
+            if (!(ops instanceof KnotIoOps o)) {
+                throw new IllegalArgumentException("a Knot registration takes KnotIoOps, not " + (ops == null ? "null" : ops.getClass().getName()));
+            }
+            if (cancelled) return -1;
+            if (executor.isExecutorThread(Thread.currentThread())) {
+                submit0(o);
+            } else {
+                executor.execute(() -> submit0(o));
+            }
+            return o.value();
+        }
+
+        private void submit0(KnotIoOps ops) {
+            if (cancelled || destroyed) return;
+            int interest = interestOf(ops.value());
+            if (key == null) {
+                int fd = handle.fd();
+                if (fd < 0) return;                           // no descriptor yet: submitted again when it has one
+                key = selector.register(fd, interest, this);
+            } else {
+                key.interest(interest);
+            }
+        }
+
+        @Override
+        public boolean isValid() {
+            return !cancelled;
+        }
+
+        @Override
+        public boolean cancel() {
+            if (cancelled) return false;
+            cancelled = true;
+            if (executor.isExecutorThread(Thread.currentThread())) {
+                cancel0();
+            } else {
+                executor.execute(this::cancel0);
+            }
+            return true;
+        }
+
+        private void cancel0() {
+            Key k = key;
+            key = null;
+            if (k != null && k.isValid() && k.attachment() == this && !destroyed) {
+                // A closed descriptor lost its knotes with the close, and its number may already be reused.
+                if (handle.isFdOpen()) k.cancel(); else k.cancelForClose();
+            }
+            if (registrations.remove(this)) handle.unregistered();
+        }
+
+        @Override
+        public String toString() {
+            return "KnotIoHandler.Registration[" + handle + (cancelled ? ", cancelled" : "") + "]";
+        }
+    }
+}

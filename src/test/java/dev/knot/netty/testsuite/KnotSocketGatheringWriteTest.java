@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.knot.netty.testsuite;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.testsuite.transport.TestsuitePermutation;
+import io.netty.testsuite.transport.socket.SocketGatheringWriteTest;
+
+import java.util.List;
+
+/** Netty's {@link SocketGatheringWriteTest} on the Knot transport, Knot server with Knot client (see {@link KnotSocketTestPermutation#knotOnly()}). */
+public class KnotSocketGatheringWriteTest extends SocketGatheringWriteTest {
+    @Override
+    protected List<TestsuitePermutation.BootstrapComboFactory<ServerBootstrap, Bootstrap>> newFactories() {
+        return KnotSocketTestPermutation.INSTANCE.knotOnly();
+    }
+
+    @Override
+    protected List<ByteBufAllocator> newAllocators() {
+        return KnotSocketTestPermutation.allocators();
+    }
+}
