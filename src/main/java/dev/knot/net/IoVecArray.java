@@ -43,7 +43,7 @@ public final class IoVecArray implements AutoCloseable {
         return new IoVecArray(capacity);
     }
 
-    /** @return the number of entries */
+    /** {@return the number of entries} */
     public int capacity() {
         return capacity;
     }

@@ -9,6 +9,12 @@
  * they register on a selector by their descriptor. Reads and writes never block: they return what the kernel
  * took or gave, 0 when it would block, and -1 at end of stream; wait for READ or WRITE readiness in between.
  *
+ * <p>{@link dev.knot.net.Connection} is the buffered layer on top, for an {@link dev.knot.loop.EventLoop}: a write
+ * queue with high and low water marks and writability events, automatic WRITE interest, read pausing, a graceful
+ * close after the queue is flushed, {@code byte[]}/{@code ByteBuffer} as well as {@code MemorySegment} writes, and a
+ * close reason that tells a peer's reset from an error. Its buffers come from the loop's
+ * {@link dev.knot.net.BufferPool} and go back when the connection is idle.
+ *
  * <p>Ownership: a socket owns its descriptor and closes it once ({@code close()} is idempotent); buffers stay the
  * caller's. Threading: a socket is used by one thread, its loop's; {@code close()} may come from any thread.
  * Errors: {@link dev.knot.sys.ErrnoException}s naming the system call and errno; a closed socket throws

@@ -28,8 +28,8 @@ import java.util.Set;
  * ({@link IoHandlerContext#deadlineNanos()}). Nothing is allocated per event or per loop iteration.
  *
  * <p>Use it through {@link #newFactory()}: {@code new MultiThreadIoEventLoopGroup(n, KnotIoHandler.newFactory())},
- * with {@link KnotSocketChannel}, {@link KnotServerSocketChannel}, {@link KnotDomainSocketChannel} and
- * {@link KnotServerDomainSocketChannel}.
+ * with {@link KnotSocketChannel}, {@link KnotServerSocketChannel}, {@code KnotDomainSocketChannel} and
+ * {@code KnotServerDomainSocketChannel}.
  *
  * <p><b>Threading:</b> Netty calls {@link #run}, {@link #register}, {@link #prepareToDestroy} and {@link #destroy}
  * on the event loop's thread; {@link #wakeup()} and a registration's {@code submit} and {@code cancel} may come from

@@ -45,12 +45,14 @@ public final class KnotIoOps implements IoOps {
         return ALL[value];
     }
 
-    /** @return the bits: {@link #READ_BIT}, {@link #WRITE_BIT} */
+    /** {@return the bits: {@link #READ_BIT}, {@link #WRITE_BIT}} */
     public int value() {
         return value;
     }
 
     /**
+     * Tests bits.
+     *
      * @param bits {@link #READ_BIT} and/or {@link #WRITE_BIT}
      * @return true if all of {@code bits} are set
      */
@@ -59,6 +61,8 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
+     * Adds bits.
+     *
      * @param bits bits to add
      * @return these ops with {@code bits} added
      */
@@ -67,6 +71,8 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
+     * Removes bits.
+     *
      * @param bits bits to remove
      * @return these ops with {@code bits} removed
      */

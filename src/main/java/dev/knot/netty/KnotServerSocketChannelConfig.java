@@ -17,7 +17,7 @@ import java.io.IOException;
 import java.util.Map;
 
 /**
- * The config of a {@link KnotServerSocketChannel} (and of {@link KnotServerDomainSocketChannel}): Netty's generic
+ * The config of a {@link KnotServerSocketChannel} (and of {@code KnotServerDomainSocketChannel}): Netty's generic
  * options plus SO_BACKLOG (default: the system's somaxconn, as Netty's), SO_REUSEADDR (default on),
  * {@link UnixChannelOption#SO_REUSEPORT} (default off) and SO_RCVBUF. Backlog and the reuse options take effect at
  * bind, which creates the socket; SO_RCVBUF goes to the kernel at once once the socket exists.
