@@ -32,7 +32,7 @@ abstract class AbstractKnotChannel extends AbstractChannel {
     }
 
     /** The socket's descriptor, -1 before it has one. */
-    abstract int fd();
+    abstract int fdNumber();
 
     /** True while the socket's descriptor is open. */
     abstract boolean fdOpen();
@@ -62,7 +62,7 @@ abstract class AbstractKnotChannel extends AbstractChannel {
     /** Sends the current interest; called whenever it changes and once the socket exists. */
     final void submitOps() {
         IoRegistration r = registration;
-        if (r != null && r.isValid() && fd() >= 0) r.submit(ops);
+        if (r != null && r.isValid() && fdNumber() >= 0) r.submit(ops);
     }
 
     @Override
@@ -150,7 +150,7 @@ abstract class AbstractKnotChannel extends AbstractChannel {
 
         @Override
         public int fd() {
-            return AbstractKnotChannel.this.fd();
+            return AbstractKnotChannel.this.fdNumber();
         }
 
         @Override

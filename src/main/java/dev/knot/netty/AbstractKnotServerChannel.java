@@ -36,7 +36,7 @@ abstract class AbstractKnotServerChannel extends AbstractKnotChannel implements 
     }
 
     @Override
-    int fd() {
+    int fdNumber() {
         ListenSocket l = listener;
         return l == null ? -1 : l.fd();
     }

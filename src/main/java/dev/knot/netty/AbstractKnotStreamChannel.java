@@ -82,7 +82,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     }
 
     @Override
-    int fd() {
+    int fdNumber() {
         StreamSocket s = socket;
         return s == null ? -1 : s.fd();
     }
@@ -141,7 +141,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             }
             local = fromNative(s.localAddress());
             if (connected) {
-                remote = remoteAddress;
+                remote = fromNative(n);
                 submitOps();
             } else {
                 setFlag(KnotIoOps.WRITE_BIT);
@@ -163,7 +163,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
         }
         if (done) {
             clearFlag(KnotIoOps.WRITE_BIT);
-            remote = requestedRemote;
+            remote = fromNative(toNative(requestedRemote));
             requestedRemote = null;
             return true;
         }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.knot.netty.testsuite;
 
+import dev.knot.netty.KnotDomainSocketChannel;
 import dev.knot.netty.KnotIoHandler;
+import dev.knot.netty.KnotServerDomainSocketChannel;
 import dev.knot.netty.KnotServerSocketChannel;
 import dev.knot.netty.KnotSocketChannel;
 import io.netty.bootstrap.Bootstrap;
@@ -12,12 +14,17 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.testsuite.transport.TestsuitePermutation;
 import io.netty.testsuite.transport.TestsuitePermutation.BootstrapComboFactory;
 import io.netty.testsuite.transport.TestsuitePermutation.BootstrapFactory;
 import io.netty.testsuite.transport.socket.SocketTestPermutation;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +35,12 @@ import java.util.List;
 public final class KnotSocketTestPermutation extends SocketTestPermutation {
     public static final KnotSocketTestPermutation INSTANCE = new KnotSocketTestPermutation();
 
+    /**
+     * {@code -Dknot.netty.full=true}: everything Netty's own run has (both allocators, the NIO mixes of the slow
+     * classes, the whole TLS matrix). Off by default to keep CI short.
+     */
+    public static final boolean FULL = Boolean.getBoolean("knot.netty.full");
+
     static final EventLoopGroup KNOT_BOSS = new MultiThreadIoEventLoopGroup(1,
             new DefaultThreadFactory("testsuite-knot-boss", true), KnotIoHandler.newFactory());
     static final EventLoopGroup KNOT_WORKER = new MultiThreadIoEventLoopGroup(2,
@@ -37,11 +50,13 @@ public final class KnotSocketTestPermutation extends SocketTestPermutation {
     }
 
     /**
-     * The allocators: Netty's testsuite runs pooled and adaptive; with {@code -Dknot.netty.allAllocators=false}
-     * (the default, to keep CI short) only the pooled one, which is Netty's default for its native transports.
+     * The allocators: Netty's testsuite runs pooled and adaptive; CI runs only the pooled one (Netty's default
+     * allocator for its native transports), {@link #FULL} both.
+     *
+     * @return the allocators to run each test with
      */
     public static List<ByteBufAllocator> allocators() {
-        if (Boolean.getBoolean("knot.netty.allAllocators")) return TestsuitePermutation.allocator();
+        if (FULL) return TestsuitePermutation.allocator();
         List<ByteBufAllocator> l = new ArrayList<>();
         l.add(PooledByteBufAllocator.DEFAULT);
         return l;
@@ -85,8 +100,32 @@ public final class KnotSocketTestPermutation extends SocketTestPermutation {
      * runs, gathering writes of large buffers), whose mixed runs with NIO would triple CI time for little.
      */
     public List<BootstrapComboFactory<ServerBootstrap, Bootstrap>> knotOnly() {
+        if (FULL) return socket();
         List<BootstrapComboFactory<ServerBootstrap, Bootstrap>> list = combo(serverSocket(), clientSocket());
         return list.subList(0, 1);
+    }
+
+    /** Knot's Unix-domain server with Knot's Unix-domain client. */
+    public List<BootstrapComboFactory<ServerBootstrap, Bootstrap>> domainSocket() {
+        List<BootstrapFactory<ServerBootstrap>> servers = new ArrayList<>();
+        servers.add(() -> new ServerBootstrap().group(KNOT_BOSS, KNOT_WORKER).channel(KnotServerDomainSocketChannel.class));
+        List<BootstrapFactory<Bootstrap>> clients = new ArrayList<>();
+        clients.add(() -> new Bootstrap().group(KNOT_WORKER).channel(KnotDomainSocketChannel.class));
+        return combo(servers, clients);
+    }
+
+    /**
+     * A fresh socket path in the temporary directory: nothing is left there, since the file is deleted here and the
+     * server channel removes the socket it binds when it closes.
+     */
+    public static DomainSocketAddress newDomainSocketAddress() {
+        try {
+            Path p = Files.createTempFile("knot-netty-", ".sock");
+            Files.delete(p);
+            return new DomainSocketAddress(p.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Only Knot's own client (for the client-side tests, whose NIO run is Netty's business). */
