@@ -45,12 +45,18 @@ public final class KnotIoOps implements IoOps {
         return ALL[value];
     }
 
-    /** @return the bits: {@link #READ_BIT}, {@link #WRITE_BIT} */
+    /**
+     * The interest as bits.
+     *
+     * @return the bits: {@link #READ_BIT}, {@link #WRITE_BIT}
+     */
     public int value() {
         return value;
     }
 
     /**
+     * Whether these ops include {@code bits}.
+     *
      * @param bits {@link #READ_BIT} and/or {@link #WRITE_BIT}
      * @return true if all of {@code bits} are set
      */
@@ -59,6 +65,8 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
+     * These ops and more.
+     *
      * @param bits bits to add
      * @return these ops with {@code bits} added
      */
@@ -67,6 +75,8 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
+     * These ops and less.
+     *
      * @param bits bits to remove
      * @return these ops with {@code bits} removed
      */
