@@ -26,11 +26,20 @@ SERVERS = {
         "knot": "dev.knot.examples.EchoServer",
         "nio": "dev.knot.bench.servers.NioEchoServer",
         "netty": "dev.knot.bench.servers.NettyEchoServer",
+        # The same Netty server on each Netty transport (scripts/bench --netty): Knot's, native epoll, io_uring, NIO.
+        "netty-knot": "dev.knot.bench.servers.NettyEchoServer knot",
+        "netty-epoll": "dev.knot.bench.servers.NettyEchoServer epoll",
+        "netty-io_uring": "dev.knot.bench.servers.NettyEchoServer io_uring",
+        "netty-nio": "dev.knot.bench.servers.NettyEchoServer nio",
     },
     "http": {
         "knot": "dev.knot.examples.http.HttpServer",
         "nio": "dev.knot.bench.servers.NioHttpServer",
         "netty": "dev.knot.bench.servers.NettyHttpServer",
+        "netty-knot": "dev.knot.bench.servers.NettyHttpServer knot",
+        "netty-epoll": "dev.knot.bench.servers.NettyHttpServer epoll",
+        "netty-io_uring": "dev.knot.bench.servers.NettyHttpServer io_uring",
+        "netty-nio": "dev.knot.bench.servers.NettyHttpServer nio",
     },
 }
 
@@ -83,7 +92,7 @@ class Server:
     def __init__(self, java, jar, cls, port, logpath):
         self.port = port
         self.log = open(logpath, "wb")
-        cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar, cls, str(port)]
+        cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar] + cls.split() + [str(port)]
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -245,7 +254,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--servers", default="knot,nio,netty",
-                    help="servers to run (comma-separated: knot, nio, netty)")
+                    help="servers to run (comma-separated: knot, nio, netty; netty-knot, netty-epoll, netty-io_uring, netty-nio)")
     ap.add_argument("--port", type=int, default=18080)
     a = ap.parse_args()
 

@@ -43,7 +43,11 @@ public final class IoVecArray implements AutoCloseable {
         return new IoVecArray(capacity);
     }
 
-    /** {@return the number of entries} */
+    /**
+     * The size of the array.
+     *
+     * @return the number of entries
+     */
     public int capacity() {
         return capacity;
     }

@@ -38,7 +38,11 @@ public final class KnotIoEvent implements IoEvent {
         return ALL[ops & 31];
     }
 
-    /** {@return the bits: {@link #READABLE}, {@link #WRITABLE}, {@link #READ_EOF}, {@link #WRITE_EOF}, {@link #ERROR}} */
+    /**
+     * What was found.
+     *
+     * @return the bits: {@link #READABLE}, {@link #WRITABLE}, {@link #READ_EOF}, {@link #WRITE_EOF}, {@link #ERROR}
+     */
     public int ops() {
         return ops;
     }

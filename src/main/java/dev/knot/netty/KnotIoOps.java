@@ -45,13 +45,17 @@ public final class KnotIoOps implements IoOps {
         return ALL[value];
     }
 
-    /** {@return the bits: {@link #READ_BIT}, {@link #WRITE_BIT}} */
+    /**
+     * The interest as bits.
+     *
+     * @return the bits: {@link #READ_BIT}, {@link #WRITE_BIT}
+     */
     public int value() {
         return value;
     }
 
     /**
-     * Tests bits.
+     * Whether these ops include {@code bits}.
      *
      * @param bits {@link #READ_BIT} and/or {@link #WRITE_BIT}
      * @return true if all of {@code bits} are set
@@ -61,7 +65,7 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
-     * Adds bits.
+     * These ops and more.
      *
      * @param bits bits to add
      * @return these ops with {@code bits} added
@@ -71,7 +75,7 @@ public final class KnotIoOps implements IoOps {
     }
 
     /**
-     * Removes bits.
+     * These ops and less.
      *
      * @param bits bits to remove
      * @return these ops with {@code bits} removed

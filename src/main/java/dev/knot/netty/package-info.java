@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The Netty layer: a Netty 4.2 transport on Knot, for code that is written against Netty's channels and pipelines.
+ * A Netty 4.2 transport on Knot: {@link dev.knot.netty.KnotIoHandler} runs one Knot selector (one kqueue) per Netty
+ * event loop, and {@link dev.knot.netty.KnotSocketChannel}, {@link dev.knot.netty.KnotServerSocketChannel},
+ * {@link dev.knot.netty.KnotDomainSocketChannel} and {@link dev.knot.netty.KnotServerDomainSocketChannel} are its
+ * channels. A Netty user switches with two lines:
+ * {@code new MultiThreadIoEventLoopGroup(n, KnotIoHandler.newFactory())} and
+ * {@code .channel(KnotServerSocketChannel.class)} (or {@code KnotSocketChannel.class} for clients).
  *
- * <p>{@link dev.knot.netty.KnotIoHandler} is Netty's {@code IoHandler} over one Knot selector (one kqueue) per
- * event loop: {@code new MultiThreadIoEventLoopGroup(n, KnotIoHandler.newFactory())}, with
- * {@link dev.knot.netty.KnotSocketChannel} and {@link dev.knot.netty.KnotServerSocketChannel} as the channel
- * classes. It sits above {@code dev.knot.loop} and {@code dev.knot.net}.
- *
- * <p>Netty is an optional dependency of Knot: this package needs Netty on the class or module path, and nothing
- * outside it loads Netty, so the rest of Knot runs without it. Threading and errors follow Netty's rules: a
- * channel belongs to its event loop's thread.
+ * <p>Netty is an optional dependency of Knot ({@code requires static}); only this package uses it, so an
+ * application that does not use the transport never loads a Netty class. <b>Threading:</b> as in every Netty
+ * transport, a channel's I/O runs on its event loop's thread; configs and futures may be used from any thread.
+ * <b>Ownership:</b> each channel owns its socket; each handler owns its selector. <b>Errors:</b> failed system calls
+ * reach the channel's futures and {@code exceptionCaught} as {@link java.io.IOException}s naming the call and errno
+ * ({@link java.net.ConnectException} and {@link java.net.BindException} where Netty code expects them).
  */
 package dev.knot.netty;

@@ -8,10 +8,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 
 import java.net.InetSocketAddress;
@@ -20,7 +16,7 @@ import java.net.InetSocketAddress;
  * The Netty baseline for the echo ping-pong: Netty's native epoll transport (JNI), one event loop thread serving
  * both the listener and the connections; the handler writes every buffer back and flushes at read-complete.
  *
- * <p>Usage: {@code NettyEchoServer PORT}
+ * <p>Usage: {@code NettyEchoServer [knot|epoll|io_uring|nio] PORT} (epoll when only the port is given)
  */
 public final class NettyEchoServer {
     private NettyEchoServer() {}
@@ -46,12 +42,12 @@ public final class NettyEchoServer {
     }
 
     public static void main(String[] args) throws Exception {
-        int port = Integer.parseInt(args[0]);
-        Epoll.ensureAvailability();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        String transport = NettyTransports.transport(args);
+        int port = NettyTransports.port(args);
+        EventLoopGroup group = NettyTransports.group(transport, 1);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channel(EpollServerSocketChannel.class)
+                .channel(NettyTransports.serverChannel(transport))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -62,7 +58,7 @@ public final class NettyEchoServer {
                     }
                 });
         Channel ch = b.bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
-        System.out.println("netty epoll echo server on " + ch.localAddress());
+        System.out.println("netty " + transport + " echo server on " + ch.localAddress());
         ch.closeFuture().sync();
     }
 }

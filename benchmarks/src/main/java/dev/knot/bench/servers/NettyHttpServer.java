@@ -11,10 +11,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
@@ -40,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * byte-identical to Knot's HTTP example: {@code Server: knot}, {@code Content-Type: text/plain}, {@code Date},
  * {@code Content-Length: 13}, in that order; the Date is refreshed once a second on the loop.
  *
- * <p>Usage: {@code NettyHttpServer PORT}
+ * <p>Usage: {@code NettyHttpServer [knot|epoll|io_uring|nio] PORT} (epoll when only the port is given)
  */
 public final class NettyHttpServer {
     private NettyHttpServer() {}
@@ -99,13 +95,13 @@ public final class NettyHttpServer {
     }
 
     public static void main(String[] args) throws Exception {
-        int port = Integer.parseInt(args[0]);
-        Epoll.ensureAvailability();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        String transport = NettyTransports.transport(args);
+        int port = NettyTransports.port(args);
+        EventLoopGroup group = NettyTransports.group(transport, 1);
         group.next().scheduleAtFixedRate(() -> date = new AsciiString(HttpDate.now()), 1, 1, TimeUnit.SECONDS);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
-                .channel(EpollServerSocketChannel.class)
+                .channel(NettyTransports.serverChannel(transport))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -116,7 +112,7 @@ public final class NettyHttpServer {
                     }
                 });
         Channel ch = b.bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
-        System.out.println("netty epoll http server on " + ch.localAddress());
+        System.out.println("netty " + transport + " http server on " + ch.localAddress());
         ch.closeFuture().sync();
     }
 }
