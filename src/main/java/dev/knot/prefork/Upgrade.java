@@ -12,7 +12,6 @@ import dev.knot.net.StreamSocket;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -108,19 +107,13 @@ final class Upgrade {
 
     /** Reads the successor's lines; true once it said {@code ready}. */
     boolean read() throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(256);
-            while (true) {
-                int n = channel.read(buf);
-                if (n == 0) break;
-                if (n < 0) {
-                    channelKey.cancelForClose();
-                    channel.close();
-                    break;
-                }
-                input.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
-                if (input.length() > 4096) input.setLength(0);
-            }
+        ControlLines.Read r;
+        do {
+            r = ControlLines.readAvailable(channel, input, 4096);     // an overflow drops the junk and reads on
+        } while (r == ControlLines.Read.OVERFLOW);
+        if (r == ControlLines.Read.EOF) {
+            channelKey.cancelForClose();
+            channel.close();
         }
         if (input.indexOf("ready\n") >= 0) ready = true;
         return ready;

@@ -53,23 +53,12 @@ final class Worker {
      * channel is closed. False if the worker sends more than 64 KiB without a newline.
      */
     boolean read() throws java.io.IOException {
-        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment buf = a.allocate(1024);
-            while (true) {
-                int n = channel.read(buf);
-                if (n == 0) return true;
-                if (n < 0) {
-                    channelKey.cancelForClose();
-                    channel.close();
-                    return true;
-                }
-                input.append(new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), java.nio.charset.StandardCharsets.US_ASCII));
-                if (input.length() > 64 * 1024) {
-                    input.setLength(0);
-                    return false;
-                }
-            }
+        ControlLines.Read r = ControlLines.readAvailable(channel, input, 64 * 1024);
+        if (r == ControlLines.Read.EOF) {
+            channelKey.cancelForClose();
+            channel.close();
         }
+        return r != ControlLines.Read.OVERFLOW;
     }
 
     /** Writes a line to the worker; a worker going away is handled when its exit comes. */

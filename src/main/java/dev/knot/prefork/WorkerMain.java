@@ -160,18 +160,10 @@ public final class WorkerMain {
         StringBuilder input = new StringBuilder();
         boolean[] draining = {false};
         loop.register(channel, Selector.OP_READ, k -> {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment buf = a.allocate(256);
-                while (true) {
-                    int n = channel.read(buf);
-                    if (n == 0) break;
-                    if (n < 0) {
-                        log("master closed the control channel: exiting");
-                        loop.shutdownNow();
-                        return;
-                    }
-                    input.append(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
-                }
+            if (ControlLines.readAvailable(channel, input, Integer.MAX_VALUE) == ControlLines.Read.EOF) {
+                log("master closed the control channel: exiting");
+                loop.shutdownNow();
+                return;
             }
             int nl;
             while ((nl = input.indexOf("\n")) >= 0) {
