@@ -27,7 +27,7 @@ class AotCacheTest {
         Path dir = Files.createTempDirectory("knot-aot");
         try (AppSources app = new AppSources().compile(Map.of("t.Greeter", AppSources.greeter("t.Greeter", "aot")))) {
             Path jar = dir.resolve("knot.jar");
-            jar(Path.of(System.getProperty("knot.classes")), jar);
+            MasterProcess.jar(Path.of(System.getProperty("knot.classes")), jar);
             Path cacheDir = dir.resolve("cache");
             String[] options = {"--app", "t.Greeter", "--classpath", app.dir.toString(), "--aot-cache", cacheDir.toString()};
             Path cache;
@@ -83,17 +83,6 @@ class AotCacheTest {
         List<String> o = new java.util.ArrayList<>(List.of("--workers", workers));
         o.addAll(List.of(options));
         return MasterProcess.startMain(jar.toString(), "dev.knot.prefork.Master", List.of(), o.toArray(String[]::new));
-    }
-
-    /** A jar of a class directory. */
-    private static void jar(Path classes, Path jar) throws Exception {
-        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(classes)) {
-            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
-                Files.copy(f, out);
-                out.closeEntry();
-            }
-        }
     }
 
     private static Path single(Path dir) throws Exception {

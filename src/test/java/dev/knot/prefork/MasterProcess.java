@@ -48,6 +48,36 @@ final class MasterProcess implements AutoCloseable {
         return startMain(ChildJvm.classPath(), mainClass, shellPrefix, options);
     }
 
+    /**
+     * The test class path with each class directory replaced by a jar of it in {@code dir}: a master (and its
+     * workers) on it load classes as a deployed one does, without opening a file per class.
+     */
+    static String jarredClassPath(Path dir) throws IOException {
+        List<String> entries = new java.util.ArrayList<>();
+        for (String e : ChildJvm.classPath().split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (!Files.isDirectory(p)) {
+                entries.add(e);
+                continue;
+            }
+            Path jar = dir.resolve(entries.size() + ".jar");
+            jar(p, jar);
+            entries.add(jar.toString());
+        }
+        return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    /** A jar of a class directory. */
+    static void jar(Path classes, Path jar) throws IOException {
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(classes)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, out);
+                out.closeEntry();
+            }
+        }
+    }
+
     /** As {@link #startMain(String, List, String...)}, with the master JVM on another class path. */
     static MasterProcess startMain(String classPath, String mainClass, List<String> shellPrefix, String... options) throws Exception {
         Path dir = Files.createTempDirectory("knot-ctl");       // rwx------, as the master wants

@@ -101,16 +101,21 @@ class SupervisionTest {
 
     @Test
     void spawnFailuresForLackOfDescriptorsAreRetriedAndNeverCountAsCrashes() throws Exception {
-        try (MasterProcess m = MasterProcess.start("--workers", "2", "--crash-loop", "2/60000", "--backoff-ms", "50", "--backoff-max-ms", "200")) {
+        // From jars, as deployed: from a class directory every class loaded for the first time needs a descriptor of
+        // its own, so the shortage would break the master's first exit handling with a NoClassDefFoundError.
+        Path jars = Files.createTempDirectory("knot-jars");
+        try (MasterProcess m = MasterProcess.startMain(MasterProcess.jarredClassPath(jars), "dev.knot.prefork.Master", List.of(),
+                "--workers", "2", "--crash-loop", "2/60000", "--backoff-ms", "50", "--backoff-max-ms", "200")) {
             List<MasterProcess.WorkerInfo> w = m.awaitReady(2, 1, 30_000);
             int master = (int) m.process.pid();
             String soft = limit(master);
+            String hard = hard(master);
             long open;
             try (var s = Files.list(Path.of("/proc/" + master + "/fd"))) {
                 open = s.count();
             }
             // Below what the master holds now: every descriptor the respawn needs (socketpair, pidfd) is refused.
-            prlimit(master, (open - 4) + ":" + hard(master));
+            prlimit(master, (open - 4) + ":" + hard);
             try {
                 MasterProcess.kill(w.get(0).pid(), signal_h.SIGKILL);
                 try {
@@ -119,13 +124,17 @@ class SupervisionTest {
                     throw new AssertionError(e.getMessage() + "\n" + m.logText(), e);
                 }
             } finally {
-                prlimit(master, soft + ":" + hard(master));
+                // A master that died must not hide why behind a failed restore of its limit.
+                if (m.process.isAlive()) prlimit(master, soft + ":" + hard);
             }
+            assertTrue(m.process.isAlive(), m.logText());
             m.awaitReady(2, 1, 30_000);
             String log = m.logText();
             assertTrue(log.contains("EMFILE"), log);
             assertFalse(log.contains("halted"), log);
             assertTrue(m.process.isAlive());
+        } finally {
+            AppSources.delete(jars);
         }
     }
 
