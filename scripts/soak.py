@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The soak run behind scripts/soak: a prefork master under continuous loopback load while workers are killed,
-reloaded and rescaled. Bounded (a fixed number of client threads, loopback only, a deadline) and self-cleaning.
+reloaded and rescaled, and (in runs of two minutes or more) upgraded once half-way through. Bounded (a fixed number of client threads, loopback only, a deadline) and self-cleaning.
 
 Failures are split by cause: a request that fails on a connection whose worker was SIGKILLed while it was open is
 the kill's doing ("on a killed worker's connection"); any other failed request is a real failure. A kept-alive
@@ -144,29 +144,53 @@ def client(port, stats, stop):
             s.close()
 
 
+def master_pid(path):
+    """The pid of the master that answers on the control socket now (it changes with an upgrade)."""
+    for line in ctl(path, "status").splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == "master" and f[1].isdigit():
+            return int(f[1])
+    return -1
+
+
+def await_ready(sock, n, master, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if sum(1 for _, st in worker_pids(sock) if st == "ready") >= n:
+                return True
+        except OSError:
+            pass
+        if master is not None and master.poll() is not None:
+            raise SystemExit("soak: the master exited at start (see its log)")
+        time.sleep(0.2)
+    return False
+
+
+def flat(samples):
+    """(first, last, max RSS, max fds) of one master's samples after its first minute, or None when it lived less."""
+    t0 = samples[0][0]
+    settled = [x for x in samples if x[0] - t0 >= 60] or None
+    return settled and (settled[0], settled[-1], max(x[2] for x in settled), max(x[1] for x in settled))
+
+
 def main():
     minutes, port, jar, clients = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     control = sys.argv[5]
     sock = os.path.join(control, "control.sock")
     log = open(os.path.join(control, "master.log"), "w")
-    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-jar", jar,
+    # A master needs little heap (it holds workers' records, not requests); bounding it, as a deployment would, makes
+    # its RSS a measure of what it holds rather than of how far an unbounded young generation has been touched.
+    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m", "-jar", jar,
                                "--port", str(port), "--workers", "2", "--control-dir", control,
                                "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-Xmx128m"],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     stats, stop = Stats(), threading.Event()
     threads = []
+    samples = {}                                 # master pid -> [(seconds into the run, fds, RSS KiB)]
+    current = master.pid
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if sum(1 for _, st in worker_pids(sock) if st == "ready") == 2:
-                    break
-            except OSError:
-                pass
-            if master.poll() is not None:
-                raise SystemExit("soak: the master exited at start (see its log)")
-            time.sleep(0.2)
-        else:
+        if not await_ready(sock, 2, master, 60):
             raise SystemExit("soak: no 2 ready workers within 60 s")
         time.sleep(2)                            # let the JIT and the first connections settle
         start_fds, start_rss = fds_and_rss(master.pid)
@@ -175,6 +199,7 @@ def main():
             t.start()
         t0 = time.time()
         end = t0 + minutes * 60
+        upgrade_at = t0 + minutes * 30 if minutes >= 2 else None     # one master upgrade, half-way through
         actions = ["kill", "reload", "scale 3", "kill", "scale 2", "kill"]
         events = {}
         i = 0
@@ -182,8 +207,14 @@ def main():
             time.sleep(min(5.0, max(0.0, end - time.time())))
             if time.time() >= end:
                 break
+            fds, rss = fds_and_rss(current)
+            if fds >= 0:
+                samples.setdefault(current, []).append((time.time() - t0, fds, rss))
             a = actions[i % len(actions)]
-            i += 1
+            if upgrade_at is not None and time.time() >= upgrade_at:
+                a, upgrade_at = "upgrade", None
+            else:
+                i += 1
             try:
                 if a == "kill":
                     ready = [p for p, st in worker_pids(sock) if st == "ready"]
@@ -192,21 +223,34 @@ def main():
                         with stats.lock:
                             stats.kills.append((time.time(), victim))
                         os.kill(victim, signal.SIGKILL)
+                elif a == "upgrade":
+                    out = ctl(sock, "upgrade")
+                    if not out.startswith("upgrading"):
+                        raise OSError("upgrade refused: " + out.strip())
+                    deadline = time.time() + 60
+                    while time.time() < deadline and master_pid(sock) in (current, -1):
+                        time.sleep(0.2)
+                    new = master_pid(sock)
+                    if new in (current, -1):
+                        raise OSError("no new master answers 60 s after the upgrade")
+                    print("soak: upgraded: master %d -> %d at %.0f s" % (current, new, time.time() - t0))
+                    current = new
                 else:
                     ctl(sock, a)
                 events[a] = events.get(a, 0) + 1
             except OSError as e:
                 events["ctl error"] = events.get("ctl error", 0) + 1
                 print("soak: %s failed: %s" % (a, e), file=sys.stderr)
-            if master.poll() is not None:
+            if current == master.pid and master.poll() is not None:
                 raise SystemExit("soak: the master exited during the run (status %s)" % master.returncode)
         stop.set()
         for t in threads:
             t.join(15)
         # The master's figures after the load, once workers are back at 2 and settled.
         ctl(sock, "scale 2")
+        await_ready(sock, 2, None, 30)
         time.sleep(3)
-        end_fds, end_rss = fds_and_rss(master.pid)
+        end_fds, end_rss = fds_and_rss(current)
         on_killed, other, retries = stats.classify()
         elapsed = time.time() - t0
         print("soak: %.1f min, %d client threads, loopback port %d" % (elapsed / 60, clients, port))
@@ -214,7 +258,16 @@ def main():
         print("events: %s" % ", ".join("%s x%d" % kv for kv in sorted(events.items())))
         print("failed requests on a killed worker's connection (retried or not): %d" % len(on_killed))
         print("failed requests otherwise: %d%s" % (len(other), (" e.g. " + "; ".join(sorted(set(other))[:5])) if other else ""))
-        print("master pid %d: fds %d -> %d, RSS %d KiB -> %d KiB" % (master.pid, start_fds, end_fds, start_rss, end_rss))
+        print("first master pid %d at start: fds %d, RSS %d KiB; last master pid %d at end: fds %d, RSS %d KiB"
+              % (master.pid, start_fds, start_rss, current, end_fds, end_rss))
+        for pid, ss in samples.items():
+            f = flat(ss)
+            if f:
+                (ta, fa, ra), (tb, fb, rb), rmax, fmax = f
+                print("master pid %d after its first minute (%.0f-%.0f s, %d samples): fds %d -> %d (max %d), RSS %d -> %d KiB"
+                      " (max %d, %+.1f%%)" % (pid, ta, tb, len(ss), fa, fb, fmax, ra, rb, rmax, 100.0 * (rb - ra) / ra))
+            else:
+                print("master pid %d lived less than a minute of the run (%d samples)" % (pid, len(ss)))
         print("master status: " + ctl(sock, "status").strip().replace("\n", " | "))
         return 0 if not other else 1
     finally:
@@ -228,6 +281,13 @@ def main():
         except subprocess.TimeoutExpired:
             os.killpg(master.pid, signal.SIGKILL)
             master.wait(5)
+        # After an upgrade the master serving is the old one's child, not ours: wait for it as well.
+        if current != master.pid:
+            deadline = time.time() + 20
+            while os.path.exists("/proc/%d" % current) and time.time() < deadline:
+                time.sleep(0.1)
+            if os.path.exists("/proc/%d" % current):
+                os.kill(current, signal.SIGKILL)
         log.close()
 
 
