@@ -34,6 +34,13 @@ abstract class AbstractKnotChannel extends AbstractChannel {
     /** The socket's descriptor, -1 before it has one. */
     abstract int fdNumber();
 
+    /** The view {@code UnixChannel.fd()} returns: the number only; the channel keeps owning the descriptor. */
+    final io.netty.channel.unix.FileDescriptor fdView(String whenNone) {
+        int fd = fdNumber();
+        if (fd < 0) throw new IllegalStateException(whenNone);
+        return new io.netty.channel.unix.FileDescriptor(fd);
+    }
+
     /** True while the socket's descriptor is open. */
     abstract boolean fdOpen();
 

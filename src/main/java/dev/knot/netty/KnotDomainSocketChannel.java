@@ -52,9 +52,7 @@ public final class KnotDomainSocketChannel extends AbstractKnotStreamChannel imp
      */
     @Override
     public FileDescriptor fd() {
-        int fd = fdNumber();
-        if (fd < 0) throw new IllegalStateException("not connected yet");
-        return new FileDescriptor(fd);
+        return fdView("not connected yet");
     }
 
     @Override

@@ -2,13 +2,8 @@
 package dev.knot.netty;
 
 import dev.knot.net.StreamSocket;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
-import io.netty.channel.MessageSizeEstimator;
-import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DuplexChannelConfig;
 import io.netty.channel.unix.DomainSocketChannelConfig;
 import io.netty.channel.unix.DomainSocketReadMode;
@@ -25,15 +20,23 @@ import java.util.Map;
  * <p><b>Threading:</b> any thread. <b>Errors:</b> a failing setsockopt or getsockopt is a {@link ChannelException};
  * {@link DomainSocketReadMode#FILE_DESCRIPTORS} is an {@link UnsupportedOperationException}.
  */
-public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
+public final class KnotDomainSocketChannelConfig extends KnotChannelConfig<KnotDomainSocketChannelConfig>
         implements DomainSocketChannelConfig, DuplexChannelConfig, StreamConfig {
     private final KnotDomainSocketChannel ch;
-    private volatile int receiveBufferSize, sendBufferSize;
+    private final SocketOption<StreamSocket, Integer> receiveBufferSize = new SocketOption<>(this::live, 0, 0,
+            StreamSocket::receiveBufferSize, StreamSocket::setReceiveBufferSize);
+    private final SocketOption<StreamSocket, Integer> sendBufferSize = new SocketOption<>(this::live, 0, 0,
+            StreamSocket::sendBufferSize, StreamSocket::setSendBufferSize);
     private volatile boolean allowHalfClosure;
 
     KnotDomainSocketChannelConfig(KnotDomainSocketChannel channel) {
         super(channel);
         this.ch = channel;
+    }
+
+    private StreamSocket live() {
+        StreamSocket s = ch.socket();
+        return s != null && s.isOpen() ? s : null;
     }
 
     @Override
@@ -65,19 +68,14 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
 
     @Override
     public void applyTo(StreamSocket s) throws IOException {
-        if (receiveBufferSize > 0) s.setReceiveBufferSize(receiveBufferSize);
-        if (sendBufferSize > 0) s.setSendBufferSize(sendBufferSize);
+        receiveBufferSize.applyTo(s);
+        sendBufferSize.applyTo(s);
     }
 
     /** SO_LINGER does not apply to Unix-domain sockets. @return -1 */
     @Override
     public int getSoLinger() {
         return -1;
-    }
-
-    private StreamSocket live() {
-        StreamSocket s = ch.socket();
-        return s != null && s.isOpen() ? s : null;
     }
 
     /**
@@ -87,13 +85,7 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
      * @throws ChannelException if getsockopt fails
      */
     public int getReceiveBufferSize() {
-        StreamSocket s = live();
-        if (s == null) return receiveBufferSize;
-        try {
-            return s.receiveBufferSize();
-        } catch (IOException e) {
-            throw new ChannelException(e);
-        }
+        return receiveBufferSize.get();
     }
 
     /**
@@ -104,15 +96,7 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
      * @throws ChannelException if setsockopt fails
      */
     public KnotDomainSocketChannelConfig setReceiveBufferSize(int bytes) {
-        receiveBufferSize = bytes;
-        StreamSocket s = live();
-        if (s != null) {
-            try {
-                s.setReceiveBufferSize(bytes);
-            } catch (IOException e) {
-                throw new ChannelException(e);
-            }
-        }
+        receiveBufferSize.set(bytes);
         return this;
     }
 
@@ -123,13 +107,7 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
      * @throws ChannelException if getsockopt fails
      */
     public int getSendBufferSize() {
-        StreamSocket s = live();
-        if (s == null) return sendBufferSize;
-        try {
-            return s.sendBufferSize();
-        } catch (IOException e) {
-            throw new ChannelException(e);
-        }
+        return sendBufferSize.get();
     }
 
     /**
@@ -140,15 +118,7 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
      * @throws ChannelException if setsockopt fails
      */
     public KnotDomainSocketChannelConfig setSendBufferSize(int bytes) {
-        sendBufferSize = bytes;
-        StreamSocket s = live();
-        if (s != null) {
-            try {
-                s.setSendBufferSize(bytes);
-            } catch (IOException e) {
-                throw new ChannelException(e);
-            }
-        }
+        sendBufferSize.set(bytes);
         return this;
     }
 
@@ -179,74 +149,5 @@ public final class KnotDomainSocketChannelConfig extends DefaultChannelConfig
     @Override
     protected void autoReadCleared() {
         ch.autoReadCleared();
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setConnectTimeoutMillis(int millis) {
-        super.setConnectTimeoutMillis(millis);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotDomainSocketChannelConfig setMaxMessagesPerRead(int n) {
-        super.setMaxMessagesPerRead(n);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setWriteSpinCount(int n) {
-        super.setWriteSpinCount(n);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setAllocator(ByteBufAllocator allocator) {
-        super.setAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
-        super.setRecvByteBufAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setAutoRead(boolean autoRead) {
-        super.setAutoRead(autoRead);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setAutoClose(boolean autoClose) {
-        super.setAutoClose(autoClose);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotDomainSocketChannelConfig setWriteBufferHighWaterMark(int bytes) {
-        super.setWriteBufferHighWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotDomainSocketChannelConfig setWriteBufferLowWaterMark(int bytes) {
-        super.setWriteBufferLowWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setWriteBufferWaterMark(WriteBufferWaterMark marks) {
-        super.setWriteBufferWaterMark(marks);
-        return this;
-    }
-
-    @Override
-    public KnotDomainSocketChannelConfig setMessageSizeEstimator(MessageSizeEstimator estimator) {
-        super.setMessageSizeEstimator(estimator);
-        return this;
     }
 }

@@ -45,9 +45,7 @@ public final class KnotServerDomainSocketChannel extends AbstractKnotServerChann
      */
     @Override
     public FileDescriptor fd() {
-        int fd = fdNumber();
-        if (fd < 0) throw new IllegalStateException("not bound yet");
-        return new FileDescriptor(fd);
+        return fdView("not bound yet");
     }
 
     @Override

@@ -2,18 +2,12 @@
 package dev.knot.netty;
 
 import dev.knot.net.ListenSocket;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
-import io.netty.channel.MessageSizeEstimator;
-import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.NetUtil;
 
-import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -24,11 +18,12 @@ import java.util.Map;
  *
  * <p><b>Threading:</b> any thread. <b>Errors:</b> a failing setsockopt is a {@link ChannelException}.
  */
-public final class KnotServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
+public final class KnotServerSocketChannelConfig extends KnotChannelConfig<KnotServerSocketChannelConfig> implements ServerSocketChannelConfig {
     private final AbstractKnotServerChannel ch;
     private volatile int backlog = NetUtil.SOMAXCONN;
     private volatile boolean reuseAddress = true, reusePort;
-    private volatile int receiveBufferSize;
+    private final SocketOption<ListenSocket, Integer> receiveBufferSize = new SocketOption<>(this::live, 0, 0,
+            ListenSocket::receiveBufferSize, ListenSocket::setReceiveBufferSize);
 
     KnotServerSocketChannelConfig(AbstractKnotServerChannel channel) {
         super(channel);
@@ -63,7 +58,12 @@ public final class KnotServerSocketChannelConfig extends DefaultChannelConfig im
     }
 
     int pendingReceiveBufferSize() {
-        return receiveBufferSize;
+        return receiveBufferSize.pending();
+    }
+
+    private ListenSocket live() {
+        ListenSocket l = ch.listener();
+        return l != null && l.isOpen() ? l : null;
     }
 
     @Override
@@ -111,28 +111,12 @@ public final class KnotServerSocketChannelConfig extends DefaultChannelConfig im
 
     @Override
     public int getReceiveBufferSize() {
-        ListenSocket l = ch.listener();
-        if (l != null && l.isOpen()) {
-            try {
-                return l.receiveBufferSize();
-            } catch (IOException e) {
-                throw new ChannelException(e);
-            }
-        }
-        return receiveBufferSize;
+        return receiveBufferSize.get();
     }
 
     @Override
     public KnotServerSocketChannelConfig setReceiveBufferSize(int bytes) {
-        receiveBufferSize = bytes;
-        ListenSocket l = ch.listener();
-        if (l != null && l.isOpen()) {
-            try {
-                l.setReceiveBufferSize(bytes);
-            } catch (IOException e) {
-                throw new ChannelException(e);
-            }
-        }
+        receiveBufferSize.set(bytes);
         return this;
     }
 
@@ -144,68 +128,5 @@ public final class KnotServerSocketChannelConfig extends DefaultChannelConfig im
     @Override
     protected void autoReadCleared() {
         ch.autoReadCleared();
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setConnectTimeoutMillis(int millis) {
-        super.setConnectTimeoutMillis(millis);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotServerSocketChannelConfig setMaxMessagesPerRead(int n) {
-        super.setMaxMessagesPerRead(n);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setWriteSpinCount(int n) {
-        super.setWriteSpinCount(n);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setAllocator(ByteBufAllocator allocator) {
-        super.setAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
-        super.setRecvByteBufAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setAutoRead(boolean autoRead) {
-        super.setAutoRead(autoRead);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotServerSocketChannelConfig setWriteBufferHighWaterMark(int bytes) {
-        super.setWriteBufferHighWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotServerSocketChannelConfig setWriteBufferLowWaterMark(int bytes) {
-        super.setWriteBufferLowWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setWriteBufferWaterMark(WriteBufferWaterMark marks) {
-        super.setWriteBufferWaterMark(marks);
-        return this;
-    }
-
-    @Override
-    public KnotServerSocketChannelConfig setMessageSizeEstimator(MessageSizeEstimator estimator) {
-        super.setMessageSizeEstimator(estimator);
-        return this;
     }
 }

@@ -2,13 +2,8 @@
 package dev.knot.netty;
 
 import dev.knot.net.StreamSocket;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
-import io.netty.channel.MessageSizeEstimator;
-import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.channel.unix.UnixChannelOption;
 
@@ -25,15 +20,33 @@ import java.util.Map;
  * <p><b>Threading:</b> any thread, as Netty's configs. <b>Errors:</b> a failing setsockopt or getsockopt is a
  * {@link ChannelException} carrying the {@link IOException} that names the option and errno.
  */
-public final class KnotSocketChannelConfig extends DefaultChannelConfig implements SocketChannelConfig, StreamConfig {
+public final class KnotSocketChannelConfig extends KnotChannelConfig<KnotSocketChannelConfig> implements SocketChannelConfig, StreamConfig {
     private final KnotSocketChannel ch;
-    private volatile int receiveBufferSize, sendBufferSize;
-    private volatile boolean tcpNoDelay = true, keepAlive, reuseAddress, reusePort, allowHalfClosure;
-    private volatile int soLinger = -1;
+    private final SocketOption<StreamSocket, Integer> receiveBufferSize = option(0, 0, StreamSocket::receiveBufferSize,
+            StreamSocket::setReceiveBufferSize);
+    private final SocketOption<StreamSocket, Integer> sendBufferSize = option(0, 0, StreamSocket::sendBufferSize,
+            StreamSocket::setSendBufferSize);
+    private final SocketOption<StreamSocket, Boolean> tcpNoDelay = option(true, false, StreamSocket::tcpNoDelay, StreamSocket::setTcpNoDelay);
+    private final SocketOption<StreamSocket, Boolean> keepAlive = option(false, false, StreamSocket::keepAlive, StreamSocket::setKeepAlive);
+    private final SocketOption<StreamSocket, Boolean> reuseAddress = option(false, false, StreamSocket::reuseAddress,
+            StreamSocket::setReuseAddress);
+    private final SocketOption<StreamSocket, Boolean> reusePort = option(false, false, StreamSocket::isReusePort, StreamSocket::setReusePort);
+    private final SocketOption<StreamSocket, Integer> soLinger = option(-1, -1, StreamSocket::linger, StreamSocket::setLinger);
+    private volatile boolean allowHalfClosure;
 
     KnotSocketChannelConfig(KnotSocketChannel channel) {
         super(channel);
         this.ch = channel;
+    }
+
+    private <T> SocketOption<StreamSocket, T> option(T initial, T kernelDefault, SocketOption.Getter<StreamSocket, T> get,
+            SocketOption.Setter<StreamSocket, T> set) {
+        return new SocketOption<>(this::live, initial, kernelDefault, get, set);
+    }
+
+    private StreamSocket live() {
+        StreamSocket s = ch.socket();
+        return s != null && s.isOpen() ? s : null;
     }
 
     @Override
@@ -46,127 +59,97 @@ public final class KnotSocketChannelConfig extends DefaultChannelConfig implemen
     @SuppressWarnings("unchecked")
     @Override
     public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) return (T) Integer.valueOf(getReceiveBufferSize());
-        if (option == ChannelOption.SO_SNDBUF) return (T) Integer.valueOf(getSendBufferSize());
-        if (option == ChannelOption.TCP_NODELAY) return (T) Boolean.valueOf(isTcpNoDelay());
-        if (option == ChannelOption.SO_KEEPALIVE) return (T) Boolean.valueOf(isKeepAlive());
-        if (option == ChannelOption.SO_REUSEADDR) return (T) Boolean.valueOf(isReuseAddress());
-        if (option == ChannelOption.SO_LINGER) return (T) Integer.valueOf(getSoLinger());
+        SocketOption<StreamSocket, ?> o = socketOption(option);
+        if (o != null) return (T) o.get();
         if (option == ChannelOption.ALLOW_HALF_CLOSURE) return (T) Boolean.valueOf(isAllowHalfClosure());
-        if (option == UnixChannelOption.SO_REUSEPORT) return (T) Boolean.valueOf(isReusePort());
         return super.getOption(option);
     }
 
+    @SuppressWarnings("unchecked")
     @Override
     public <T> boolean setOption(ChannelOption<T> option, T value) {
         validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) setReceiveBufferSize((Integer) value);
-        else if (option == ChannelOption.SO_SNDBUF) setSendBufferSize((Integer) value);
-        else if (option == ChannelOption.TCP_NODELAY) setTcpNoDelay((Boolean) value);
-        else if (option == ChannelOption.SO_KEEPALIVE) setKeepAlive((Boolean) value);
-        else if (option == ChannelOption.SO_REUSEADDR) setReuseAddress((Boolean) value);
-        else if (option == ChannelOption.SO_LINGER) setSoLinger((Integer) value);
+        SocketOption<StreamSocket, T> o = (SocketOption<StreamSocket, T>) socketOption(option);
+        if (o != null) o.set(value);
         else if (option == ChannelOption.ALLOW_HALF_CLOSURE) setAllowHalfClosure((Boolean) value);
-        else if (option == UnixChannelOption.SO_REUSEPORT) setReusePort((Boolean) value);
         else return super.setOption(option, value);
         return true;
     }
 
+    private SocketOption<StreamSocket, ?> socketOption(ChannelOption<?> option) {
+        if (option == ChannelOption.SO_RCVBUF) return receiveBufferSize;
+        if (option == ChannelOption.SO_SNDBUF) return sendBufferSize;
+        if (option == ChannelOption.TCP_NODELAY) return tcpNoDelay;
+        if (option == ChannelOption.SO_KEEPALIVE) return keepAlive;
+        if (option == ChannelOption.SO_REUSEADDR) return reuseAddress;
+        if (option == ChannelOption.SO_LINGER) return soLinger;
+        if (option == UnixChannelOption.SO_REUSEPORT) return reusePort;
+        return null;
+    }
+
     @Override
     public void applyTo(StreamSocket s) throws IOException {
-        if (tcpNoDelay) s.setTcpNoDelay(true);
-        if (keepAlive) s.setKeepAlive(true);
-        if (reuseAddress) s.setReuseAddress(true);
-        if (reusePort) s.setReusePort(true);
-        if (soLinger >= 0) s.setLinger(soLinger);
-        if (receiveBufferSize > 0) s.setReceiveBufferSize(receiveBufferSize);
-        if (sendBufferSize > 0) s.setSendBufferSize(sendBufferSize);
-    }
-
-    private StreamSocket live() {
-        StreamSocket s = ch.socket();
-        return s != null && s.isOpen() ? s : null;
-    }
-
-    private interface SocketCall<T> {
-        T call(StreamSocket s) throws IOException;
-    }
-
-    private static <T> T call(StreamSocket s, SocketCall<T> c) {
-        try {
-            return c.call(s);
-        } catch (IOException e) {
-            throw new ChannelException(e);
-        }
+        tcpNoDelay.applyTo(s);
+        keepAlive.applyTo(s);
+        reuseAddress.applyTo(s);
+        reusePort.applyTo(s);
+        soLinger.applyTo(s);
+        receiveBufferSize.applyTo(s);
+        sendBufferSize.applyTo(s);
     }
 
     @Override
     public int getReceiveBufferSize() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::receiveBufferSize) : receiveBufferSize;
+        return receiveBufferSize.get();
     }
 
     @Override
     public KnotSocketChannelConfig setReceiveBufferSize(int bytes) {
-        receiveBufferSize = bytes;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setReceiveBufferSize(bytes); return null; });
+        receiveBufferSize.set(bytes);
         return this;
     }
 
     @Override
     public int getSendBufferSize() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::sendBufferSize) : sendBufferSize;
+        return sendBufferSize.get();
     }
 
     @Override
     public KnotSocketChannelConfig setSendBufferSize(int bytes) {
-        sendBufferSize = bytes;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setSendBufferSize(bytes); return null; });
+        sendBufferSize.set(bytes);
         return this;
     }
 
     @Override
     public boolean isTcpNoDelay() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::tcpNoDelay) : tcpNoDelay;
+        return tcpNoDelay.get();
     }
 
     @Override
     public KnotSocketChannelConfig setTcpNoDelay(boolean on) {
-        tcpNoDelay = on;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setTcpNoDelay(on); return null; });
+        tcpNoDelay.set(on);
         return this;
     }
 
     @Override
     public boolean isKeepAlive() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::keepAlive) : keepAlive;
+        return keepAlive.get();
     }
 
     @Override
     public KnotSocketChannelConfig setKeepAlive(boolean on) {
-        keepAlive = on;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setKeepAlive(on); return null; });
+        keepAlive.set(on);
         return this;
     }
 
     @Override
     public boolean isReuseAddress() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::reuseAddress) : reuseAddress;
+        return reuseAddress.get();
     }
 
     @Override
     public KnotSocketChannelConfig setReuseAddress(boolean on) {
-        reuseAddress = on;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setReuseAddress(on); return null; });
+        reuseAddress.set(on);
         return this;
     }
 
@@ -177,8 +160,7 @@ public final class KnotSocketChannelConfig extends DefaultChannelConfig implemen
      * @throws ChannelException if getsockopt fails
      */
     public boolean isReusePort() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::isReusePort) : reusePort;
+        return reusePort.get();
     }
 
     /**
@@ -189,23 +171,18 @@ public final class KnotSocketChannelConfig extends DefaultChannelConfig implemen
      * @throws ChannelException if setsockopt fails
      */
     public KnotSocketChannelConfig setReusePort(boolean on) {
-        reusePort = on;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setReusePort(on); return null; });
+        reusePort.set(on);
         return this;
     }
 
     @Override
     public int getSoLinger() {
-        StreamSocket s = live();
-        return s != null ? call(s, StreamSocket::linger) : soLinger;
+        return soLinger.get();
     }
 
     @Override
     public KnotSocketChannelConfig setSoLinger(int seconds) {
-        soLinger = seconds;
-        StreamSocket s = live();
-        if (s != null) call(s, x -> { x.setLinger(seconds); return null; });
+        soLinger.set(seconds);
         return this;
     }
 
@@ -246,74 +223,5 @@ public final class KnotSocketChannelConfig extends DefaultChannelConfig implemen
     @Override
     protected void autoReadCleared() {
         ch.autoReadCleared();
-    }
-
-    @Override
-    public KnotSocketChannelConfig setConnectTimeoutMillis(int millis) {
-        super.setConnectTimeoutMillis(millis);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotSocketChannelConfig setMaxMessagesPerRead(int n) {
-        super.setMaxMessagesPerRead(n);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setWriteSpinCount(int n) {
-        super.setWriteSpinCount(n);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setAllocator(ByteBufAllocator allocator) {
-        super.setAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setRecvByteBufAllocator(RecvByteBufAllocator allocator) {
-        super.setRecvByteBufAllocator(allocator);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setAutoRead(boolean autoRead) {
-        super.setAutoRead(autoRead);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setAutoClose(boolean autoClose) {
-        super.setAutoClose(autoClose);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotSocketChannelConfig setWriteBufferHighWaterMark(int bytes) {
-        super.setWriteBufferHighWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    @Deprecated
-    public KnotSocketChannelConfig setWriteBufferLowWaterMark(int bytes) {
-        super.setWriteBufferLowWaterMark(bytes);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setWriteBufferWaterMark(WriteBufferWaterMark marks) {
-        super.setWriteBufferWaterMark(marks);
-        return this;
-    }
-
-    @Override
-    public KnotSocketChannelConfig setMessageSizeEstimator(MessageSizeEstimator estimator) {
-        super.setMessageSizeEstimator(estimator);
-        return this;
     }
 }
