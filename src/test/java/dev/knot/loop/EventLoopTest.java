@@ -68,24 +68,43 @@ class EventLoopTest {
         CountDownLatch warm = new CountDownLatch(200);
         for (int i = 0; i < 200; i++) loop.schedule(warm::countDown, i % 5, TimeUnit.MILLISECONDS);
         assertTrue(warm.await(5, TimeUnit.SECONDS));
-        // The bound holds on an idle machine; a shared CI host may preempt the loop thread for milliseconds, so a
-        // round that met another process's noise is tried again (twice at most). Order must hold in every round.
-        long worst = Long.MAX_VALUE;
-        for (int round = 0; round < 3 && worst >= 2_000_000; round++) {
-            worst = timerRound(loop, new java.util.Random(42 + round));
+        // The bound holds on an idle machine; a shared host (hypervisor steal, other builds) may keep any thread off a
+        // CPU for milliseconds. A round in which the loop thread waited on a run queue for 5 ms or more in all (its
+        // schedstat; about 1 ms for its 40 wake-ups on an idle host) or a plain thread parking to the same deadlines
+        // was late by a millisecond or more measured the host, not the loop, and does not count (the benchmarks' rule:
+        // rerun disturbed rounds). Order must hold in every round.
+        long worst = Long.MAX_VALUE, noisiest = 0;
+        int counted = 0;
+        for (int round = 0; round < 12 && counted < 3 && worst >= 2_000_000; round++) {
+            long[] r = timerRound(loop, new java.util.Random(42 + round));
+            if (r[1] >= 1_000_000 || r[2] >= 5_000_000) {
+                noisiest = Math.max(noisiest, Math.max(r[1], r[2]));
+                continue;
+            }
+            counted++;
+            worst = Math.min(worst, r[0]);
         }
-        assertTrue(worst < 2_000_000, "in every round a timer fired late; the best round's worst: " + worst / 1000 + " us");
+        org.junit.jupiter.api.Assumptions.assumeTrue(counted > 0,
+                "every round was disturbed: the loop thread waited for a CPU, or a parked thread was late, for up to "
+                        + noisiest / 1000 + " us");
+        assertTrue(worst < 2_000_000, "in every undisturbed round a timer fired late; the best round's worst: " + worst / 1000 + " us");
         loop.close();
     }
 
-    /** Schedules 40 timers 20-420 ms ahead; checks their order and returns the worst lateness in ns. */
-    private static long timerRound(EventLoop loop, java.util.Random r) throws Exception {
+    /**
+     * Schedules 40 timers 20-420 ms ahead and parks a plain thread to the same deadlines; checks the timers' order and
+     * returns {the timers' worst lateness, the parked thread's worst lateness, the loop thread's run-queue wait} in ns.
+     */
+    private static long[] timerRound(EventLoop loop, java.util.Random r) throws Exception {
         int n = 40;
         long[] deadline = new long[n];
         long[] fired = new long[n];
         List<Integer> order = new ArrayList<>();
+        CountDownLatch scheduled = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(n);
+        long[] queued = new long[2];
         loop.execute(() -> {
+            queued[0] = runQueueWait();
             for (int i = 0; i < n; i++) {
                 int id = i;
                 long delay = 20_000_000L + r.nextInt(400) * 1_000_000L + r.nextInt(1000) * 1000L;
@@ -96,8 +115,28 @@ class EventLoopTest {
                     done.countDown();
                 }, delay, TimeUnit.NANOSECONDS);
             }
+            scheduled.countDown();
+        });
+        assertTrue(scheduled.await(10, TimeUnit.SECONDS));
+        long[] sorted = deadline.clone();
+        java.util.Arrays.sort(sorted);
+        AtomicLong reference = new AtomicLong();
+        Thread parker = Thread.ofPlatform().start(() -> {
+            long worstRef = 0;
+            for (long d : sorted) {
+                for (long now; (now = System.nanoTime()) < d; ) java.util.concurrent.locks.LockSupport.parkNanos(d - now);
+                worstRef = Math.max(worstRef, System.nanoTime() - d);
+            }
+            reference.set(worstRef);
         });
         assertTrue(done.await(10, TimeUnit.SECONDS));
+        CountDownLatch measured = new CountDownLatch(1);
+        loop.execute(() -> {
+            queued[1] = runQueueWait();
+            measured.countDown();
+        });
+        assertTrue(measured.await(10, TimeUnit.SECONDS));
+        parker.join(10_000);
         for (int k = 1; k < n; k++) {
             assertTrue(deadline[order.get(k - 1)] <= deadline[order.get(k)], "timers ran out of deadline order: " + order);
         }
@@ -107,8 +146,19 @@ class EventLoopTest {
             assertTrue(late >= -100_000, "timer " + i + " fired " + (-late) + " ns early");
             worst = Math.max(worst, late);
         }
-        System.out.println("timer round: worst lateness " + worst / 1000 + " us");
-        return worst;
+        long waited = queued[1] - queued[0];
+        System.out.println("timer round: worst lateness " + worst / 1000 + " us; a parked thread's " + reference.get() / 1000
+                + " us; the loop thread waited " + waited / 1000 + " us for a CPU");
+        return new long[] {worst, reference.get(), waited};
+    }
+
+    /** The calling thread's time runnable but not running, in ns (the second field of its schedstat). */
+    private static long runQueueWait() {
+        try {
+            return Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/thread-self/schedstat")).trim().split(" ")[1]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;                                   // no schedstat (a kernel without it): count the round
+        }
     }
 
     @Test

@@ -94,7 +94,10 @@ class StreamSocketTest {
                 }
             }
         } finally {
-            if (addr instanceof UnixDomainSocketAddress u) Files.deleteIfExists(u.getPath());
+            if (addr instanceof UnixDomainSocketAddress u) {
+                Files.deleteIfExists(u.getPath());
+                Files.deleteIfExists(u.getPath().getParent());
+            }
         }
     }
 

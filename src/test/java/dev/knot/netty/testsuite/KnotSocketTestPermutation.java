@@ -115,14 +115,28 @@ public final class KnotSocketTestPermutation extends SocketTestPermutation {
     }
 
     /**
-     * A fresh socket path in the temporary directory: nothing is left there, since the file is deleted here and the
-     * server channel removes the socket it binds when it closes.
+     * A fresh socket path in one directory of this JVM's, removed with everything in it when the JVM exits: Netty's
+     * tests do not always close a server channel (which removes the socket it bound), and /tmp must stay clean.
      */
     public static DomainSocketAddress newDomainSocketAddress() {
+        return new DomainSocketAddress(SOCKETS.resolve("s" + SOCKET_SEQ.incrementAndGet()).toString());
+    }
+
+    private static final java.util.concurrent.atomic.AtomicInteger SOCKET_SEQ = new java.util.concurrent.atomic.AtomicInteger();
+    private static final Path SOCKETS = socketDirectory();
+
+    private static Path socketDirectory() {
         try {
-            Path p = Files.createTempFile("knot-netty-", ".sock");
-            Files.delete(p);
-            return new DomainSocketAddress(p.toString());
+            Path dir = Files.createTempDirectory("knot-netty-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var s = Files.list(dir)) {
+                    for (Path p : s.toList()) Files.deleteIfExists(p);
+                    Files.deleteIfExists(dir);
+                } catch (IOException e) {
+                    System.err.println("cannot remove " + dir + ": " + e);
+                }
+            }));
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
