@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * EVFILT_READ on an AF_UNIX stream socketpair: FreeBSD's tests/sys/kqueue/libkqueue/read.c, case by case; then the
  * other descriptor kinds of kqueue-facts.md 5.4 (pipes, FIFOs, regular files, TCP, kqueues, eventfds) and the
- * remaining flags. Listening sockets are in {@link ListenSocketTest}.
+ * remaining flags. Listening sockets are in {@link ListenerFilterTest}.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
 @org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)

@@ -1,4 +1,4 @@
-package dev.knot.kqueue;
+package dev.knot.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The README's run command: the demo prints the three kinds of events, with no restricted-method warning. */
-class DemoTest {
+class KqueueDemoTest {
     @Test
     void demoPrintsTimerUserAndReadEventsWithoutWarnings() throws Exception {
         var r = ChildJvm.run(ChildJvm.command(List.of("--enable-native-access=ALL-UNNAMED"), "dev.knot.examples.KqueueDemo"), 60);

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
 @org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
-class ListenSocketTest {
+class ListenerFilterTest {
     Kq kq;
     int listener;
     int port;
