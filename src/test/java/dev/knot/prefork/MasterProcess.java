@@ -24,7 +24,7 @@ final class MasterProcess implements AutoCloseable {
     final int port;
     final java.util.Set<Integer> seenWorkers = new java.util.concurrent.ConcurrentSkipListSet<>();
 
-    record WorkerInfo(int slot, int pid, int generation, String state, long requests) {}
+    record WorkerInfo(int slot, int pid, int generation, String state, long requests, long connections) {}
 
     private MasterProcess(Process process, Path dir, Path log, int port) {
         this.process = process;
@@ -184,8 +184,8 @@ final class MasterProcess implements AutoCloseable {
         List<WorkerInfo> l = new ArrayList<>();
         for (String line : ctl("workers").split("\n")) {
             String[] f = line.trim().split("\\s+");
-            if (f.length < 6 || !f[0].matches("\\d+")) continue;
-            l.add(new WorkerInfo(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), f[3], Long.parseLong(f[5])));
+            if (f.length < 7 || !f[0].matches("\\d+")) continue;
+            l.add(new WorkerInfo(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), f[3], Long.parseLong(f[5]), Long.parseLong(f[6])));
             seenWorkers.add(Integer.parseInt(f[1]));
         }
         return l;

@@ -95,11 +95,12 @@ class PreforkTest {
                     }
                 }
             });
-            Thread.sleep(300);
+            MasterProcess.await(() -> ok.get() >= 10, 30_000, "requests before the reload");
             assertTrue(m.ctl("reload").startsWith("reloading: generation 2"));
             m.awaitReady(2, 2, 30_000);
             for (MasterProcess.WorkerInfo x : old) MasterProcess.await(() -> !alive(x.pid()), 10_000, "old worker " + x.pid() + " to drain");
-            Thread.sleep(300);
+            int before = ok.get();
+            MasterProcess.await(() -> ok.get() >= before + 10, 30_000, "requests served by generation 2 alone");
             running.set(false);
             client.get(30, TimeUnit.SECONDS);
             assertEquals(List.of(), failures);
@@ -120,7 +121,7 @@ class PreforkTest {
                     return e.toString();
                 }
             });
-            Thread.sleep(400);
+            awaitOpenConnection(m);
             assertEquals("stopping (graceful)\n", m.ctl("stop"));
             String r = slow.get(20, TimeUnit.SECONDS);
             assertTrue(complete200(r), r);
@@ -141,7 +142,7 @@ class PreforkTest {
                     return e.toString();
                 }
             });
-            Thread.sleep(400);
+            awaitOpenConnection(m);
             long t0 = System.nanoTime();
             assertEquals("stopping (fast)\n", m.ctl("stop --fast"));
             assertTrue(m.process.waitFor(5, TimeUnit.SECONDS), "the fast stop waited");
@@ -240,5 +241,16 @@ class PreforkTest {
             assertNotEquals(a, b, "each worker has its own SO_REUSEPORT socket");
             for (int i = 0; i < 20; i++) assertTrue(complete200(get(m.port, "/")));
         }
+    }
+
+    /** Until a worker's heartbeat counts the slow request's connection: the request is in flight. */
+    private static void awaitOpenConnection(MasterProcess m) throws Exception {
+        MasterProcess.await(() -> {
+            try {
+                return m.workers().stream().anyMatch(x -> x.connections() > 0);
+            } catch (Exception e) {
+                return false;
+            }
+        }, 10_000, "the slow request's connection to show in the worker's heartbeat");
     }
 }
