@@ -48,8 +48,9 @@ class EventLoopTest {
         }
         for (Thread p : producers) p.join();
         assertTrue(done.await(30, TimeUnit.SECONDS), "only " + ran.get() + " tasks ran");
-        loop.execute(() -> { });
-        Thread.sleep(50);
+        CountDownLatch last = new CountDownLatch(1);
+        loop.execute(last::countDown);                 // runs after every task submitted before it
+        assertTrue(last.await(10, TimeUnit.SECONDS));
         assertEquals(perThread * threads, ran.get());
         assertEquals(0, duplicates.get());
         assertEquals(perThread * threads, seen.cardinality());
@@ -108,12 +109,13 @@ class EventLoopTest {
             for (int i = 0; i < n; i++) {
                 int id = i;
                 long delay = 20_000_000L + r.nextInt(400) * 1_000_000L + r.nextInt(1000) * 1000L;
-                deadline[id] = System.nanoTime() + delay;
-                loop.schedule(() -> {
+                Timer t = loop.schedule(() -> {
                     fired[id] = System.nanoTime();
                     order.add(id);
                     done.countDown();
                 }, delay, TimeUnit.NANOSECONDS);
+                // The loop's own deadline: one taken here could differ by however long this thread was preempted.
+                deadline[id] = t.deadline;
             }
             scheduled.countDown();
         });
@@ -167,12 +169,17 @@ class EventLoopTest {
         EventLoop loop = EventLoop.open();
         loop.start("loop");
         AtomicInteger runs = new AtomicInteger();
+        long t0 = System.nanoTime();
         Timer t = loop.scheduleAtFixedRate(runs::incrementAndGet, 0, 10, TimeUnit.MILLISECONDS);
-        Thread.sleep(205);
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(10);
+        while (runs.get() < 15 && System.nanoTime() < deadline) Thread.sleep(1);
         t.cancel();
+        long periods = (System.nanoTime() - t0) / 10_000_000L + 1;    // periods begun, the first at 0
         int atCancel = runs.get();
-        assertTrue(atCancel >= 15 && atCancel <= 23, "runs in 205 ms at 10 ms: " + atCancel);
-        Thread.sleep(60);
+        assertTrue(atCancel >= 15, "only " + atCancel + " runs in 10 s at a 10 ms period");
+        // Late runs catch up, but a fixed-rate timer never runs more often than its periods have begun.
+        assertTrue(atCancel <= periods, atCancel + " runs in " + periods + " periods");
+        Thread.sleep(60);                              // an observation window: six periods in which nothing may run
         assertTrue(runs.get() <= atCancel + 1, "ran after cancel");
         assertTrue(loop.metrics().timersFired() >= atCancel);
         loop.close();
