@@ -77,7 +77,8 @@ public final class DatagramSocket extends SocketBase {
         super(fd, family);
         // Freed by the GC, not by close(): a close from another thread must not free memory a send is using.
         sendAddress = SocketAddresses.storage(Arena.ofAuto());
-        sendAddressAllocator = (size, align) -> sendAddress.asSlice(0, size);
+        // Zeroed for each send: a shorter sockaddr_in left in it must not become a longer sockaddr_in6's fields.
+        sendAddressAllocator = (size, align) -> sendAddress.asSlice(0, size).fill((byte) 0);
     }
 
     /**
@@ -263,11 +264,11 @@ public final class DatagramSocket extends SocketBase {
      */
     public int receive(MemorySegment dst) throws IOException {
         ensureOpen();
-        long r = receiver.receive(fd, dst);
+        lastLength = NONE;                        // until this receive returns a datagram
         senderDecoded = false;
         lastSender = null;
+        long r = receiver.receive(fd, dst);
         if (r == Sockets.WOULD_BLOCK) {
-            lastLength = NONE;
             // An ICMP error the emulation consumed through SO_ERROR to report EV_EOF/EPOLLERR: deliver it here, as
             // FreeBSD's next recv would.
             int err = SocketErrors.take(fd);
