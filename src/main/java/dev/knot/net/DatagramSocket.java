@@ -118,6 +118,30 @@ public final class DatagramSocket extends SocketBase {
         }
     }
 
+    /**
+     * Takes over a UDP socket received from elsewhere (inherited from a prefork master, handed over by a
+     * framework), making it non-blocking and close-on-exec. A socket that is connected already is treated as
+     * unconnected until {@link #connect} is called.
+     *
+     * @param fd an IPv4 or IPv6 datagram socket's descriptor, owned by the new socket from then on
+     * @return the socket, which owns {@code fd}
+     * @throws IOException {@link ErrnoException} EBADF if it is not open, ENOTSOCK if it is not a socket
+     * @throws IllegalArgumentException if it is not a datagram socket of AF_INET or AF_INET6
+     */
+    public static DatagramSocket adopt(int fd) throws IOException {
+        Platform.requireLinux("Knot's sockets");
+        if (Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE, "SO_TYPE") != Datagrams.SOCK_DGRAM) {
+            throw new IllegalArgumentException("fd " + fd + " is not a datagram socket");
+        }
+        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
+        if (family != Sockets.AF_INET && family != Sockets.AF_INET6) {
+            throw new IllegalArgumentException("fd " + fd + " is a datagram socket of family " + family + ", not IPv4 or IPv6");
+        }
+        Fds.setNonBlocking(fd, true);
+        Fds.setCloseOnExec(fd, true);
+        return new DatagramSocket(fd, family);
+    }
+
     private static int inetFamily(SocketAddress a) {
         if (!(a instanceof InetSocketAddress)) {
             throw new IllegalArgumentException("a UDP socket needs an InetSocketAddress, not " + (a == null ? "null" : a.getClass().getName()));

@@ -449,6 +449,28 @@ class DatagramSocketTest {
         }
     }
 
+    @Test
+    void anInheritedUdpDescriptorIsAdoptedAndOtherKindsAreRefused() throws Exception {
+        int fd = dev.knot.system.Sockets.socket(dev.knot.system.Sockets.AF_INET6, dev.knot.system.Datagrams.SOCK_DGRAM);
+        dev.knot.system.Fds.setNonBlocking(fd, false);
+        try (DatagramSocket adopted = DatagramSocket.adopt(fd); DatagramSocket peer = DatagramSocket.bind(any(V6));
+             Arena arena = Arena.ofConfined()) {
+            assertEquals(fd, adopted.fd());
+            assertTrue(dev.knot.system.Fds.isNonBlocking(fd), "made non-blocking");
+            assertTrue(dev.knot.system.Fds.isCloseOnExec(fd));
+            adopted.bindTo(any(V6));
+            assertEquals(DatagramSocket.NONE, adopted.receive(arena.allocate(8)), "non-blocking: no datagram, no wait");
+            peer.send(pattern(arena, 3, 0), local(adopted));
+            assertEquals(3, await(adopted, arena.allocate(8)));
+        }
+        StreamSocket[] pair = StreamSocket.pair();
+        try (StreamSocket x = pair[0]; StreamSocket y = pair[1]) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DatagramSocket.adopt(x.fd()));
+            assertTrue(e.getMessage().contains("not a datagram socket"), e.getMessage());
+        }
+        assertEquals(Errno.EBADF, assertThrows(ErrnoException.class, () -> DatagramSocket.adopt(100_000)).errno());
+    }
+
     static byte[] lastFour(byte[] a) {
         byte[] r = new byte[4];
         System.arraycopy(a, a.length - 4, r, 0, 4);
