@@ -12,10 +12,32 @@ public final class in_h {
     public static final int IPPROTO_IPV6 = 41;
     /** {@code IPPROTO_TCP} */
     public static final int IPPROTO_TCP = 6;
+    /** {@code IPPROTO_UDP} */
+    public static final int IPPROTO_UDP = 17;
     /** {@code IPV6_V6ONLY} */
     public static final int IPV6_V6ONLY = 26;
     /** {@code INADDR_ANY} */
     public static final int INADDR_ANY = 0;
     /** {@code INADDR_LOOPBACK} */
     public static final int INADDR_LOOPBACK = 0x7f000001;
+    /** {@code IP_ADD_MEMBERSHIP} */
+    public static final int IP_ADD_MEMBERSHIP = 35;
+    /** {@code IP_DROP_MEMBERSHIP} */
+    public static final int IP_DROP_MEMBERSHIP = 36;
+    /** {@code IP_MULTICAST_IF} */
+    public static final int IP_MULTICAST_IF = 32;
+    /** {@code IP_MULTICAST_TTL} */
+    public static final int IP_MULTICAST_TTL = 33;
+    /** {@code IP_MULTICAST_LOOP} */
+    public static final int IP_MULTICAST_LOOP = 34;
+    /** {@code IPV6_JOIN_GROUP} */
+    public static final int IPV6_JOIN_GROUP = 20;
+    /** {@code IPV6_LEAVE_GROUP} */
+    public static final int IPV6_LEAVE_GROUP = 21;
+    /** {@code IPV6_MULTICAST_IF} */
+    public static final int IPV6_MULTICAST_IF = 17;
+    /** {@code IPV6_MULTICAST_HOPS} */
+    public static final int IPV6_MULTICAST_HOPS = 18;
+    /** {@code IPV6_MULTICAST_LOOP} */
+    public static final int IPV6_MULTICAST_LOOP = 19;
 }

@@ -74,6 +74,12 @@ public final class socket_h {
     public static final int SOMAXCONN = 0x1000;
     /** {@code SCM_RIGHTS} */
     public static final int SCM_RIGHTS = 1;
+    /** {@code SO_BROADCAST} */
+    public static final int SO_BROADCAST = 6;
+    /** {@code MSG_TRUNC} */
+    public static final int MSG_TRUNC = 32;
+    /** {@code MSG_CTRUNC} */
+    public static final int MSG_CTRUNC = 8;
 
     private static final class socket$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
@@ -359,5 +365,49 @@ public final class socket_h {
     /** The downcall handle of {@code recv}, taking the call-state segment first. */
     public static MethodHandle recv$handle() {
         return recv$.HANDLE;
+    }
+
+    private static final class sendto$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("sendto", DESC, true, -1);
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t addr_len) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static long sendto(MemorySegment callState, int fd, MemorySegment buf, long n, int flags, MemorySegment addr, int addr_len) {
+        try {
+            return (long) sendto$.HANDLE.invokeExact(callState, fd, buf, n, flags, addr, addr_len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall sendto failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code sendto}, taking the call-state segment first. */
+    public static MethodHandle sendto$handle() {
+        return sendto$.HANDLE;
+    }
+
+    private static final class recvmsg$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("recvmsg", DESC, true, -1);
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t recvmsg(int fd, struct msghdr *message, int flags) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static long recvmsg(MemorySegment callState, int fd, MemorySegment message, int flags) {
+        try {
+            return (long) recvmsg$.HANDLE.invokeExact(callState, fd, message, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall recvmsg failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code recvmsg}, taking the call-state segment first. */
+    public static MethodHandle recvmsg$handle() {
+        return recvmsg$.HANDLE;
     }
 }

@@ -10,8 +10,8 @@ import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** What listening and connected sockets share: the descriptor, its close, its local address and buffer options. */
-abstract sealed class SocketBase implements Pollable, AutoCloseable permits StreamSocket, ListenSocket {
+/** What listening, connected and datagram sockets share: the descriptor, its close, its local address and buffer options. */
+abstract sealed class SocketBase implements Pollable, AutoCloseable permits StreamSocket, ListenSocket, DatagramSocket {
     final int fd;
     final int family;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -82,6 +82,30 @@ abstract sealed class SocketBase implements Pollable, AutoCloseable permits Stre
     public int receiveBufferSize() throws IOException {
         ensureOpen();
         return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_RCVBUF, "SO_RCVBUF");
+    }
+
+    /**
+     * Sets SO_SNDBUF.
+     *
+     * @param bytes the requested size (Linux doubles it for its bookkeeping)
+     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
+    public void setSendBufferSize(int bytes) throws IOException {
+        ensureOpen();
+        Sockets.setInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, bytes, "SO_SNDBUF");
+    }
+
+    /**
+     * SO_SNDBUF as the kernel reports it (Linux doubles what was set).
+     *
+     * @return the send buffer's size in bytes
+     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
+     *        java.nio.channels.ClosedChannelException} if the socket is closed
+     */
+    public int sendBufferSize() throws IOException {
+        ensureOpen();
+        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, "SO_SNDBUF");
     }
 
     /**

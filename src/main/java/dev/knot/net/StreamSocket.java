@@ -467,30 +467,6 @@ public final class StreamSocket extends SocketBase {
     }
 
     /**
-     * Sets SO_SNDBUF.
-     *
-     * @param bytes the requested size (Linux doubles it for its bookkeeping)
-     * @throws IOException {@link ErrnoException} if setsockopt fails, or {@link
-     *        java.nio.channels.ClosedChannelException} if the socket is closed
-     */
-    public void setSendBufferSize(int bytes) throws IOException {
-        ensureOpen();
-        Sockets.setInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, bytes, "SO_SNDBUF");
-    }
-
-    /**
-     * SO_SNDBUF as the kernel reports it (Linux doubles what was set).
-     *
-     * @return the send buffer's size in bytes
-     * @throws IOException {@link ErrnoException} naming the system call and errno if it fails, or {@link
-     *        java.nio.channels.ClosedChannelException} if the socket is closed
-     */
-    public int sendBufferSize() throws IOException {
-        ensureOpen();
-        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, "SO_SNDBUF");
-    }
-
-    /**
      * SO_LINGER: {@code seconds < 0} turns it off; 0 makes {@link #close()} reset the connection.
      *
      * @param seconds the linger time; negative turns SO_LINGER off

@@ -8,6 +8,8 @@
  * buffers, scatter/gather, half-close and the usual options. Both implement {@link dev.knot.loop.Pollable}, so
  * they register on a selector by their descriptor. Reads and writes never block: they return what the kernel
  * took or gave, 0 when it would block, and -1 at end of stream; wait for READ or WRITE readiness in between.
+ * {@link dev.knot.net.DatagramSocket} is UDP over IPv4 and IPv6: datagrams sent to an address or a connected peer,
+ * received with their sender and a truncation flag, multicast groups and SO_BROADCAST.
  *
  * <p>{@link dev.knot.net.Connection} is the buffered layer on top, for an {@link dev.knot.loop.EventLoop}: a write
  * queue with high and low water marks and writability events, automatic WRITE interest, read pausing, a graceful
