@@ -8,6 +8,7 @@ connection that the server closes (or resets) before any byte of the answer (a d
 connections) is retried on a new connection, as HTTP clients do for idempotent requests, and counted as a retry, not a
 failure.
 """
+import errno
 import os
 import random
 import signal
@@ -63,6 +64,7 @@ class Stats:
         self.retried = []            # (time, reason, connection opened at): closed idle, retried
         self.failed = []             # (time, reason, connection opened at)
         self.kills = []              # (time, pid)
+        self.no_port = 0             # connects refused by our own kernel: EADDRNOTAVAIL (no ephemeral port)
 
     def classify(self):
         """Failures on a connection open when a worker was killed are the kill's; so are retries there."""
@@ -100,15 +102,23 @@ def read_response(s, buf):
     return head.startswith(b"HTTP/1.1 200 "), rest[length:], b"connection: close" in head.lower()
 
 
-def client(port, stats, stop):
+def client(port, stats, stop, n):
     rnd = random.Random()
+    # Each client connects from source addresses of its own (127.0.0.2-255 are all loopback), so that connections
+    # in TIME_WAIT spread over many (source, port) pairs instead of running one address out of ephemeral ports.
+    sources = ["127.0.0.%d" % (2 + (n * 16 + i) % 250) for i in range(16)]
+    k = 0
     while not stop.is_set():
         opened = time.time()
+        k += 1
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(sources[k % len(sources)], 0))
         except OSError as e:
             with stats.lock:
-                stats.failed.append((time.time(), "connect: %s" % e, opened))
+                if e.errno == errno.EADDRNOTAVAIL:
+                    stats.no_port += 1           # the client's side: no ephemeral port left; not the server's doing
+                else:
+                    stats.failed.append((time.time(), "connect: %s" % e, opened))
             time.sleep(0.05)
             continue
         buf = b""
@@ -181,7 +191,8 @@ def main():
     log = open(os.path.join(control, "master.log"), "w")
     # A master needs little heap (it holds workers' records, not requests); bounding it, as a deployment would, makes
     # its RSS a measure of what it holds rather than of how far an unbounded young generation has been touched.
-    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m", "-jar", jar,
+    extra = os.environ.get("SOAK_MASTER_JVM_ARGS", "").split()   # e.g. -XX:NativeMemoryTracking=summary
+    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m"] + extra + ["-jar", jar,
                                "--port", str(port), "--workers", "2", "--control-dir", control,
                                "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-Xmx128m"],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -194,7 +205,7 @@ def main():
             raise SystemExit("soak: no 2 ready workers within 60 s")
         time.sleep(2)                            # let the JIT and the first connections settle
         start_fds, start_rss = fds_and_rss(master.pid)
-        threads = [threading.Thread(target=client, args=(port, stats, stop), daemon=True) for _ in range(clients)]
+        threads = [threading.Thread(target=client, args=(port, stats, stop, n), daemon=True) for n in range(clients)]
         for t in threads:
             t.start()
         t0 = time.time()
@@ -258,6 +269,7 @@ def main():
         print("events: %s" % ", ".join("%s x%d" % kv for kv in sorted(events.items())))
         print("failed requests on a killed worker's connection (retried or not): %d" % len(on_killed))
         print("failed requests otherwise: %d%s" % (len(other), (" e.g. " + "; ".join(sorted(set(other))[:5])) if other else ""))
+        print("connects our own kernel refused for want of an ephemeral port (EADDRNOTAVAIL, not the server's): %d" % stats.no_port)
         print("first master pid %d at start: fds %d, RSS %d KiB; last master pid %d at end: fds %d, RSS %d KiB"
               % (master.pid, start_fds, start_rss, current, end_fds, end_rss))
         for pid, ss in samples.items():
@@ -268,6 +280,7 @@ def main():
                       " (max %d, %+.1f%%)" % (pid, ta, tb, len(ss), fa, fb, fmax, ra, rb, rmax, 100.0 * (rb - ra) / ra))
             else:
                 print("master pid %d lived less than a minute of the run (%d samples)" % (pid, len(ss)))
+            print("  RSS KiB each minute: " + " ".join("%d" % x[2] for x in ss[::12]))
         print("master status: " + ctl(sock, "status").strip().replace("\n", " | "))
         return 0 if not other else 1
     finally:
