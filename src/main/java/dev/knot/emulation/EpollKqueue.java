@@ -248,6 +248,51 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         }
     }
 
+    /**
+     * Exports the state of knote (ident, filter) for the fork path ({@link KnoteStates}): {state bits, fflags, data,
+     * next expiry as CLOCK_MONOTONIC ns}, or null if there is no such knote (or the filter is unknown). Timers are
+     * brought up to date first, so an expiry that is due is counted.
+     */
+    public long[] knoteState(long ident, int filter) {
+        lock.lock();
+        try {
+            if (closed) return null;
+            Scratch s = takeScratch();
+            try {
+                timerQueue.runExpired(s);
+                long[] out = new long[4];
+                return KnoteStates.export(this, find(ident, filter), out, s) ? out : null;
+            } finally {
+                giveScratch(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Applies a state {@link #knoteState} exported elsewhere to knote (ident, filter); 0 or an errno (ENOENT, EINVAL). */
+    public int restoreKnoteState(long ident, int filter, int state, int fflags, long data, long expiry) {
+        lock.lock();
+        try {
+            if (closed) return EBADF;
+            Scratch s = takeScratch();
+            try {
+                return KnoteStates.restore(this, find(ident, filter), state, fflags, data, expiry, s);
+            } finally {
+                giveScratch(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Knote find(long ident, int filter) {
+        Filter fop = filterFor(filter);
+        if (fop == null) return null;
+        if (fop.isFd) return ident < 0 || ident > Integer.MAX_VALUE ? null : table.fdKnote((int) ident, filter);
+        return table.mapFor(filter).get(ident);
+    }
+
     /** KNOTE_ACTIVATE: mark active and queue unless disabled or queued already. */
     void activate(Knote kn, boolean fromScan) {
         kn.status |= Knote.ACTIVE;

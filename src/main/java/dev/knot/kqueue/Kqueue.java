@@ -183,6 +183,58 @@ public final class Kqueue implements AutoCloseable {
         return backend.isReadDataExact();
     }
 
+    /**
+     * {@return true where {@link #knoteState} and {@link #restoreKnoteState} work: the Linux emulation, whose knotes
+     * live in this JVM; false on a native kqueue, whose state only the kernel can copy (KQUEUE_CPONFORK)}
+     */
+    public static boolean exportsKnoteState() {
+        return Platform.CURRENT == Platform.LINUX;
+    }
+
+    /**
+     * Knot extension for the fork path: the state of knote (ident, filter) beyond its registration. Timers are
+     * brought up to date first, so an expiry that is due is counted in the state.
+     *
+     * @param ident the knote's ident
+     * @param filter its filter
+     * @return its state, or null if this kqueue has no such knote
+     * @throws KqueueException EBADF if this kqueue is closed
+     * @throws UnsupportedOperationException on a native kqueue (see {@link #exportsKnoteState()})
+     */
+    public KnoteState knoteState(long ident, int filter) throws KqueueException {
+        if (!enter()) throw new KqueueException(EBADF, "knoteState: the kqueue is closed");
+        try {
+            long[] s = backend.knoteState(ident, filter);
+            return s == null ? null : new KnoteState(ident, filter, (int) s[0], (int) s[1], s[2], s[3]);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Knot extension for the fork path: gives an existing knote the state another kqueue's knote had (see
+     * {@link KnoteState}); a pending state queues its event, a disabled one disables the knote, a timer takes the
+     * next expiry (expirations already overdue are counted at the next kevent).
+     *
+     * @param state the state, for the knote (state.ident(), state.filter()) of this kqueue
+     * @throws KqueueException ENOENT if there is no such knote, EINVAL for unknown state bits or a negative count,
+     *         EBADF if this kqueue is closed
+     * @throws UnsupportedOperationException on a native kqueue (see {@link #exportsKnoteState()})
+     */
+    public void restoreKnoteState(KnoteState state) throws KqueueException {
+        if (!enter()) throw new KqueueException(EBADF, "restoreKnoteState: the kqueue is closed");
+        int r;
+        try {
+            r = backend.restoreKnoteState(state.ident(), state.filter(), state.state(), state.fflags(), state.data(),
+                    state.expiryMonotonicNanos());
+        } finally {
+            exit();
+        }
+        if (r != 0) {
+            throw new KqueueException(r, "restoreKnoteState(" + Kevent.filterName(state.filter()) + " " + state.ident() + ")");
+        }
+    }
+
     /** {@return true until {@link #close()}} */
     public boolean isOpen() {
         return (state.get() & CLOSED) == 0;
