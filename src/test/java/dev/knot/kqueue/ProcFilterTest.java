@@ -98,6 +98,20 @@ class ProcFilterTest {
     }
 
     @Test
+    void aDisabledKnoteKeepsTheExitAndReportsItOnEnable() throws Exception {
+        int pid = sleeper();
+        kq.add(pid, EVFILT_PROC, EV_ADD | EV_DISABLE, NOTE_EXIT, 0, U);
+        Posix.kill(pid, signal_h.SIGKILL);
+        Posix.awaitZombie(pid);
+        kq.assertNoEvents();
+        kq.assertNoEvents();                               // the pidfd reported meanwhile: still nothing
+        kq.add(pid, EVFILT_PROC, EV_ENABLE, NOTE_EXIT, 0, U);
+        assertEv(kq.one(), pid, EVFILT_PROC, EXIT_FLAGS, NOTE_EXIT, signal_h.SIGKILL, U);
+        kq.assertNoEvents();
+        assertEquals(signal_h.SIGKILL, reap(pid));
+    }
+
+    @Test
     void exitStatusOfAKilledChildIsTheSignalNumber() throws Exception {
         int pid = sleeper();
         kq.add(pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, U);
