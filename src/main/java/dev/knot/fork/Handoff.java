@@ -58,6 +58,13 @@ public final class Handoff implements AutoCloseable {
      * it the numbers are 3, 4, 5...
      */
     public static final String ENV_FD_NUMBERS = "KNOT_FD_NUMBERS";
+    /**
+     * The child's variable naming the parent's kqueue descriptor, handed under its own number so that the kernel's
+     * KQUEUE_CPONFORK copy of it reaches the child ({@link Inheritance#inheritedKqueue()}); only where
+     * {@link Kqueue#copiesOnFork()} holds, in the same-numbers mode, with policy COPY and no key opted out.
+     */
+    public static final String ENV_KQUEUE_FD = "KNOT_KQUEUE_FD";
+    static final String KQUEUE_FD_NAME = "knot.kqueue";
     /** Linux caps one environment string at 128 KiB; larger snapshots go through a memfd. */
     static final int INLINE_LIMIT = 64 * 1024;
     static final String SNAPSHOT_FD_NAME = "knot.snapshot";
@@ -154,6 +161,15 @@ public final class Handoff implements AutoCloseable {
                 env.put(ENV_SNAPSHOT_FD, Integer.toString(keepNumbers ? memfd : 3 + handed.size() - 1));
             }
             env.put(ENV_SKIPPED, Integer.toString(skipped));
+            // INHERIT (unverified: no FreeBSD host has run it): the kernel copies a CPONFORK kqueue into the child at
+            // the same number, knotes and state included, and the same-numbers spawn keeps it open across exec. The
+            // kernel copies every knote, so only a plain COPY with no opt-outs can take this path.
+            Kqueue kq = selector.kqueue();
+            if (keepNumbers && Kqueue.copiesOnFork() && policy == ForkPolicy.COPY && excluded == 0 && (kq.flags() & Kqueue.CPONFORK) != 0) {
+                handed.add(kq.fd());
+                names.add(KQUEUE_FD_NAME);
+                env.put(ENV_KQUEUE_FD, Integer.toString(kq.fd()));
+            }
         }
         env.put(ENV_FD_NAMES, String.join(",", names));
         List<String> kinds = new ArrayList<>();

@@ -200,6 +200,22 @@ public final class Inheritance {
     }
 
     /**
+     * Takes the kernel's copy of the parent's kqueue, where the parent handed it ({@link Handoff#ENV_KQUEUE_FD}:
+     * FreeBSD with KQUEUE_CPONFORK, same-numbers mode): a kqueue holding the parent's knotes with their state,
+     * owned by the caller from now on. Unverified: Knot has not run this on a FreeBSD host. Call it before
+     * {@link #restore}, which otherwise closes the copy (its knotes would fire beside the replayed ones).
+     *
+     * @return the inherited kqueue, or null if the parent handed none (always on Linux)
+     * @throws KqueueException if the handed descriptor is not a kqueue
+     */
+    public Kqueue inheritedKqueue() throws KqueueException {
+        Integer fd = fds.get(Handoff.KQUEUE_FD_NAME);
+        if (fd == null || !Kqueue.copiesOnFork() || !env.getOrDefault(Handoff.ENV_KQUEUE_FD, "").equals(fd.toString())) return null;
+        fds.remove(Handoff.KQUEUE_FD_NAME);
+        return Kqueue.adopt(fd);
+    }
+
+    /**
      * Brings the parent's registrations into {@code selector}'s kqueue as the policy says. With COPY they are
      * replayed in one kevent batch, each with EV_RECEIPT; if any fails, those that succeeded are deleted again and
      * a {@link SnapshotException} names the failure, so the kqueue is never left half-registered.
@@ -213,6 +229,8 @@ public final class Inheritance {
         if (policy == ForkPolicy.DROP) {
             return new Restoration(CopyMethod.NONE, "fork policy DROP: the child starts with an empty kqueue", 0, 0, 0, Map.of(), List.of());
         }
+        Integer copy = fds.remove(Handoff.KQUEUE_FD_NAME);
+        if (copy != null) Fds.closeQuietly(copy);            // not taken by inheritedKqueue(): it would fire twice
         Snapshot snap = Snapshot.decode(snapshotBytes());
         if (snap.parentPid() != parentPid || !Arrays.equals(snap.token(), token)) {
             throw new SnapshotException("foreign snapshot: made by pid " + snap.parentPid() + " for another spawn, not by our parent " + parentPid);
@@ -262,10 +280,10 @@ public final class Inheritance {
                     + "share with the parent rather than copy, so the parent's snapshot was replayed";
         }
         if (!Kqueue.copiesOnFork()) return "RE-REGISTER: this kernel does not copy kqueues into children (no KQUEUE_CPONFORK)";
-        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue into a spawned child, but the copy's descriptor "
-                + "knotes name the parent's descriptor numbers, which the spawn renumbers to 3, 4, ... and closes "
-                + "(dropping those knotes), and Knot has not verified INHERIT on a FreeBSD host; the parent's snapshot "
-                + "was replayed";
+        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue into a spawned child (with the same-numbers "
+                + "spawn mode its descriptor knotes name the right descriptors, and inheritedKqueue() takes the copy), "
+                + "but a Selector cannot run on an adopted kqueue yet and Knot has not verified INHERIT on a FreeBSD "
+                + "host; the parent's snapshot was replayed";
     }
 
     private byte[] snapshotBytes() throws SnapshotException {

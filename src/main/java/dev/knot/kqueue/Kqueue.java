@@ -75,6 +75,26 @@ public final class Kqueue implements AutoCloseable {
         return new Kqueue(b, flags);
     }
 
+    /**
+     * Knot extension: takes ownership of a kqueue descriptor this process inherited, the copy that FreeBSD's
+     * KQUEUE_CPONFORK makes of a parent's kqueue (with its knotes and their state) when the descriptor survives
+     * exec, as the fork path's same-numbers mode arranges. Unverified: Knot has not run this on a FreeBSD host.
+     *
+     * @param fd the inherited descriptor, owned by the returned kqueue from now on
+     * @return the kqueue, owned by the caller, who closes it
+     * @throws KqueueException EBADF or EINVAL if {@code fd} is not a kqueue; EOPNOTSUPP on Linux, where a kqueue is
+     *         an epoll instance that a child would share with its parent, never a copy, and on kernels that do not
+     *         copy kqueues ({@link #copiesOnFork()} false)
+     */
+    public static Kqueue adopt(int fd) throws KqueueException {
+        if (!copiesOnFork()) {
+            throw new KqueueException(Errno.EOPNOTSUPP, "Kqueue.adopt(" + fd + "): " + (Platform.CURRENT == Platform.LINUX
+                    ? "an emulated kqueue is an epoll instance, shared with a child rather than copied"
+                    : "this kernel does not copy kqueues into children (no KQUEUE_CPONFORK)"));
+        }
+        return new Kqueue(NativeBackend.adopt(fd), CPONFORK);
+    }
+
     /** {@return {@code "kqueue"} where the kernel has one, {@code "epoll-emulation"} on Linux} */
     public static String backend() {
         return Platform.CURRENT == Platform.LINUX ? "epoll-emulation" : "kqueue";

@@ -25,6 +25,8 @@ import java.util.TreeMap;
  *     ({@code first=}), then enables USER knotes 8 and 9 if present and prints what that brings
  *     ({@code enabled=}), then collects timer 1 until it has fired three times in all, printing each as
  *     {@code timer.N=nanoTime:data};</li>
+ * <li>{@code inherit}: adopts the kqueue handed as "kq" (FreeBSD's CPONFORK copy) and prints user event 7 as its
+ *     first kevent returns it;</li>
  * <li>{@code fds}: first thing, every descriptor as {@code fd.N=dev:ino:cloexec:link}; then restores the handoff
  *     and prints the handed descriptors and the keys.</li>
  * </ul>
@@ -33,6 +35,18 @@ public final class CopyProbe {
     public static void main(String[] args) throws Exception {
         if (args[0].equals("fds")) descriptors();
         Inheritance in = Inheritance.fromEnvironment();
+        if (args[0].equals("inherit")) {
+            // The parent's CPONFORK kqueue, handed under its own number: the kernel's copy, pending event included.
+            try (dev.knot.kqueue.Kqueue kq = dev.knot.kqueue.Kqueue.adopt(in.fd("kq")); KeventArray ev = KeventArray.allocate(4)) {
+                int n = kq.kevent(null, 0, ev, 4, 0);
+                List<String> got = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    if (ev.ident(i) == 7) got.add(Kevent.filterName(ev.filter(i)).replace("EVFILT_", "") + ":7:0x" + Integer.toHexString(ev.fflags(i)) + ":" + ev.udata(i));
+                }
+                System.out.println("inherited=" + String.join(",", got));
+            }
+            return;
+        }
         in.fds().forEach((name, fd) -> System.out.println("handed." + name + "=" + fd));
         try (Selector sel = Selector.open()) {
             Restoration r = in.restore(sel);
