@@ -74,7 +74,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     static final int RETURN_ZERO = Integer.MIN_VALUE;
 
     // Tokens of the kqueue's own descriptors; knote slots start above them.
-    static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4;
+    static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4, T_PROCCN = 5;
 
     private static final Set<EpollKqueue> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -121,6 +121,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
 
     final TimerQueue timerQueue = new TimerQueue(this);
     final Inotify inotify = new Inotify(this);
+    final ProcEvents procEvents = new ProcEvents(this);
 
     private Scratch freeScratch;
     private int scratchCount;
@@ -504,6 +505,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             table.unwatchAll();                       // records that only lingering registrations kept
             timerQueue.close(s);
             inotify.close(s);
+            procEvents.close(s);
             MemorySegment st = s.callState;
             unistd_h.close(st, wakefd);
             unistd_h.close(st, wepfd);
@@ -527,6 +529,14 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Whether EVFILT_PROC's NOTE_FORK, NOTE_EXEC and NOTE_TRACK can be reported to this process: it may join the
+     * kernel's process-events connector (CAP_NET_ADMIN). Without it they are accepted and only NOTE_EXIT comes.
+     */
+    public static boolean processEventsAvailable() {
+        return ProcEvents.available();
     }
 
     /** The knote watching signals, for the signal filter's attach. */

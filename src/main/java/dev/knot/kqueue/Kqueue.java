@@ -105,6 +105,17 @@ public final class Kqueue implements AutoCloseable {
         return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;
     }
 
+    /**
+     * {@return true where EVFILT_PROC reports NOTE_FORK, NOTE_EXEC and NOTE_TRACK (with NOTE_CHILD and NOTE_TRACKERR)
+     * to this process: on FreeBSD and macOS the kernel's kqueue does (macOS dropped NOTE_TRACK in 10.5); on Linux the
+     * emulation needs the kernel's process-events connector, which works only in the initial pid and user namespaces
+     * (not inside a container's) and, before Linux 6.6, only with CAP_NET_ADMIN; without it a knote asking for them
+     * is still registered and reports NOTE_EXIT only. Asked of the kernel on each call, since privileges can change}
+     */
+    public static boolean tracksForkAndExec() {
+        return Platform.CURRENT != Platform.LINUX || dev.knot.emulation.EpollKqueue.processEventsAvailable();
+    }
+
     private static final class Holder {
         static final boolean COPIES_ON_FORK = Platform.CURRENT == Platform.FREEBSD && NativeBackend.probeCopyOnFork();
     }
