@@ -74,7 +74,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     static final int RETURN_ZERO = Integer.MIN_VALUE;
 
     // Tokens of the kqueue's own descriptors; knote slots start above them.
-    static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4;
+    static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4, T_PROCCN = 5;
 
     private static final Set<EpollKqueue> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -121,6 +121,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
 
     final TimerQueue timerQueue = new TimerQueue(this);
     final Inotify inotify = new Inotify(this);
+    final ProcEvents procEvents = new ProcEvents(this);
 
     private Scratch freeScratch;
     private int scratchCount;
@@ -246,6 +247,51 @@ public final class EpollKqueue implements FdWatchers.Watcher {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * Exports the state of knote (ident, filter) for the fork path ({@link KnoteStates}): {state bits, fflags, data,
+     * next expiry as CLOCK_MONOTONIC ns}, or null if there is no such knote (or the filter is unknown). Timers are
+     * brought up to date first, so an expiry that is due is counted.
+     */
+    public long[] knoteState(long ident, int filter) {
+        lock.lock();
+        try {
+            if (closed) return null;
+            Scratch s = takeScratch();
+            try {
+                timerQueue.runExpired(s);
+                long[] out = new long[4];
+                return KnoteStates.export(this, find(ident, filter), out, s) ? out : null;
+            } finally {
+                giveScratch(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Applies a state {@link #knoteState} exported elsewhere to knote (ident, filter); 0 or an errno (ENOENT, EINVAL). */
+    public int restoreKnoteState(long ident, int filter, int state, int fflags, long data, long expiry) {
+        lock.lock();
+        try {
+            if (closed) return EBADF;
+            Scratch s = takeScratch();
+            try {
+                return KnoteStates.restore(this, find(ident, filter), state, fflags, data, expiry, s);
+            } finally {
+                giveScratch(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Knote find(long ident, int filter) {
+        Filter fop = filterFor(filter);
+        if (fop == null) return null;
+        if (fop.isFd) return ident < 0 || ident > Integer.MAX_VALUE ? null : table.fdKnote((int) ident, filter);
+        return table.mapFor(filter).get(ident);
     }
 
     /** KNOTE_ACTIVATE: mark active and queue unless disabled or queued already. */
@@ -459,6 +505,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
             table.unwatchAll();                       // records that only lingering registrations kept
             timerQueue.close(s);
             inotify.close(s);
+            procEvents.close(s);
             MemorySegment st = s.callState;
             unistd_h.close(st, wakefd);
             unistd_h.close(st, wepfd);
@@ -482,6 +529,14 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Whether EVFILT_PROC's NOTE_FORK, NOTE_EXEC and NOTE_TRACK can be reported to this process: it may join the
+     * kernel's process-events connector (CAP_NET_ADMIN). Without it they are accepted and only NOTE_EXIT comes.
+     */
+    public static boolean processEventsAvailable() {
+        return ProcEvents.available();
     }
 
     /** The knote watching signals, for the signal filter's attach. */

@@ -58,6 +58,7 @@ final class EpollRebuild {
             kq.ctl(nm, EPOLL_CTL_ADD, kq.wepfd, EPOLLIN, T_WRITESET, s);
             kq.timerQueue.registerIn(nm, s);
             kq.inotify.registerIn(nm, s);
+            kq.procEvents.registerIn(nm, s);
             for (FdRecord r : kq.table.fds) {
                 if (r == null) continue;
                 if (r.read != null && !r.read.polled) kq.ctl(nm, EPOLL_CTL_ADD, r.fd, kq.readFilter.currentEvents(r.read), token(r.read), s);

@@ -3,7 +3,12 @@ package dev.knot.emulation;
 import static dev.knot.bindings.freebsd.event_h.EV_CLEAR;
 import static dev.knot.bindings.freebsd.event_h.EV_EOF;
 import static dev.knot.bindings.freebsd.event_h.EV_ONESHOT;
+import static dev.knot.bindings.freebsd.event_h.NOTE_CHILD;
+import static dev.knot.bindings.freebsd.event_h.NOTE_EXEC;
 import static dev.knot.bindings.freebsd.event_h.NOTE_EXIT;
+import static dev.knot.bindings.freebsd.event_h.NOTE_FORK;
+import static dev.knot.bindings.freebsd.event_h.NOTE_TRACK;
+import static dev.knot.bindings.freebsd.event_h.NOTE_TRACKERR;
 import static dev.knot.bindings.linux.epoll_h.EPOLLIN;
 import static dev.knot.bindings.linux.epoll_h.EPOLLONESHOT;
 import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_ADD;
@@ -24,7 +29,12 @@ import java.nio.file.Path;
  * EVFILT_PROC through pidfds: pidfd_open(2) on the pid, watched in the kqueue's epoll. When it becomes readable the
  * process has exited; with NOTE_EXIT the knote fires once (EV_EOF|EV_ONESHOT) with the wait(2) status in data,
  * read with waitid(P_PIDFD, WNOWAIT) so that the child stays waitable for its owner. NOTE_FORK, NOTE_EXEC and
- * NOTE_TRACK are accepted but never reported: Linux has no pidfd event for them.
+ * NOTE_TRACK come from the kernel's process-events connector ({@link ProcEvents}) where this process may join it
+ * (CAP_NET_ADMIN); elsewhere they are accepted and never reported. NOTE_TRACK registers a knote for each new child
+ * of a tracked process, with the tracking knote's fflags and udata, which reports NOTE_CHILD with the parent's pid
+ * in data at once (or NOTE_TRACKERR on the parent's knote when the child cannot be watched); unlike FreeBSD, which
+ * uses two knotes for the child, the child's later events come on that same knote, after its NOTE_CHILD has been
+ * collected (an exit is held back until then, so NOTE_CHILD and NOTE_EXIT never share an event).
  */
 final class ProcFilter extends Filter {
     ProcFilter() {
@@ -51,7 +61,47 @@ final class ProcFilter extends Filter {
             close(kn, s);
             return e;
         }
+        // Without the connector (no CAP_NET_ADMIN) the knote still works, for NOTE_EXIT: the documented fallback.
+        if ((kn.sfflags & ProcEvents.WANTS) != 0) kq.procEvents.join(s);
         return 0;
+    }
+
+    /** The process forked {@code child} (filt_proc with NOTE_FORK, and knote_fork's NOTE_TRACK). */
+    void forked(EpollKqueue kq, Knote kn, int child, Scratch s) {
+        if ((kn.sfflags & NOTE_TRACK) != 0 && !track(kq, kn, child, s)) kn.fflags |= NOTE_TRACKERR;
+        if ((kn.sfflags & NOTE_FORK) != 0) kn.fflags |= NOTE_FORK;
+        if (kn.fflags != 0) kq.activate(kn, true);
+    }
+
+    /** The process called exec. */
+    void execed(EpollKqueue kq, Knote kn) {
+        if ((kn.sfflags & NOTE_EXEC) == 0) return;
+        kn.fflags |= NOTE_EXEC;
+        kq.activate(kn, true);
+    }
+
+    /** NOTE_TRACK: a knote for the new child, reporting NOTE_CHILD with the parent's pid; false if it cannot be. */
+    private boolean track(EpollKqueue kq, Knote parent, int child, Scratch s) {
+        if (kq.table.procs.get(child) != null) return true;          // already watched here
+        Knote kn = kq.table.alloc();
+        kn.ident = child;
+        kn.filter = parent.filter;
+        kn.fop = this;
+        kn.sfflags = parent.sfflags;
+        kn.flags = parent.flags;
+        kn.udata = parent.udata;
+        kn.ext0 = parent.ext0; kn.ext1 = parent.ext1; kn.ext2 = parent.ext2; kn.ext3 = parent.ext3;
+        kq.table.index(kn);
+        if (attach(kq, kn, s) != 0) {
+            kq.table.unindex(kn);
+            kq.table.free(kn);
+            return false;
+        }
+        kq.liveKnotes++;
+        kn.fflags = NOTE_CHILD;
+        kn.data = parent.ident;
+        kq.activate(kn, true);
+        return true;
     }
 
     private static boolean exited(int pidfd, EpollKqueue kq, Scratch s) {
@@ -80,6 +130,13 @@ final class ProcFilter extends Filter {
 
     /** The pidfd became readable: the process exited (filt_proc with NOTE_EXIT). */
     void exited(EpollKqueue kq, Knote kn, Scratch s) {
+        if ((kn.fflags & NOTE_CHILD) != 0 && !kn.isDisabled()) {
+            // NOTE_CHILD and NOTE_EXIT both use data: hold the exit back until NOTE_CHILD is collected (the pidfd
+            // stays readable, so re-arming it brings the exit back at the next kevent). A disabled knote would
+            // hold it back forever, so there the two merge.
+            kq.ctl(kq.epfd, dev.knot.bindings.linux.epoll_h.EPOLL_CTL_MOD, kn.pidfd, EPOLLIN | EPOLLONESHOT, EpollKqueue.token(kn), s);
+            return;
+        }
         if ((kn.sfflags & NOTE_EXIT) != 0) {
             kn.fflags |= NOTE_EXIT;
             kn.data = status(kn, s);

@@ -95,7 +95,7 @@ final class Scan {
 
     private int processEpoll(MemorySegment buf, int r, MemorySegment out, int nevents, int callId, Scratch s) {
         int n = 0;
-        boolean writeReady = false, inotifyReady = false;
+        boolean writeReady = false, inotifyReady = false, procReady = false;
         for (int i = 0; i < r; i++) {
             long token = buf.get(epoll_event.data$LAYOUT, i * EV_SIZE + EV_DATA);
             int ev = buf.get(epoll_event.events$LAYOUT, i * EV_SIZE + EV_EVENTS);
@@ -105,6 +105,7 @@ final class Scan {
                 case T_WRITESET -> writeReady = true;
                 case T_TIMER_MONO, T_TIMER_REAL -> { } // runExpired follows
                 case T_INOTIFY -> inotifyReady = true;
+                case EpollKqueue.T_PROCCN -> procReady = true;
                 default -> {
                     Knote kn = kq.table.knoteFor(token);
                     if (kn == null) {
@@ -118,6 +119,7 @@ final class Scan {
             }
         }
         if (inotifyReady) kq.inotify.read(s);
+        if (procReady) kq.procEvents.read(s);
         if (writeReady && n < nevents) {
             int max = Math.min(nevents - n, s.eventCapacity);
             int w = epollWait(kq.wepfd, buf, max, 0, s);

@@ -45,6 +45,15 @@ final class FdKind {
         return type == 2 ? DGRAM : SOCKET;                 // SOCK_DGRAM is 2 on Linux, FreeBSD and macOS
     }
 
+    /** {@return true if {@code fd} is a kqueue: on Linux, the emulation's epoll instance} */
+    static boolean isKqueue(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString().equals("anon_inode:[eventpoll]");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /**
      * A description for error messages.
      *

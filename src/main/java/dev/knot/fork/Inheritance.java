@@ -4,10 +4,12 @@ import static dev.knot.kqueue.Kevent.EVFILT_READ;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
 import static dev.knot.kqueue.Kevent.EV_ADD;
 import static dev.knot.kqueue.Kevent.EV_DELETE;
+import static dev.knot.kqueue.Kevent.EV_DISABLE;
 import static dev.knot.kqueue.Kevent.EV_ERROR;
 import static dev.knot.kqueue.Kevent.EV_RECEIPT;
 
 import dev.knot.kqueue.KeventArray;
+import dev.knot.kqueue.KnoteState;
 import dev.knot.kqueue.Kqueue;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.Key;
@@ -43,6 +45,8 @@ public final class Inheritance {
     private final byte[] token;
     private final LinkedHashMap<String, Integer> fds;
     private final Map<String, String> env;
+    /** Handed descriptor numbers by index, as the snapshot's fdIndex counts them (the memfd included). */
+    private final int[] byIndex;
 
     private Inheritance(ForkPolicy policy, int parentPid, byte[] token, LinkedHashMap<String, Integer> fds, Map<String, String> env) {
         this.policy = policy;
@@ -50,6 +54,12 @@ public final class Inheritance {
         this.token = token;
         this.fds = fds;
         this.env = env;
+        this.byIndex = fds.values().stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The child's number of the handed descriptor at {@code index}. */
+    private int fdAt(int index) {
+        return byIndex[index];
     }
 
     /** {@return true if this process was started by a Knot parent (its environment carries a spawn token)} */
@@ -101,7 +111,7 @@ public final class Inheritance {
         try {
             policy = ForkPolicy.valueOf(require(env, Handoff.ENV_POLICY));
         } catch (IllegalArgumentException e) {
-            throw new SnapshotException(Handoff.ENV_POLICY + " is not DROP or COPY");
+            throw new SnapshotException(Handoff.ENV_POLICY + " is not one of " + java.util.Arrays.toString(ForkPolicy.values()));
         }
         LinkedHashMap<String, Integer> fds = new LinkedHashMap<>();
         String names = env.getOrDefault(Handoff.ENV_FD_NAMES, "");
@@ -113,8 +123,9 @@ public final class Inheritance {
             if (kinds.length != n.length) {
                 throw new SnapshotException(Handoff.ENV_FD_KINDS + " has " + kinds.length + " entries for " + n.length + " names in " + Handoff.ENV_FD_NAMES);
             }
+            int[] numbers = numbers(env.get(Handoff.ENV_FD_NUMBERS), n.length);
             for (int i = 0; i < n.length; i++) {
-                int fd = 3 + i;
+                int fd = numbers == null ? 3 + i : numbers[i];
                 if (n[i].isEmpty()) throw new SnapshotException(Handoff.ENV_FD_NAMES + " has an empty name at position " + i + ": '" + names + "'");
                 if (fds.containsKey(n[i])) {
                     throw new SnapshotException(Handoff.ENV_FD_NAMES + " names '" + n[i] + "' twice (descriptors " + fds.get(n[i]) + " and " + fd + ")");
@@ -135,6 +146,27 @@ public final class Inheritance {
             }
         }
         return new Inheritance(policy, parent, token, fds, env);
+    }
+
+    /** The handed descriptors' numbers in the same-numbers mode, checked; null when they are 3, 4, 5... */
+    private static int[] numbers(String list, int count) throws SnapshotException {
+        if (list == null) return null;
+        String[] parts = list.split(",", -1);
+        if (parts.length != count) {
+            throw new SnapshotException(Handoff.ENV_FD_NUMBERS + " has " + parts.length + " numbers for " + count + " names in " + Handoff.ENV_FD_NAMES);
+        }
+        int[] numbers = new int[count];
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < count; i++) {
+            try {
+                numbers[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                throw new SnapshotException(Handoff.ENV_FD_NUMBERS + " has '" + parts[i] + "', not a descriptor number");
+            }
+            if (numbers[i] < 3) throw new SnapshotException(Handoff.ENV_FD_NUMBERS + " names descriptor " + numbers[i] + ", one of stdio");
+            if (!seen.add(numbers[i])) throw new SnapshotException(Handoff.ENV_FD_NUMBERS + " names descriptor " + numbers[i] + " twice");
+        }
+        return numbers;
     }
 
     private static String require(Map<String, String> env, String name) throws SnapshotException {
@@ -168,6 +200,22 @@ public final class Inheritance {
     }
 
     /**
+     * Takes the kernel's copy of the parent's kqueue, where the parent handed it ({@link Handoff#ENV_KQUEUE_FD}:
+     * FreeBSD with KQUEUE_CPONFORK, same-numbers mode): a kqueue holding the parent's knotes with their state,
+     * owned by the caller from now on. Unverified: Knot has not run this on a FreeBSD host. Call it before
+     * {@link #restore}, which otherwise closes the copy (its knotes would fire beside the replayed ones).
+     *
+     * @return the inherited kqueue, or null if the parent handed none (always on Linux)
+     * @throws KqueueException if the handed descriptor is not a kqueue
+     */
+    public Kqueue inheritedKqueue() throws KqueueException {
+        Integer fd = fds.get(Handoff.KQUEUE_FD_NAME);
+        if (fd == null || !Kqueue.copiesOnFork() || !env.getOrDefault(Handoff.ENV_KQUEUE_FD, "").equals(fd.toString())) return null;
+        fds.remove(Handoff.KQUEUE_FD_NAME);
+        return Kqueue.adopt(fd);
+    }
+
+    /**
      * Brings the parent's registrations into {@code selector}'s kqueue as the policy says. With COPY they are
      * replayed in one kevent batch, each with EV_RECEIPT; if any fails, those that succeeded are deleted again and
      * a {@link SnapshotException} names the failure, so the kqueue is never left half-registered.
@@ -181,6 +229,8 @@ public final class Inheritance {
         if (policy == ForkPolicy.DROP) {
             return new Restoration(CopyMethod.NONE, "fork policy DROP: the child starts with an empty kqueue", 0, 0, 0, Map.of(), List.of());
         }
+        Integer copy = fds.remove(Handoff.KQUEUE_FD_NAME);
+        if (copy != null) Fds.closeQuietly(copy);            // not taken by inheritedKqueue(): it would fire twice
         Snapshot snap = Snapshot.decode(snapshotBytes());
         if (snap.parentPid() != parentPid || !Arrays.equals(snap.token(), token)) {
             throw new SnapshotException("foreign snapshot: made by pid " + snap.parentPid() + " for another spawn, not by our parent " + parentPid);
@@ -230,10 +280,10 @@ public final class Inheritance {
                     + "share with the parent rather than copy, so the parent's snapshot was replayed";
         }
         if (!Kqueue.copiesOnFork()) return "RE-REGISTER: this kernel does not copy kqueues into children (no KQUEUE_CPONFORK)";
-        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue into a spawned child, but the copy's descriptor "
-                + "knotes name the parent's descriptor numbers, which the spawn renumbers to 3, 4, ... and closes "
-                + "(dropping those knotes), and Knot has not verified INHERIT on a FreeBSD host; the parent's snapshot "
-                + "was replayed";
+        return "RE-REGISTER: the kernel copies a KQUEUE_CPONFORK kqueue into a spawned child (with the same-numbers "
+                + "spawn mode its descriptor knotes name the right descriptors, and inheritedKqueue() takes the copy), "
+                + "but a Selector cannot run on an adopted kqueue yet and Knot has not verified INHERIT on a FreeBSD "
+                + "host; the parent's snapshot was replayed";
     }
 
     private byte[] snapshotBytes() throws SnapshotException {
@@ -268,7 +318,7 @@ public final class Inheritance {
         Map<Integer, Integer> interestByFd = new LinkedHashMap<>();
         for (Snapshot.Entry e : entries) {
             if (e.filter() == EVFILT_READ || e.filter() == EVFILT_WRITE) {
-                interestByFd.merge(3 + e.fdIndex(), e.filter() == EVFILT_READ ? Selector.OP_READ : Selector.OP_WRITE, (x, y) -> x | y);
+                interestByFd.merge(fdAt(e.fdIndex()), e.filter() == EVFILT_READ ? Selector.OP_READ : Selector.OP_WRITE, (x, y) -> x | y);
             }
         }
         Map<Integer, Key> fdKeys = new HashMap<>();
@@ -281,11 +331,11 @@ public final class Inheritance {
             Snapshot.Entry e = entries.get(i);
             Key k;
             if (e.filter() == EVFILT_READ || e.filter() == EVFILT_WRITE) {
-                int fd = 3 + e.fdIndex();
+                int fd = fdAt(e.fdIndex());
                 k = fdKeys.computeIfAbsent(fd, f -> selector.adopt(f, interestByFd.get(f), null));
                 childIdent[i] = fd;
             } else {
-                childIdent[i] = e.isFdKnote() ? 3 + e.fdIndex() : e.ident();
+                childIdent[i] = e.isFdKnote() ? fdAt(e.fdIndex()) : e.ident();
                 k = selector.adoptWatch(childIdent[i], e.filter(), e.flags() & ~EV_ADD, e.fflags(), e.data(), null);
             }
             keyOf[i] = k;
@@ -295,7 +345,9 @@ public final class Inheritance {
         try (KeventArray changes = KeventArray.allocate(Math.max(1, n)); KeventArray results = KeventArray.allocate(Math.max(1, n))) {
             for (int i = 0; i < n; i++) {
                 Snapshot.Entry e = entries.get(i);
-                changes.set(i, childIdent[i], e.filter(), e.flags() | EV_ADD | EV_RECEIPT, e.fflags(), e.data(), keyOf[i].token());
+                // A knote disabled in the parent is added disabled, so it cannot fire between the batch and its state.
+                int disable = e.hasState() && (e.state() & Snapshot.STATE_DISABLED) != 0 ? EV_DISABLE : 0;
+                changes.set(i, childIdent[i], e.filter(), e.flags() | EV_ADD | EV_RECEIPT | disable, e.fflags(), e.data(), keyOf[i].token());
             }
             Kqueue kq = selector.kqueue();
             long t0 = System.nanoTime();
@@ -315,6 +367,7 @@ public final class Inheritance {
                 }
             }
             if (failure == null && r < n) failure = "the kernel acknowledged " + r + " of " + n + " registrations";
+            if (failure == null) failure = restoreStates(kq, entries, childIdent);
             if (failure != null) {
                 rollBack(kq, changes, n, ok);
                 for (Key k : keys) k.cancelForClose();
@@ -322,6 +375,27 @@ public final class Inheritance {
             }
             return new Restoration(CopyMethod.REREGISTER, reason, n, skipped, nanos, Collections.unmodifiableMap(byToken), List.copyOf(keys));
         }
+    }
+
+    /**
+     * Gives each replayed knote the state its parent's had (pending events, timer schedules, counts); the kevent
+     * batch that registered them collected no events, so nothing has been delivered in between.
+     *
+     * @return null, or what failed
+     */
+    private static String restoreStates(Kqueue kq, List<Snapshot.Entry> entries, long[] childIdent) {
+        for (int i = 0; i < entries.size(); i++) {
+            Snapshot.Entry e = entries.get(i);
+            if (!e.hasState()) continue;
+            if (!Kqueue.exportsKnoteState()) return "entry " + i + " carries knote state, which this kqueue cannot take";
+            int bits = e.state() & ~Snapshot.STATE_CAPTURED;
+            try {
+                kq.restoreKnoteState(new KnoteState(childIdent[i], e.filter(), bits, e.stateFflags(), e.stateData(), e.expiry()));
+            } catch (KqueueException ex) {
+                return "entry " + i + " (" + dev.knot.kqueue.Kevent.filterName(e.filter()) + ", ident " + childIdent[i] + "): state: " + ex.errnoName();
+            }
+        }
+        return null;
     }
 
     private static int indexOf(KeventArray changes, int n, int hint, long ident, int filter, boolean[] done) {

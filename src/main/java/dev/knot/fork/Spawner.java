@@ -16,7 +16,7 @@ import java.util.Objects;
 
 /**
  * Starts processes with posix_spawn(3) through FFM, for children that must receive descriptors: the chosen ones
- * appear at 3, 4, 5... in the child, every other descriptor of the parent is closed (closefrom), the signal mask is
+ * appear at 3, 4, 5... in the child (or, in the same-numbers mode, under their own numbers), every other descriptor of the parent is closed (closefrom), the signal mask is
  * emptied and every signal disposition reset to its default (an ignored HUP would otherwise stay ignored across
  * exec, and the JVM then refuses to handle it), and the environment is exactly the one given.
  *
@@ -34,12 +34,16 @@ public final class Spawner {
      * @param fds descriptors of this process to hand over: the i-th becomes descriptor 3 + i in the child
      * @param stdio descriptors for the child's 0, 1 and 2, or null to share this process's
      * @param directory the child's working directory, or null for this one's
+     * @param keepNumbers the same-numbers mode: each handed descriptor keeps its number in the child instead of
+     *                    becoming 3 + i (every other descriptor is still closed); see {@link Handoff#keepNumbers}
      */
-    public record Spec(List<String> command, Map<String, String> environment, List<Integer> fds, int[] stdio, Path directory) {
+    public record Spec(List<String> command, Map<String, String> environment, List<Integer> fds, int[] stdio, Path directory,
+                       boolean keepNumbers) {
         /**
          * Checks and copies the parts.
          *
-         * @throws IllegalArgumentException for an empty command or a {@code stdio} that is not three descriptors
+         * @throws IllegalArgumentException for an empty command, a {@code stdio} that is not three descriptors, or
+         *         with {@code keepNumbers} a handed descriptor below 3 or handed twice
          */
         public Spec {
             Objects.requireNonNull(command, "command");
@@ -47,6 +51,23 @@ public final class Spawner {
             environment = Map.copyOf(environment);
             fds = List.copyOf(fds);
             if (stdio != null && stdio.length != 3) throw new IllegalArgumentException("stdio needs three descriptors");
+            if (keepNumbers) {
+                if (fds.stream().anyMatch(fd -> fd < 3)) throw new IllegalArgumentException("descriptors " + fds + " cannot keep their numbers: 0, 1 and 2 are stdio");
+                if (fds.stream().distinct().count() != fds.size()) throw new IllegalArgumentException("descriptors " + fds + " name one twice");
+            }
+        }
+
+        /**
+         * The renumbering spec: the i-th handed descriptor becomes 3 + i.
+         *
+         * @param command the program and its arguments
+         * @param environment the child's whole environment
+         * @param fds descriptors to hand over, in order
+         * @param stdio descriptors for the child's 0, 1 and 2, or null
+         * @param directory the child's working directory, or null
+         */
+        public Spec(List<String> command, Map<String, String> environment, List<Integer> fds, int[] stdio, Path directory) {
+            this(command, environment, fds, stdio, directory, false);
         }
     }
 
@@ -60,6 +81,12 @@ public final class Spawner {
     public static int spawn(Spec spec) throws IOException {
         Platform.requireLinux("posix_spawn through Knot");
         String path = resolve(spec.command().get(0));
+        if (spec.keepNumbers()) {
+            List<String> env = new ArrayList<>();
+            spec.environment().forEach((k, v) -> env.add(k + "=" + v));
+            int[] keep = spec.fds().stream().mapToInt(Integer::intValue).toArray();
+            return Processes.spawnKeepingNumbers(path, spec.command(), env, spec.stdio(), keep, spec.directory());
+        }
         int n = spec.fds().size();
         List<Integer> temps = new ArrayList<>();
         try {

@@ -21,6 +21,16 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
         return true;
     }
 
+    /** See {@link Kqueue#knoteState}: {state, fflags, data, expiry}, or null; only the emulation can. */
+    default long[] knoteState(long ident, int filter) {
+        throw new UnsupportedOperationException("a native kqueue's knote state is the kernel's: it cannot be exported");
+    }
+
+    /** See {@link Kqueue#restoreKnoteState}: 0 or an errno. */
+    default int restoreKnoteState(long ident, int filter, int state, int fflags, long data, long expiry) {
+        throw new UnsupportedOperationException("a native kqueue's knote state is the kernel's: it cannot be restored");
+    }
+
     /** Wakes every thread blocked in {@link #kevent}; later calls fail. */
     void wakeAll();
 

@@ -42,6 +42,16 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public long[] knoteState(long ident, int filter) {
+        return kq.knoteState(ident, filter);
+    }
+
+    @Override
+    public int restoreKnoteState(long ident, int filter, int state, int fflags, long data, long expiry) {
+        return kq.restoreKnoteState(ident, filter, state, fflags, data, expiry);
+    }
+
+    @Override
     public void wakeAll() {
         kq.wakeAll();
     }

@@ -75,6 +75,26 @@ public final class Kqueue implements AutoCloseable {
         return new Kqueue(b, flags);
     }
 
+    /**
+     * Knot extension: takes ownership of a kqueue descriptor this process inherited, the copy that FreeBSD's
+     * KQUEUE_CPONFORK makes of a parent's kqueue (with its knotes and their state) when the descriptor survives
+     * exec, as the fork path's same-numbers mode arranges. Unverified: Knot has not run this on a FreeBSD host.
+     *
+     * @param fd the inherited descriptor, owned by the returned kqueue from now on
+     * @return the kqueue, owned by the caller, who closes it
+     * @throws KqueueException EBADF or EINVAL if {@code fd} is not a kqueue; EOPNOTSUPP on Linux, where a kqueue is
+     *         an epoll instance that a child would share with its parent, never a copy, and on kernels that do not
+     *         copy kqueues ({@link #copiesOnFork()} false)
+     */
+    public static Kqueue adopt(int fd) throws KqueueException {
+        if (!copiesOnFork()) {
+            throw new KqueueException(Errno.EOPNOTSUPP, "Kqueue.adopt(" + fd + "): " + (Platform.CURRENT == Platform.LINUX
+                    ? "an emulated kqueue is an epoll instance, shared with a child rather than copied"
+                    : "this kernel does not copy kqueues into children (no KQUEUE_CPONFORK)"));
+        }
+        return new Kqueue(NativeBackend.adopt(fd), CPONFORK);
+    }
+
     /** {@return {@code "kqueue"} where the kernel has one, {@code "epoll-emulation"} on Linux} */
     public static String backend() {
         return Platform.CURRENT == Platform.LINUX ? "epoll-emulation" : "kqueue";
@@ -83,6 +103,17 @@ public final class Kqueue implements AutoCloseable {
     /** {@return true where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS} */
     public static boolean copiesOnFork() {
         return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;
+    }
+
+    /**
+     * {@return true where EVFILT_PROC reports NOTE_FORK, NOTE_EXEC and NOTE_TRACK (with NOTE_CHILD and NOTE_TRACKERR)
+     * to this process: on FreeBSD and macOS the kernel's kqueue does (macOS dropped NOTE_TRACK in 10.5); on Linux the
+     * emulation needs the kernel's process-events connector, which works only in the initial pid and user namespaces
+     * (not inside a container's) and, before Linux 6.6, only with CAP_NET_ADMIN; without it a knote asking for them
+     * is still registered and reports NOTE_EXIT only. Asked of the kernel on each call, since privileges can change}
+     */
+    public static boolean tracksForkAndExec() {
+        return Platform.CURRENT != Platform.LINUX || dev.knot.emulation.EpollKqueue.processEventsAvailable();
     }
 
     private static final class Holder {
@@ -181,6 +212,58 @@ public final class Kqueue implements AutoCloseable {
     /** {@return true unless {@link #setReadDataExact}{@code (false)} took effect (it never does on a native kqueue)} */
     public boolean isReadDataExact() {
         return backend.isReadDataExact();
+    }
+
+    /**
+     * {@return true where {@link #knoteState} and {@link #restoreKnoteState} work: the Linux emulation, whose knotes
+     * live in this JVM; false on a native kqueue, whose state only the kernel can copy (KQUEUE_CPONFORK)}
+     */
+    public static boolean exportsKnoteState() {
+        return Platform.CURRENT == Platform.LINUX;
+    }
+
+    /**
+     * Knot extension for the fork path: the state of knote (ident, filter) beyond its registration. Timers are
+     * brought up to date first, so an expiry that is due is counted in the state.
+     *
+     * @param ident the knote's ident
+     * @param filter its filter
+     * @return its state, or null if this kqueue has no such knote
+     * @throws KqueueException EBADF if this kqueue is closed
+     * @throws UnsupportedOperationException on a native kqueue (see {@link #exportsKnoteState()})
+     */
+    public KnoteState knoteState(long ident, int filter) throws KqueueException {
+        if (!enter()) throw new KqueueException(EBADF, "knoteState: the kqueue is closed");
+        try {
+            long[] s = backend.knoteState(ident, filter);
+            return s == null ? null : new KnoteState(ident, filter, (int) s[0], (int) s[1], s[2], s[3]);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Knot extension for the fork path: gives an existing knote the state another kqueue's knote had (see
+     * {@link KnoteState}); a pending state queues its event, a disabled one disables the knote, a timer takes the
+     * next expiry (expirations already overdue are counted at the next kevent).
+     *
+     * @param state the state, for the knote (state.ident(), state.filter()) of this kqueue
+     * @throws KqueueException ENOENT if there is no such knote, EINVAL for unknown state bits or a negative count,
+     *         EBADF if this kqueue is closed
+     * @throws UnsupportedOperationException on a native kqueue (see {@link #exportsKnoteState()})
+     */
+    public void restoreKnoteState(KnoteState state) throws KqueueException {
+        if (!enter()) throw new KqueueException(EBADF, "restoreKnoteState: the kqueue is closed");
+        int r;
+        try {
+            r = backend.restoreKnoteState(state.ident(), state.filter(), state.state(), state.fflags(), state.data(),
+                    state.expiryMonotonicNanos());
+        } finally {
+            exit();
+        }
+        if (r != 0) {
+            throw new KqueueException(r, "restoreKnoteState(" + Kevent.filterName(state.filter()) + " " + state.ident() + ")");
+        }
     }
 
     /** {@return true until {@link #close()}} */

@@ -68,6 +68,27 @@ abstract sealed class NativeBackend implements Backend permits FreeBsdBackend, M
         return b;
     }
 
+    /**
+     * Wraps a kqueue descriptor this process inherited (FreeBSD's KQUEUE_CPONFORK copy, kept across exec): checks that
+     * it is a kqueue (kevent with nothing to do succeeds only on one) and makes sure the close-wake knote is there
+     * (the copy normally has the parent's already; EV_ADD on it only modifies).
+     */
+    static NativeBackend adopt(int fd) throws KqueueException {
+        NativeBackend b = MACOS ? new MacosBackend() : new FreeBsdBackend();
+        b.fd = fd;
+        int r = b.kevent(MemorySegment.NULL, 0, MemorySegment.NULL, 0, 0);
+        if (r < 0) {
+            b.arena.close();
+            throw new KqueueException(-r, "kevent(descriptor " + fd + "): not a kqueue");
+        }
+        r = b.userChange(Kevent.EV_ADD | Kevent.EV_CLEAR, 0);
+        if (r < 0) {
+            b.arena.close();
+            throw new KqueueException(-r, "kevent(EV_ADD wake knote) on inherited kqueue " + fd);
+        }
+        return b;
+    }
+
     /** True when kqueuex(KQUEUE_CPONFORK) is accepted, i.e. the kernel copies kqueues into fork children. */
     static boolean probeCopyOnFork() {
         return !MACOS && FreeBsdBackend.probeCopyOnFork();

@@ -56,6 +56,7 @@ public final class Key {
     long readData, writeData;
     int socketError;
     private int errno;
+    private boolean copyOnFork = true;
 
     Key(Selector selector, int fd, Object attachment) {
         this.selector = selector;
@@ -248,6 +249,27 @@ public final class Key {
     /** {@return the socket error reported with EOF, 0 if none} */
     public int socketError() {
         return socketError;
+    }
+
+    /**
+     * Knot's per-registration opt-out of copy-on-fork (the EV_NOCPONFORK idea of FreeBSD's design discussion, as
+     * API rather than a kevent flag): a key marked {@code false} is left out of the snapshot that
+     * {@code dev.knot.fork.Handoff} takes for a child, whatever the fork policy. Default true. Only the fork path
+     * reads it; nothing is sent to the kernel.
+     *
+     * @param copy false to keep this registration out of children spawned with a copying policy
+     * @return this key, for chaining
+     * @throws IllegalStateException if the key was cancelled, or off the selector's thread
+     */
+    public Key copyOnFork(boolean copy) {
+        ensureValid();
+        copyOnFork = copy;
+        return this;
+    }
+
+    /** {@return false if {@link #copyOnFork(boolean)} opted this registration out of copy-on-fork} */
+    public boolean copiesOnFork() {
+        return copyOnFork;
     }
 
     /** {@return the errno of a failed change ({@link #ERROR}), 0 if none} */

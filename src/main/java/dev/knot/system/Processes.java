@@ -53,26 +53,71 @@ public final class Processes {
                 }
                 for (int i = 0; i < moves.length; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, moves[i], 3 + i), "adddup2");
                 check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, 3 + moves.length), "addclosefrom_np");
-                if (directory != null) {
-                    check(spawn_h.posix_spawn_file_actions_addchdir_np(fa, a.allocateFrom(directory.toString())), "addchdir_np");
-                }
-                MemorySegment none = sigset_t.allocate(a);
-                MemorySegment all = sigset_t.allocate(a);
-                MemorySegment st = CallState.forThread();
-                signal_h.sigemptyset(st, none);
-                signal_h.sigfillset(st, all);
-                check(spawn_h.posix_spawnattr_setsigmask(attr, none), "setsigmask");
-                check(spawn_h.posix_spawnattr_setsigdefault(attr, all), "setsigdefault");
-                check(spawn_h.posix_spawnattr_setflags(attr, (short) (spawn_h.POSIX_SPAWN_SETSIGMASK | spawn_h.POSIX_SPAWN_SETSIGDEF)), "setflags");
-                MemorySegment pid = a.allocate(ValueLayout.JAVA_INT);
-                int r = spawn_h.posix_spawn(pid, a.allocateFrom(path), fa, attr, cStrings(a, argv), cStrings(a, env));
-                if (r != 0) throw new ErrnoException("posix_spawn(" + path + ")", r);
-                return pid.get(ValueLayout.JAVA_INT, 0);
+                return finishSpawn(a, path, argv, env, directory, fa, attr);
             } finally {
                 spawn_h.posix_spawn_file_actions_destroy(fa);
                 spawn_h.posix_spawnattr_destroy(attr);
             }
         }
+    }
+
+    /**
+     * As {@link #spawn}, but each descriptor of {@code keep} (all 3 or above) keeps its number in the child: a dup2
+     * onto itself clears its close-on-exec flag there (POSIX 2017; glibc 2.29+), every other number from 3 up to the
+     * highest kept one is closed (close actions on numbers that are not open are ignored by glibc), and closefrom
+     * closes the rest.
+     *
+     * @return the child's pid
+     */
+    public static int spawnKeepingNumbers(String path, List<String> argv, List<String> env, int[] stdio, int[] keep, Path directory)
+            throws ErrnoException {
+        int max = 2;
+        java.util.BitSet kept = new java.util.BitSet();
+        for (int fd : keep) {
+            if (fd < 3) throw new IllegalArgumentException("descriptor " + fd + " cannot keep its number: 0, 1 and 2 are stdio");
+            kept.set(fd);
+            max = Math.max(max, fd);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fa = posix_spawn_file_actions_t.allocate(a);
+            MemorySegment attr = posix_spawnattr_t.allocate(a);
+            check(spawn_h.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
+            check(spawn_h.posix_spawnattr_init(attr), "posix_spawnattr_init");
+            try {
+                if (stdio != null) {
+                    for (int i = 0; i < 3; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, stdio[i], i), "adddup2");
+                }
+                for (int fd : keep) check(spawn_h.posix_spawn_file_actions_adddup2(fa, fd, fd), "adddup2");
+                for (int fd = 3; fd < max; fd++) {
+                    if (!kept.get(fd)) check(spawn_h.posix_spawn_file_actions_addclose(fa, fd), "addclose");
+                }
+                check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, max + 1), "addclosefrom_np");
+                return finishSpawn(a, path, argv, env, directory, fa, attr);
+            } finally {
+                spawn_h.posix_spawn_file_actions_destroy(fa);
+                spawn_h.posix_spawnattr_destroy(attr);
+            }
+        }
+    }
+
+    /** The common end of both spawns: working directory, signal mask and dispositions, the call itself. */
+    private static int finishSpawn(Arena a, String path, List<String> argv, List<String> env, Path directory,
+            MemorySegment fa, MemorySegment attr) throws ErrnoException {
+        if (directory != null) {
+            check(spawn_h.posix_spawn_file_actions_addchdir_np(fa, a.allocateFrom(directory.toString())), "addchdir_np");
+        }
+        MemorySegment none = sigset_t.allocate(a);
+        MemorySegment all = sigset_t.allocate(a);
+        MemorySegment st = CallState.forThread();
+        signal_h.sigemptyset(st, none);
+        signal_h.sigfillset(st, all);
+        check(spawn_h.posix_spawnattr_setsigmask(attr, none), "setsigmask");
+        check(spawn_h.posix_spawnattr_setsigdefault(attr, all), "setsigdefault");
+        check(spawn_h.posix_spawnattr_setflags(attr, (short) (spawn_h.POSIX_SPAWN_SETSIGMASK | spawn_h.POSIX_SPAWN_SETSIGDEF)), "setflags");
+        MemorySegment pid = a.allocate(ValueLayout.JAVA_INT);
+        int r = spawn_h.posix_spawn(pid, a.allocateFrom(path), fa, attr, cStrings(a, argv), cStrings(a, env));
+        if (r != 0) throw new ErrnoException("posix_spawn(" + path + ")", r);
+        return pid.get(ValueLayout.JAVA_INT, 0);
     }
 
     // posix_spawn's functions return the error instead of setting errno.

@@ -36,6 +36,25 @@ class SnapshotTest {
         assertTrue(Arrays.equals(s.token(), d.token()));
     }
 
+    @Test
+    void stateRoundTripsAndVersionOneIsStillReadWithoutState() throws Exception {
+        List<Snapshot.Entry> e = List.of(
+                new Snapshot.Entry(1, EVFILT_TIMER, 0, 0, 200, 9, -1, Snapshot.STATE_CAPTURED | Snapshot.STATE_ACTIVE | Snapshot.STATE_EXPIRY,
+                        0, 3, 123_456_789_000L),
+                new Snapshot.Entry(7, EVFILT_USER, EV_CLEAR, 0, 0, 10, -1, Snapshot.STATE_CAPTURED | Snapshot.STATE_DISABLED, 0x1234, 99, 0));
+        Snapshot s = new Snapshot(1, new byte[16], 0, e);
+        assertEquals(e, Snapshot.decode(s.encode()).entries());
+        assertEquals(Snapshot.HEADER + 2 * Snapshot.ENTRY + Snapshot.TRAILER, s.encode().length);
+        // A version 1 snapshot (what an older parent writes) is read as registrations without state.
+        List<Snapshot.Entry> v1 = Snapshot.decode(s.encode(1)).entries();
+        assertEquals(2, v1.size());
+        assertEquals(new Snapshot.Entry(1, EVFILT_TIMER, 0, 0, 200, 9, -1), v1.get(0));
+        assertTrue(v1.stream().noneMatch(Snapshot.Entry::hasState));
+        // State bits without STATE_CAPTURED, or unknown ones, are refused.
+        List<Snapshot.Entry> bad = List.of(new Snapshot.Entry(7, EVFILT_USER, 0, 0, 0, 0, -1, Snapshot.STATE_ACTIVE, 0, 0, 0));
+        assertTrue(refusal(new Snapshot(1, new byte[16], 0, bad).encode()).contains("unknown state bits"));
+    }
+
     private static String refusal(byte[] bytes) {
         return assertThrows(SnapshotException.class, () -> Snapshot.decode(bytes)).getMessage();
     }
@@ -53,8 +72,8 @@ class SnapshotTest {
         magic[0] = 'X';
         assertTrue(refusal(magic).contains("magic"));
         byte[] version = good.clone();
-        version[8] = 2;
-        assertTrue(refusal(version).contains("version 2"));
+        version[8] = 3;
+        assertTrue(refusal(version).contains("version 3"));
         byte[] longer = Arrays.copyOf(good, good.length + 40);
         assertTrue(refusal(longer).contains("too long"));
         // Entries that pass the checksum but make no sense are refused too (a bug or a hostile writer).
