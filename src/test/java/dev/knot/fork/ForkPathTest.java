@@ -62,6 +62,7 @@ class ForkPathTest {
 
     static Child spawn(List<String> command, Map<String, String> extraEnv, List<Integer> fds) throws Exception {
         Path out = Files.createTempFile("knot-fork", ".out");
+        out.toFile().deleteOnExit();                   // callers read it after the child ends, some more than once
         int fd = Posix.open(out.toString(), fcntl_h.O_WRONLY | fcntl_h.O_TRUNC);
         try {
             Map<String, String> env = new HashMap<>(extraEnv);
