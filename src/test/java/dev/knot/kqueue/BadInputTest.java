@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.lang.foreign.Arena;
@@ -30,20 +31,18 @@ import org.junit.jupiter.api.Timeout;
  * Java exceptions where C would corrupt memory, and never a crash or a hang.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class BadInputTest {
     Kq kq;
     KeventArray a;
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         a = KeventArray.allocate(4);
     }
 
     @AfterEach
     void close() {
-        kq.close();
         a.close();
     }
 

@@ -27,6 +27,7 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.signal_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.lang.foreign.ValueLayout;
@@ -51,7 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  * room, ignored and stripped input, the error codes, and the changelist/eventlist interplay.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class ChangelistTest {
     Kq kq;
     KeventArray ch;
@@ -61,14 +62,12 @@ class ChangelistTest {
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         ch = KeventArray.allocate(16);
         ev = KeventArray.allocate(16);
     }
 
     @AfterEach
     void close() {
-        kq.close();
         ch.close();
         ev.close();
         for (int fd : fds) Posix.rawClose(fd);

@@ -25,6 +25,7 @@ import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.system.Fds;
 import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Files;
@@ -41,7 +42,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,19 +54,14 @@ import org.junit.jupiter.api.io.TempDir;
  * macOS/libkqueue behaviour); concurrent kevent calls; no descriptor or native memory leak over many cycles.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class LifecycleTest {
     Kq kq;
     final List<Integer> fds = new ArrayList<>();
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
     @AfterEach
     void close() {
-        kq.close();
         for (int fd : fds) Posix.rawClose(fd);
     }
 

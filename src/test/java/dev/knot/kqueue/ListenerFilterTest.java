@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * comes from TCP_INFO; an AF_UNIX listener reports data 1 (queue length unknown) — Knot's documented choice.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class ListenerFilterTest {
     Kq kq;
     int listener;
@@ -41,7 +42,6 @@ class ListenerFilterTest {
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         int[] l = Posix.tcpListener(16);
         listener = l[0];
         port = l[1];
@@ -50,7 +50,6 @@ class ListenerFilterTest {
 
     @AfterEach
     void close() {
-        kq.close();
         for (int fd : fds) Posix.rawClose(fd);
     }
 

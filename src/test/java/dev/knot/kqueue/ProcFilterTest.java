@@ -22,6 +22,7 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.signal_h;
 import dev.knot.sys.ErrnoException;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.util.ArrayList;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,21 +42,16 @@ import org.junit.jupiter.api.Timeout;
  * Linux (Knot's documented choice).
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class ProcFilterTest {
     static final int EXIT_FLAGS = EV_CLEAR | EV_ONESHOT | EV_EOF;
     static final long U = 0xF00DL;
     Kq kq;
     final List<Integer> children = new ArrayList<>();
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
     @AfterEach
     void close() {
-        kq.close();
         for (int pid : children) {
             try {
                 Posix.kill(pid, signal_h.SIGKILL);

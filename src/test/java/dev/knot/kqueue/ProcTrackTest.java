@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Path;
@@ -25,7 +26,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -37,19 +37,15 @@ import org.junit.jupiter.api.Timeout;
  * {@link Kqueue#tracksForkAndExec()} says (NOTE_EXIT only where it is false), without a hang or a crash.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@KqueueTest
 class ProcTrackTest {
     static final long U = 0x7AC4L;
     Kq kq;
     final List<Integer> children = new ArrayList<>();
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
     @AfterEach
     void close() throws Exception {
-        kq.close();
         for (int pid : children) Posix.waitpid(pid);
     }
 

@@ -13,6 +13,7 @@ import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.StreamSocket;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.lang.foreign.Arena;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
  * gives the exact count on demand through {@link Key#readData()}.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class ReadDataLowerBoundTest {
     static final long U = 0xB0B;
     Kq kq;
@@ -38,13 +39,11 @@ class ReadDataLowerBoundTest {
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         sp = Posix.socketpair();
     }
 
     @AfterEach
     void close() {
-        kq.close();
         Posix.rawClose(sp[0]);
         Posix.rawClose(sp[1]);
     }

@@ -18,6 +18,7 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.socket_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Files;
@@ -39,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * remaining flags. Listening sockets are in {@link ListenerFilterTest}.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class ReadFilterTest {
     Kq kq;
     int[] sp;
@@ -48,13 +49,11 @@ class ReadFilterTest {
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         sp = Posix.socketpair();
     }
 
     @AfterEach
     void close() {
-        kq.close();
         Posix.rawClose(sp[0]);
         Posix.rawClose(sp[1]);
         for (int fd : fds) Posix.rawClose(fd);

@@ -19,13 +19,12 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.signal_h;
 import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -41,7 +40,7 @@ import org.junit.jupiter.api.Timeout;
  * signals whose default action is harmless (WINCH, URG, CONT) are sent when no knote may be watching them.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class SignalFilterTest {
     static final int WINCH = signal_h.SIGWINCH;
     static final int URG = signal_h.SIGURG;
@@ -49,17 +48,7 @@ class SignalFilterTest {
     Kq kq;
     Kq probe;
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-        probe = new Kq();
-    }
 
-    @AfterEach
-    void close() {
-        kq.close();
-        probe.close();
-    }
 
     final java.util.Set<Integer> probed = new java.util.HashSet<>();
 

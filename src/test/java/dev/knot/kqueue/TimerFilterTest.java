@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 
 import java.time.Instant;
 import java.util.HashSet;
@@ -29,8 +30,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,20 +41,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * on output, re-add restarting and discarding, disable accumulating, validation.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class TimerFilterTest {
     Kq kq;
     static final long U = 0x7141E5L;
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
-    @AfterEach
-    void close() {
-        kq.close();
-    }
 
     static long ms(long sinceNanos) {
         return (System.nanoTime() - sinceNanos) / 1_000_000;

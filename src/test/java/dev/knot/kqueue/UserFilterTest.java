@@ -23,13 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -40,20 +39,12 @@ import org.junit.jupiter.api.Timeout;
  * oneshot path returns zeros).
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class UserFilterTest {
     Kq kq;
     static final long U = 0x05E5L;
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
-    @AfterEach
-    void close() {
-        kq.close();
-    }
 
     void trigger(long ident, int fflags, long data, long udata) throws Exception {
         kq.add(ident, EVFILT_USER, 0, NOTE_TRIGGER | fflags, data, udata);

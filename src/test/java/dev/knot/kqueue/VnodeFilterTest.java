@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * EV_ONESHOT; pipes and sockets are EINVAL. The emulation rebuilds the hints from inotify.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class VnodeFilterTest {
     static final long U = 0x7E57L;
     @TempDir
@@ -62,7 +63,6 @@ class VnodeFilterTest {
 
     @BeforeEach
     void open() throws Exception {
-        kq = new Kq();
         file = Files.writeString(dir.resolve("kqueue-test.tmp"), "x");
         fd = Posix.open(file.toString(), fcntl_h.O_RDONLY);
         fds.add(fd);
@@ -70,7 +70,6 @@ class VnodeFilterTest {
 
     @AfterEach
     void close() {
-        kq.close();
         for (int f : fds) Posix.rawClose(f);
     }
 

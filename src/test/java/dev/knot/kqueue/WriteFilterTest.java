@@ -23,6 +23,7 @@ import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.socket_h;
 import dev.knot.system.CallState;
 import dev.knot.testing.Kq;
+import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
 
 import java.nio.file.Files;
@@ -32,7 +33,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,20 +44,15 @@ import org.junit.jupiter.api.io.TempDir;
  * filt_pipewrite, kqueue-facts.md 5.4; libkqueue test/write.c).
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-@org.junit.jupiter.api.extension.ExtendWith(dev.knot.testing.NoFdLeaks.class)
+@KqueueTest
 class WriteFilterTest {
     Kq kq;
     final List<Integer> fds = new ArrayList<>();
     static final long U = 0xCAFEBABEL;
 
-    @BeforeEach
-    void open() throws Exception {
-        kq = new Kq();
-    }
 
     @AfterEach
     void close() {
-        kq.close();
         for (int fd : fds) Posix.rawClose(fd);
     }
 
