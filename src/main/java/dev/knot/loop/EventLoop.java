@@ -59,12 +59,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile Consumer<Throwable> errorHandler = t -> t.printStackTrace();
     private volatile Consumer<String> logHandler = m -> System.err.println(java.time.Instant.now() + " " + m);
 
-    // Peer errors, counted and summarised (guarded by peerLock: report() may come from any thread).
-    private final Object peerLock = new Object();
-    private long peerResets, brokenPipes, unloggedResets, unloggedPipes, lastPeerLog;
-    private boolean peerLogged, peerFlushPending;
-    private String lastPeerError;
-    private volatile long peerLogIntervalNanos = TimeUnit.SECONDS.toNanos(10);
+    private final PeerErrors peerErrors = new PeerErrors(this);
 
     // Metrics (written by the loop thread; read racily by metrics()).
     private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
@@ -127,7 +122,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     public void peerErrorLogInterval(long interval, TimeUnit unit) {
         long n = unit.toNanos(interval);
         if (n <= 0) throw new IllegalArgumentException("interval " + interval + " " + unit + " is not positive");
-        peerLogIntervalNanos = n;
+        peerErrors.intervalNanos = n;
     }
 
     /**
@@ -438,8 +433,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void error(Throwable t) {
-        if (t instanceof ErrnoException e && isPeerGone(e)) {
-            peerError(e);
+        if (t instanceof ErrnoException e && PeerErrors.isPeerGone(e)) {
+            peerErrors.count(e);
             return;
         }
         try {
@@ -447,62 +442,6 @@ public final class EventLoop implements Executor, AutoCloseable {
         } catch (Throwable ignored) {
             // the error handler failed too: nothing more to do
         }
-    }
-
-    /** ECONNRESET or EPIPE, by name: the error path alone pays the comparison, and no errno table is needed here. */
-    private static boolean isPeerGone(ErrnoException e) {
-        String n = e.errnoName();
-        return n.equals("ECONNRESET") || n.equals("EPIPE");
-    }
-
-    private void peerError(ErrnoException e) {
-        String line = null;
-        long delay = 0;
-        synchronized (peerLock) {
-            if (e.errnoName().equals("ECONNRESET")) {
-                peerResets++;
-                unloggedResets++;
-            } else {
-                brokenPipes++;
-                unloggedPipes++;
-            }
-            lastPeerError = e.getMessage();
-            long now = System.nanoTime();
-            long since = now - lastPeerLog;
-            if (!peerLogged || since >= peerLogIntervalNanos) {
-                line = peerSummary(now);
-            } else if (!peerFlushPending) {
-                peerFlushPending = true;                 // what comes in this interval is logged at its end
-                delay = peerLogIntervalNanos - since;
-            }
-        }
-        if (line != null) log(line);
-        if (delay > 0) {
-            try {
-                schedule(this::flushPeerErrors, delay, TimeUnit.NANOSECONDS);
-            } catch (RejectedExecutionException shutDown) {
-                // the loop is going away: the counts stay in the metrics
-            }
-        }
-    }
-
-    private void flushPeerErrors() {
-        String line;
-        synchronized (peerLock) {
-            peerFlushPending = false;
-            line = unloggedResets + unloggedPipes == 0 ? null : peerSummary(System.nanoTime());
-        }
-        if (line != null) log(line);
-    }
-
-    private String peerSummary(long now) {
-        String s = "peer errors: " + unloggedResets + " connection resets, " + unloggedPipes + " broken pipes"
-                + (peerLogged ? " in the last " + TimeUnit.NANOSECONDS.toSeconds(now - lastPeerLog) + " s" : "")
-                + " (total " + peerResets + " resets, " + brokenPipes + " broken pipes; last: " + lastPeerError + ")";
-        peerLogged = true;
-        lastPeerLog = now;
-        unloggedResets = unloggedPipes = 0;
-        return s;
     }
 
     private static void sleepAfterFailure() {
@@ -603,7 +542,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         Selector s = selector;
         return new Metrics(iterations, s.keventCalls, s.eventsTotal, s.changesTotal, s.maxEventsPerCall, tasksRun,
                 pendingTasks.get(), timersFired, maxTimerLag, timersFired == 0 ? 0 : totalTimerLag / timersFired,
-                busyNanos, s.blockedNanos, s.size(), peerResets, brokenPipes);
+                busyNanos, s.blockedNanos, s.size(), peerErrors.resets(), peerErrors.brokenPipes());
     }
 
     /**
