@@ -42,23 +42,10 @@ public final class Processes {
      */
     public static int spawn(String path, List<String> argv, List<String> env, int[] stdio, int[] moves, Path directory)
             throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment fa = posix_spawn_file_actions_t.allocate(a);
-            MemorySegment attr = posix_spawnattr_t.allocate(a);
-            check(spawn_h.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
-            check(spawn_h.posix_spawnattr_init(attr), "posix_spawnattr_init");
-            try {
-                if (stdio != null) {
-                    for (int i = 0; i < 3; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, stdio[i], i), "adddup2");
-                }
-                for (int i = 0; i < moves.length; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, moves[i], 3 + i), "adddup2");
-                check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, 3 + moves.length), "addclosefrom_np");
-                return finishSpawn(a, path, argv, env, directory, fa, attr);
-            } finally {
-                spawn_h.posix_spawn_file_actions_destroy(fa);
-                spawn_h.posix_spawnattr_destroy(attr);
-            }
-        }
+        return spawn(path, argv, env, stdio, directory, fa -> {
+            for (int i = 0; i < moves.length; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, moves[i], 3 + i), "adddup2");
+            check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, 3 + moves.length), "addclosefrom_np");
+        });
     }
 
     /**
@@ -71,13 +58,31 @@ public final class Processes {
      */
     public static int spawnKeepingNumbers(String path, List<String> argv, List<String> env, int[] stdio, int[] keep, Path directory)
             throws ErrnoException {
-        int max = 2;
+        int highest = 2;
         java.util.BitSet kept = new java.util.BitSet();
         for (int fd : keep) {
             if (fd < 3) throw new IllegalArgumentException("descriptor " + fd + " cannot keep its number: 0, 1 and 2 are stdio");
             kept.set(fd);
-            max = Math.max(max, fd);
+            highest = Math.max(highest, fd);
         }
+        int max = highest;
+        return spawn(path, argv, env, stdio, directory, fa -> {
+            for (int fd : keep) check(spawn_h.posix_spawn_file_actions_adddup2(fa, fd, fd), "adddup2");
+            for (int fd = 3; fd < max; fd++) {
+                if (!kept.get(fd)) check(spawn_h.posix_spawn_file_actions_addclose(fa, fd), "addclose");
+            }
+            check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, max + 1), "addclosefrom_np");
+        });
+    }
+
+    /** What a spawn does with the descriptors from 3 up, as file actions. */
+    private interface Descriptors {
+        void add(MemorySegment fileActions) throws ErrnoException;
+    }
+
+    /** Both spawns: stdio, the caller's descriptor actions, then the common end. */
+    private static int spawn(String path, List<String> argv, List<String> env, int[] stdio, Path directory, Descriptors descriptors)
+            throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fa = posix_spawn_file_actions_t.allocate(a);
             MemorySegment attr = posix_spawnattr_t.allocate(a);
@@ -87,11 +92,7 @@ public final class Processes {
                 if (stdio != null) {
                     for (int i = 0; i < 3; i++) check(spawn_h.posix_spawn_file_actions_adddup2(fa, stdio[i], i), "adddup2");
                 }
-                for (int fd : keep) check(spawn_h.posix_spawn_file_actions_adddup2(fa, fd, fd), "adddup2");
-                for (int fd = 3; fd < max; fd++) {
-                    if (!kept.get(fd)) check(spawn_h.posix_spawn_file_actions_addclose(fa, fd), "addclose");
-                }
-                check(spawn_h.posix_spawn_file_actions_addclosefrom_np(fa, max + 1), "addclosefrom_np");
+                descriptors.add(fa);
                 return finishSpawn(a, path, argv, env, directory, fa, attr);
             } finally {
                 spawn_h.posix_spawn_file_actions_destroy(fa);
@@ -100,7 +101,7 @@ public final class Processes {
         }
     }
 
-    /** The common end of both spawns: working directory, signal mask and dispositions, the call itself. */
+    /** The common end: working directory, signal mask and dispositions, the call itself. */
     private static int finishSpawn(Arena a, String path, List<String> argv, List<String> env, Path directory,
             MemorySegment fa, MemorySegment attr) throws ErrnoException {
         if (directory != null) {
