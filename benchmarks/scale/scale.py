@@ -33,7 +33,8 @@ JVM_OPTS = [
 ]
 
 SERVERS = {
-    "knot": "dev.knot.examples.http.HttpServer",
+    # The benchmark's connections idle longer than the example's default 30 s idle timeout allows.
+    "knot": "dev.knot.examples.http.HttpServer @PORT --idle-timeout-ms 3600000",
     "nio": "dev.knot.bench.servers.NioHttpServer",
     "netty-epoll": "dev.knot.bench.servers.NettyHttpServer epoll",
     "floor": None,
@@ -94,6 +95,11 @@ def read_json(client, phase):
     return r
 
 
+def jcmd(pid, *args):
+    tool = os.path.join(os.path.dirname(os.path.realpath(JAVA)), "jcmd")
+    return subprocess.run([tool, str(pid)] + list(args), capture_output=True, text=True, timeout=120).stdout
+
+
 def histogram(pid, path):
     """jcmd's class histogram (a full GC first); returns total live bytes and the top classes."""
     jcmd = os.path.join(os.path.dirname(os.path.realpath(JAVA)), "jcmd")
@@ -117,7 +123,8 @@ def run_one(a, name, n, port):
     if cls is None:
         cmd = ["taskset", "-c", "0", a.floor, str(port)]
     else:
-        cmd = ["taskset", "-c", "0", JAVA] + JVM_OPTS + ["-cp", a.jar] + cls.split() + [str(port)]
+        extra = ["-XX:NativeMemoryTracking=summary"] if a.nmt else []
+        cmd = ["taskset", "-c", "0", JAVA] + JVM_OPTS + extra + a.jvm_opt + ["-cp", a.jar] + [w.replace("@PORT", str(port)) for w in cls.split()] + ([] if "@PORT" in cls else [str(port)])
     server = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     rec = {"server": name, "n": n, "server_command": " ".join(cmd), "loadavg_before": open("/proc/loadavg").read().split()[:3]}
     client = None
@@ -130,11 +137,16 @@ def run_one(a, name, n, port):
         rec["baseline"] = read_json(client, "baseline")
         time.sleep(a.settle)
         before = smaps(server.pid)
+        if a.nmt and cls is not None:
+            jcmd(server.pid, "VM.native_memory", "baseline")
         client.stdin.write("open\n")
         client.stdin.flush()
         rec["open"] = read_json(client, "open")
         time.sleep(a.settle)
         after = smaps(server.pid)
+        if a.nmt and cls is not None:
+            with open(os.path.join(a.out, f"nmt-{name}-{n}.txt"), "w") as f:
+                f.write(jcmd(server.pid, "VM.native_memory", "summary.diff"))
         t0, c0 = time.time(), cpu_ticks(server.pid)
         time.sleep(a.idle)
         t1, c1 = time.time(), cpu_ticks(server.pid)
@@ -202,6 +214,8 @@ def main():
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measurement")
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--histogram", action="store_true")
+    ap.add_argument("--nmt", action="store_true", help="Java servers: NMT summary diff across the opening of N")
+    ap.add_argument("--jvm-opt", action="append", default=[], help="an extra JVM option for the Java servers")
     ap.add_argument("--port", type=int, default=18300)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()

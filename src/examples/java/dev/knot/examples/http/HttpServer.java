@@ -501,12 +501,16 @@ public final class HttpServer {
         }
     }
 
-    /** Serves on a new loop on the calling thread: {@code java -cp knot.jar dev.knot.examples.http.HttpServer [port]}. */
+    /**
+     * Serves on a new loop on the calling thread:
+     * {@code java -cp knot.jar dev.knot.examples.http.HttpServer [port [options of Config.with]]}.
+     */
     public static void main(String[] args) throws Exception {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 8080;
+        Config config = Config.defaults().with(java.util.Arrays.asList(args).subList(Math.min(1, args.length), args.length));
         EventLoop loop = EventLoop.open();
         ListenSocket l = ListenSocket.bind(new InetSocketAddress("127.0.0.1", port));
-        start(loop, l, Config.defaults());
+        start(loop, l, config);
         System.out.println("http server on " + l.localAddress());
         loop.run();
     }
