@@ -92,9 +92,10 @@ public final class HttpServer {
         }
 
         /**
-         * The descriptor limit of this process (its soft RLIMIT_NOFILE, which the JVM raises to the hard limit at
-         * start) less a reserve for everything else the process opens: 64, or half of a limit under 128. 10,000 if
-         * the limit cannot be read or is unlimited.
+         * The descriptor limit of this process (its soft RLIMIT_NOFILE, which HotSpot on Linux raises to the hard
+         * limit at start unless run with {@code -XX:-MaxFDLimit}, and Knot's prefork master and workers raise in any
+         * case) less a reserve for everything else the process opens: 64, or half of a limit under 128. 10,000 if the
+         * limit cannot be read or is unlimited.
          *
          * @return the default connection cap
          */
