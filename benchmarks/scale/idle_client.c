@@ -8,6 +8,8 @@
  *      the 28k ephemeral ports of one address do not run out, at most 512 connects in flight; each sends one
  *      request and reads its answer, then sits idle. Prints {"phase":"open","conns":N,"seconds":T} when all have been
  *      answered (T: from the first connect to the last answer) or an error line if some failed.
+ *   2b. on the line "close" (a warm-up round): closes them all and prints {"phase":"closed"}; the next "open" uses
+ *      the next NADDRS source addresses (the closed ones' ports sit in TIME_WAIT).
  *   3. on the line "active": the active connection makes REQS more requests among the idle ones and prints
  *      {"phase":"active",...}; then the idle connections are checked (each must still be open: no EOF) and it
  *      prints {"phase":"done","still_open":K} and exits on "quit" or end of input.
@@ -61,6 +63,8 @@ static int read_response(int fd) {
     }
 }
 
+static int addr_base;
+
 static int connect_from(int addr_index, int nonblock) {
     int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0) return -1;
@@ -68,7 +72,7 @@ static int connect_from(int addr_index, int nonblock) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (addr_index >= 0) {
         struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = 0};
-        src.sin_addr.s_addr = htonl(0x7f000002 + addr_index);   /* 127.0.0.2 + i */
+        src.sin_addr.s_addr = htonl(0x7f000002 + addr_base + addr_index);   /* 127.0.0.2 + i */
         if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
             close(fd);
             return -1;
@@ -113,22 +117,11 @@ struct conn {
     uint16_t got;   /* bytes of the answer so far (it is small and fixed: a head plus "Hello, World!") */
 };
 
-int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: idle_client HOST PORT N NADDRS REQS\n");
-        return 2;
-    }
-    server.sin_family = AF_INET;
-    server.sin_port = htons(atoi(argv[2]));
-    inet_pton(AF_INET, argv[1], &server.sin_addr);
-    int n = atoi(argv[3]), naddrs = atoi(argv[4]), reqs = atoi(argv[5]);
-    if (naddrs < 1) naddrs = 1;
-    char line[64];
+static struct conn *c;
 
-    active("baseline", reqs, 0);
-    if (!fgets(line, sizeof line, stdin)) return 0;
-
-    struct conn *c = calloc(n ? n : 1, sizeof *c);
+/* Opens n idle connections (see phase 2); returns how many are idle. */
+static int open_all(int n, int naddrs) {
+    memset(c, 0, sizeof *c * (n ? n : 1));
     int ep = epoll_create1(0);
     struct epoll_event evs[256];
     int next = 0, inflight = 0, idle = 0, failed = 0;
@@ -192,8 +185,37 @@ int main(int argc, char **argv) {
     printf("{\"phase\":\"open\",\"conns\":%d,\"failed\":%d,\"seconds\":%.3f%s%s%s}\n", idle, failed, took,
            first_errno ? ",\"error\":\"" : "", first_errno ? strerror(first_errno) : "", first_errno ? "\"" : "");
     fflush(stdout);
+    close(ep);
+    return idle;
+}
 
+int main(int argc, char **argv) {
+    if (argc != 6) {
+        fprintf(stderr, "usage: idle_client HOST PORT N NADDRS REQS\n");
+        return 2;
+    }
+    server.sin_family = AF_INET;
+    server.sin_port = htons(atoi(argv[2]));
+    inet_pton(AF_INET, argv[1], &server.sin_addr);
+    int n = atoi(argv[3]), naddrs = atoi(argv[4]), reqs = atoi(argv[5]);
+    if (naddrs < 1) naddrs = 1;
+    char line[64];
+
+    active("baseline", reqs, 0);
     if (!fgets(line, sizeof line, stdin)) return 0;
+
+    c = calloc(n ? n : 1, sizeof *c);
+    int idle = open_all(n, naddrs);
+    if (!fgets(line, sizeof line, stdin)) return 0;
+    if (strncmp(line, "close", 5) == 0) {
+        for (int i = 0; i < n; i++) if (c[i].state == IDLE) close(c[i].fd);
+        addr_base += naddrs;
+        printf("{\"phase\":\"closed\"}\n");
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin)) return 0;
+        idle = open_all(n, naddrs);
+        if (!fgets(line, sizeof line, stdin)) return 0;
+    }
     active("active", reqs, idle);
 
     /* Still open? A closed connection is readable (EOF or RST); an open idle one is not. */

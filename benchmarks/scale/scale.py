@@ -3,8 +3,9 @@
 """Idle keep-alive connections at scale (issue 14; run by scripts/bench --scale, never by CI).
 
 For each server and each N: start the server (CPU 0), run benchmarks/scale/idle_client (CPU 1), which first makes
-REQS requests on one connection alone (the baseline latency, and the server's warm-up); measure the server's RSS and
-PSS (/proc/PID/smaps_rollup); open N keep-alive connections from several 127.0.0.x source addresses, each answered
+REQS requests on one connection alone (the baseline latency, and the server's warm-up); with --warm, a warm-up
+round opens N connections and closes them (the accept path compiled, the young generation resident, as in a server
+that has run a while); measure the server's RSS and PSS (/proc/PID/smaps_rollup); open N keep-alive connections from several 127.0.0.x source addresses, each answered
 once and then idle (the time to open them all is "accept"); after a settle pause measure RSS and PSS again (bytes
 per connection = delta / N), the server's CPU over IDLE seconds (utime+stime from /proc/PID/stat), then the same
 REQS requests on an active connection among the idle ones. Optionally a heap histogram (jcmd GC.class_histogram,
@@ -53,6 +54,13 @@ def smaps(pid):
             if len(parts) >= 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = int(parts[1]) * 1024
     return {"rss": out.get("Rss", 0), "pss": out.get("Pss", 0)}
+
+
+def open_sockets(pid):
+    try:
+        return sum(1 for f in os.listdir(f"/proc/{pid}/fd") if os.readlink(f"/proc/{pid}/fd/{f}").startswith("socket:"))
+    except OSError:
+        return 0
 
 
 def cpu_ticks(pid):
@@ -135,6 +143,20 @@ def run_one(a, name, n, port):
         rec["client_command"] = " ".join(ccmd)
         client = subprocess.Popen(ccmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         rec["baseline"] = read_json(client, "baseline")
+        if a.warm:
+            # A warm-up round: N connections opened and closed, so that the accept path is compiled and the young
+            # generation's pages are resident, as in a server that has been running; then the measured round.
+            client.stdin.write("open\n")
+            client.stdin.flush()
+            rec["warm_open"] = read_json(client, "open")
+            client.stdin.write("close\n")
+            client.stdin.flush()
+            read_json(client, "closed")
+            deadline = time.time() + 60
+            while open_sockets(server.pid) > 64 and time.time() < deadline:
+                time.sleep(0.2)
+        if a.histogram and cls is not None:
+            rec["heap_live_before"] = histogram(server.pid, os.path.join(a.out, f"histogram-{name}-{n}-before.txt"))[0]
         time.sleep(a.settle)
         before = smaps(server.pid)
         if a.nmt and cls is not None:
@@ -163,6 +185,8 @@ def run_one(a, name, n, port):
         if a.histogram and cls is not None:
             total, rows = histogram(server.pid, os.path.join(a.out, f"histogram-{name}-{n}.txt"))
             rec["heap_live_bytes"] = total
+            if conns:
+                rec["heap_live_per_conn"] = (total - rec["heap_live_before"]) / conns
             rec["heap_top"] = rows[:12]
         client.stdin.write("quit\n")
         client.stdin.flush()
@@ -187,16 +211,17 @@ def kib(b):
 
 
 def table(recs):
-    lines = ["| server | N | open | failed | accept all (s) | RSS / conn | PSS / conn | idle CPU (% core) |"
+    lines = ["| server | N | open | failed | accept all (s) | RSS / conn | PSS / conn | live heap / conn | idle CPU (% core) |"
              " p50 / p99 alone (µs) | p50 / p99 among N (µs) | still open |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in recs:
         if "error" in r:
-            lines.append(f"| {r['server']} | {r['n']:,} | error: {r['error']} |||||||||")
+            lines.append(f"| {r['server']} | {r['n']:,} | error: {r['error']} ||||||||||")
             continue
         b, c = r["baseline"], r["active"]
         lines.append(f"| {r['server']} | {r['n']:,} | {r['open']['conns']:,} | {r['open']['failed']} | {r['open']['seconds']:.2f} | "
-                     f"{r.get('rss_per_conn', 0):,.0f} B | {r.get('pss_per_conn', 0):,.0f} B | {r['idle_cpu_pct']:.2f} | "
+                     f"{r.get('rss_per_conn', 0):,.0f} B | {r.get('pss_per_conn', 0):,.0f} B | "
+                     + (f"{r['heap_live_per_conn']:,.0f} B" if "heap_live_per_conn" in r else "n/a") + f" | {r['idle_cpu_pct']:.2f} | "
                      f"{b['p50_us']:.0f} / {b['p99_us']:.0f} | {c['p50_us']:.0f} / {c['p99_us']:.0f} | {r['done']['still_open']:,} |")
     return "\n".join(lines)
 
@@ -214,6 +239,9 @@ def main():
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU measurement")
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--histogram", action="store_true")
+    ap.add_argument("--warm", action="store_true",
+                    help="measure after a warm-up round of N connections opened and closed (default: the first N the"
+                         " server ever sees, as issue 14 measured)")
     ap.add_argument("--nmt", action="store_true", help="Java servers: NMT summary diff across the opening of N")
     ap.add_argument("--jvm-opt", action="append", default=[], help="an extra JVM option for the Java servers")
     ap.add_argument("--port", type=int, default=18300)

@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** One client connection: parses requests as they arrive and queues answers. */
-final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
+final class Connection implements Pollable, AutoCloseable, EventLoop.Handler, Runnable {
     // What the connection's timeout measures; see Config.
     private static final byte WAIT_HEAD = 0, IDLE = 1, BODY = 2, WRITE = 3, SLEEP = 4;
     private final HttpServer server;
@@ -42,7 +42,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         this.server = server;
         this.socket = socket;
         this.config = config;
-        this.timeout = server.timeouts.newTimeout(this::expired);
+        this.timeout = server.timeouts.newTimeout(this);     // run(): no lambda object per connection
     }
 
     /** The head of the server's waiting list: a sentinel, never a connection. */
@@ -64,7 +64,9 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         return ms * 1_000_000L;
     }
 
-    private void expired() {
+    /** The timeout expired. */
+    @Override
+    public void run() {
         if (closed) return;
         server.timedOut();
         closeQuietly();
