@@ -16,7 +16,9 @@
  * Responses are read by Content-Length. One thread, epoll, TCP_NODELAY. The client keeps about 100 B per connection.
  *
  * Build: gcc -O2 -o idle_client idle_client.c
- * Usage: idle_client HOST PORT N NADDRS REQS
+ * Usage: idle_client HOST PORT N NADDRS REQS [ADDR_BASE]
+ * ADDR_BASE (default 0) shifts the source addresses to 127.0.0.(2 + ADDR_BASE) ...: a driver running one test after
+ * another gives each fresh addresses, since the ports of the previous one sit in TIME_WAIT for a minute.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -190,8 +192,8 @@ static int open_all(int n, int naddrs) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: idle_client HOST PORT N NADDRS REQS\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: idle_client HOST PORT N NADDRS REQS [ADDR_BASE]\n");
         return 2;
     }
     server.sin_family = AF_INET;
@@ -199,6 +201,7 @@ int main(int argc, char **argv) {
     inet_pton(AF_INET, argv[1], &server.sin_addr);
     int n = atoi(argv[3]), naddrs = atoi(argv[4]), reqs = atoi(argv[5]);
     if (naddrs < 1) naddrs = 1;
+    if (argc == 7) addr_base = atoi(argv[6]);
     char line[64];
 
     active("baseline", reqs, 0);

@@ -42,6 +42,9 @@ SERVERS = {
 }
 
 
+ADDR_BASE = 0
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -70,14 +73,17 @@ def cpu_ticks(pid):
 
 
 def raise_nofile(need):
+    """Soft limit to the hard one, and the hard one up to `need` where allowed (root with CAP_SYS_RESOURCE)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft >= need:
-        return soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(need, hard), max(need, hard)))
-    except (ValueError, OSError) as e:
-        raise SystemExit(f"scale: need {need} descriptors, RLIMIT_NOFILE is {soft}/{hard} and cannot be raised: {e}")
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if hard < need:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+            return need
+        except (ValueError, OSError) as e:
+            raise SystemExit(f"scale: {need} descriptors needed, RLIMIT_NOFILE is {soft}/{hard} and the hard limit cannot"
+                             f" be raised here ({e}); run as root with CAP_SYS_RESOURCE, or ask for fewer connections")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def wait_listening(proc, port, logpath):
@@ -138,8 +144,12 @@ def run_one(a, name, n, port):
     client = None
     try:
         wait_listening(server, port, logpath)
-        naddrs = max(1, -(-n // 20000))
-        ccmd = ["taskset", "-c", "1", a.client, "127.0.0.1", str(port), str(n), str(naddrs), str(a.reqs)]
+        global ADDR_BASE
+        naddrs = max(1, -(-n // 10000))               # 10,000 of the 28,000 ephemeral ports per address: a fast search
+        ccmd = ["taskset", "-c", "1", a.client, "127.0.0.1", str(port), str(n), str(naddrs), str(a.reqs), str(ADDR_BASE)]
+        # Fresh source addresses for every run: the previous run's ports are in TIME_WAIT, and a port search among
+        # them is slow and then fails, which would slow down whichever server runs later.
+        ADDR_BASE = (ADDR_BASE + 2 * naddrs) % 200
         rec["client_command"] = " ".join(ccmd)
         client = subprocess.Popen(ccmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         rec["baseline"] = read_json(client, "baseline")
@@ -250,7 +260,7 @@ def main():
     JAVA = a.java
     os.makedirs(a.out, exist_ok=True)
     ns = [int(x) for x in a.conns.split(",")]
-    raise_nofile(max(ns) + 4096)
+    raise_nofile(max(ns) + 200)
     recs = []
     port = a.port
     with open(os.path.join(a.out, "scale.jsonl"), "a") as jl:
