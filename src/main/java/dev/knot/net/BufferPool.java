@@ -31,6 +31,8 @@ public final class BufferPool {
     private final int maxIdle;
     private final ArrayDeque<MemorySegment> idle = new ArrayDeque<>();
     private long borrowed;
+    // Scratch for gathering writes of the pool's connections: they run on the pool's loop thread, one at a time.
+    private final MemorySegment[] gather = new MemorySegment[16];
 
     /**
      * Creates a pool.
@@ -93,6 +95,11 @@ public final class BufferPool {
     /** {@return how many buffers are borrowed now} */
     public long borrowed() {
         return borrowed;
+    }
+
+    /** The gathering-write scratch array of this pool's loop; entries are cleared after each use. */
+    MemorySegment[] gather() {
+        return gather;
     }
 
     /** {@return how many idle buffers the pool holds now} */

@@ -123,7 +123,6 @@ public final class Connection {
     }
 
     private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
-    private static final int MAX_GATHER = 16;
 
     private final EventLoop loop;
     private final StreamSocket socket;
@@ -131,9 +130,9 @@ public final class Connection {
     private final BufferPool pool;
     private final int bufferSize, high, low;
     private final Key key;
-    // The write queue: pooled buffers; bytes [headStart, ...) of the first to [..., tailEnd) of the last.
-    private final ArrayDeque<MemorySegment> queue = new ArrayDeque<>();
-    private final MemorySegment[] gather = new MemorySegment[MAX_GATHER];
+    // The write queue: pooled buffers; bytes [headStart, ...) of the first to [..., tailEnd) of the last. Made on
+    // the first write the kernel does not take at once (most connections never queue), then kept.
+    private ArrayDeque<MemorySegment> queue;
     private int headStart, tailEnd;
     private long pending;
     private boolean writable = true, readingPaused, inputEnded;
@@ -148,7 +147,8 @@ public final class Connection {
         this.bufferSize = pool.bufferSize();
         this.high = options.highWaterMark();
         this.low = options.lowWaterMark();
-        this.key = loop.register(new Owned(), Selector.OP_READ, k -> ready());
+        Owned owned = new Owned();
+        this.key = loop.register(owned, Selector.OP_READ, owned);
     }
 
     /**
@@ -196,7 +196,7 @@ public final class Connection {
         if (state != OPEN) return false;
         long len = src.byteSize();
         if (len == 0) return writable;
-        boolean wasEmpty = queue.isEmpty();
+        boolean wasEmpty = queueEmpty();
         if (wasEmpty && src.isNative()) {
             int n;
             try {
@@ -255,11 +255,16 @@ public final class Connection {
         return w;
     }
 
+    private boolean queueEmpty() {
+        return queue == null || queue.isEmpty();
+    }
+
     private void enqueue(MemorySegment src) {
+        if (queue == null) queue = new ArrayDeque<>(4);
         long off = 0, len = src.byteSize();
         while (off < len) {
-            if (queue.isEmpty() || tailEnd == bufferSize) {
-                if (queue.isEmpty()) headStart = 0;
+            if (queueEmpty() || tailEnd == bufferSize) {
+                if (queueEmpty()) headStart = 0;
                 queue.addLast(pool.borrow());
                 tailEnd = 0;
             }
@@ -274,17 +279,18 @@ public final class Connection {
     /** Sends queued bytes until the queue is empty or the kernel takes no more. */
     private void flush() {
         try {
-            while (!queue.isEmpty()) {
+            while (!queueEmpty()) {
                 long n;
                 if (queue.size() == 1) {
                     n = socket.write(queue.peekFirst(), headStart, tailEnd - headStart);
                 } else {
+                    MemorySegment[] gather = pool.gather();   // the loop's: filled and emptied within this call
                     int count = 0;
                     for (MemorySegment b : queue) {
                         int start = count == 0 ? headStart : 0;
                         int end = count == queue.size() - 1 ? tailEnd : bufferSize;
                         gather[count++] = b.asSlice(start, end - start);
-                        if (count == MAX_GATHER) break;
+                        if (count == gather.length) break;
                     }
                     n = socket.write(gather, 0, count);
                     java.util.Arrays.fill(gather, 0, count, null);
@@ -296,7 +302,7 @@ public final class Connection {
             fail(e);
             return;
         }
-        if (queue.isEmpty() && state == CLOSING) {
+        if (queueEmpty() && state == CLOSING) {
             closeNow(inputEnded ? CloseReason.PEER_CLOSED : CloseReason.LOCAL, null);
             return;
         }
@@ -315,7 +321,7 @@ public final class Connection {
             n -= avail;
             pool.release(queue.pollFirst());             // an empty queue holds no buffer
             headStart = 0;
-            if (queue.isEmpty()) tailEnd = 0;
+            if (queueEmpty()) tailEnd = 0;
         }
     }
 
@@ -362,7 +368,7 @@ public final class Connection {
     private void updateInterest() {
         if (state == CLOSED || !key.isValid()) return;
         int want = (state == OPEN && !readingPaused && !inputEnded ? Selector.OP_READ : 0)
-                | (queue.isEmpty() ? 0 : Selector.OP_WRITE);
+                | (queueEmpty() ? 0 : Selector.OP_WRITE);
         if (key.interest() != want) key.interest(want);
     }
 
@@ -383,7 +389,7 @@ public final class Connection {
 
     /** {@return the bytes of pooled buffers the write queue holds now (0 when it is empty)} */
     public long heldBytes() {
-        return (long) queue.size() * bufferSize;
+        return queue == null ? 0 : (long) queue.size() * bufferSize;
     }
 
     /** Stops reading: READ interest is dropped until {@link #resumeReading()}. Idempotent. */
@@ -420,7 +426,7 @@ public final class Connection {
     public void close() {
         if (state != OPEN) return;
         state = CLOSING;
-        if (queue.isEmpty()) {
+        if (queueEmpty()) {
             closeNow(inputEnded ? CloseReason.PEER_CLOSED : CloseReason.LOCAL, null);
         } else {
             updateInterest();
@@ -435,7 +441,7 @@ public final class Connection {
     private void closeNow(CloseReason reason, Throwable cause) {
         if (state == CLOSED) return;
         state = CLOSED;
-        while (!queue.isEmpty()) pool.release(queue.pollFirst());
+        while (!queueEmpty()) pool.release(queue.pollFirst());
         pending = 0;
         if (key.isValid()) key.cancelForClose();
         try {
@@ -480,8 +486,13 @@ public final class Connection {
                 + (state == OPEN ? "" : state == CLOSING ? ", closing" : ", closed") + "]";
     }
 
-    /** What the loop owns: on its shutdown it closes the connection at once. */
-    private final class Owned implements Pollable, AutoCloseable {
+    /** What the loop owns (on its shutdown it closes the connection at once) and its handler. */
+    private final class Owned implements Pollable, AutoCloseable, EventLoop.Handler {
+        @Override
+        public void ready(Key k) {
+            Connection.this.ready();
+        }
+
         @Override
         public int fd() {
             return socket.fd();

@@ -68,6 +68,8 @@ public final class Master {
     ControlSocket control;
     State state = State.RUNNING;
     int target;
+    /** The master's soft RLIMIT_NOFILE after raising it at start; -1 until then. */
+    long openFiles = -1;
     int generation = 1;
     final long startedNanos = System.nanoTime();
     private int exitCode;
@@ -123,6 +125,7 @@ public final class Master {
      */
     public int run() throws IOException {
         long pid = ProcessHandle.current().pid();
+        openFiles = FileLimit.raise("master", Master::log);   // the workers inherit the raised limit, and raise theirs too
         try {
             app = AppLoader.resolve(app);          // a bad app fails here, with one line, before anything is spawned
             log("app " + app.appClass() + (app.classPath().isEmpty() ? "" : " from " + app.classPath()));
@@ -452,6 +455,7 @@ public final class Master {
         for (Worker w : List.copyOf(workers.values())) {
             if (w.killed) continue;
             w.pssKb = Pss.kilobytes(w.pid);
+            w.openFiles = FileLimit.softOf(w.pid);
             long limitKb = config.maxWorkerMemoryMb() * 1024;
             if (limitKb > 0 && w.pssKb > limitKb && w.serving()) {
                 replace(w, Worker.Retiring.RECYCLE, "PSS " + w.pssKb / 1024 + " MiB over the limit of " + config.maxWorkerMemoryMb() + " MiB");

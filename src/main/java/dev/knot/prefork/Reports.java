@@ -20,6 +20,9 @@ final class Reports {
         sb.append("generation ").append(m.generation).append('\n');
         sb.append("uptime ").append((System.nanoTime() - m.startedNanos) / 1_000_000_000L).append(" s\n");
         sb.append("requests ").append(requests(m)).append('\n');
+        sb.append("open files ").append(FileLimit.name(m.openFiles)).append(" (master)");
+        for (Worker x : m.workerList()) sb.append(", ").append(FileLimit.name(x.openFiles)).append(" (worker ").append(x.slot).append(')');
+        sb.append('\n');
         if (m.succession.upgrade != null) sb.append("upgrade new master pid ").append(m.succession.upgrade.pid).append(" starting\n");
         return sb.toString();
     }
@@ -41,6 +44,7 @@ final class Reports {
         j.field("workers_target", m.target).field("workers_running", running(m)).field("workers_ready", ready(m));
         j.field("workers_starting", m.starting()).field("uptime_ms", (System.nanoTime() - m.startedNanos) / 1_000_000L);
         j.field("requests", requests(m));
+        j.field("open_files_limit", m.openFiles);
         j.field("upgrade_pid", m.succession.upgrade == null ? -1 : m.succession.upgrade.pid);
         j.key("listeners").openArray();
         for (Listeners.Listener l : m.listenerList()) {
@@ -56,7 +60,7 @@ final class Reports {
         for (Worker x : m.workerList()) {
             j.open().field("pid", x.pid).field("slot", x.slot).field("generation", x.generation).field("state", x.state());
             j.field("uptime_ms", (now - x.started) / 1_000_000L).field("requests", x.requests).field("max_requests", x.maxRequests);
-            j.field("connections", x.connections).field("pss_kb", x.pssKb).field("gc_count", x.gcCount).field("gc_ms", x.gcMillis);
+            j.field("connections", x.connections).field("open_files_limit", x.openFiles).field("pss_kb", x.pssKb).field("gc_count", x.gcCount).field("gc_ms", x.gcMillis);
             j.field("loop_lag_us", x.loopLagMicros).field("heartbeat_age_ms", (now - x.lastHeartbeat) / 1_000_000L);
             j.field("restarts", x.restarts).field("last_restart_reason", x.lastRestartReason).close();
         }

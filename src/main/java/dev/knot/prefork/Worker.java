@@ -35,6 +35,8 @@ final class Worker {
     long lastHeartbeat = System.nanoTime();
     long requests, connections, gcCount, gcMillis, loopLagMicros;
     long pssKb = -1;
+    /** The worker's soft RLIMIT_NOFILE as /proc last showed it; -1 until read. */
+    long openFiles = -1;
     /** The worker said it reached its request limit and stopped taking requests. */
     boolean atLimit;
 

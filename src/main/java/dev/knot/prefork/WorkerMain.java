@@ -64,6 +64,7 @@ public final class WorkerMain {
             log("master " + master + " exited before this worker started: exiting");
             System.exit(1);
         }
+        FileLimit.raise("worker", WorkerMain::log);         // before the loop opens anything
         long heartbeatMs = 1000;
         long maxRequests = 0;
         long hangAfter = -1;

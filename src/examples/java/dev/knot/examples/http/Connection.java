@@ -10,21 +10,19 @@ import dev.knot.loop.TimeoutWheel;
 import dev.knot.net.StreamSocket;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** One client connection: parses requests as they arrive and queues answers. */
-final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
+final class Connection implements Pollable, AutoCloseable, EventLoop.Handler, Runnable {
     // What the connection's timeout measures; see Config.
-    private static final int WAIT_HEAD = 0, IDLE = 1, BODY = 2, WRITE = 3, SLEEP = 4;
+    private static final byte WAIT_HEAD = 0, IDLE = 1, BODY = 2, WRITE = 3, SLEEP = 4;
     private final HttpServer server;
     private final StreamSocket socket;
     private final Config config;
-    private final Arena arena = Arena.ofConfined();
-    // Reads land in `staging` (recv needs native memory) and move to `in` at once: the parser reads byte by byte,
-    // and an array read is a plain load where a segment read also checks bounds and the arena's liveness.
-    private final MemorySegment staging;
+    // Borrowed from the server's pools while the connection holds bytes, null otherwise: an idle keep-alive
+    // connection owns no buffer (issue 14). `in` holds request bytes not yet answered (a partial head or body),
+    // `out` answers the socket has not taken yet.
     private byte[] in;
     private int inStart, inEnd;
     private MemorySegment out;
@@ -32,11 +30,10 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
     private boolean closeAfterWrite;
     private boolean closed;
     private boolean waiting;                    // a /sleep answer is pending: later requests wait their turn
-    private long requestsAnswered;
-    private final Request request = new Request();
-    private final TimeoutWheel.Timeout timeout;
-    private int phase;
     private boolean bodyPending;                 // parse stopped inside a body, not a head
+    private byte phase;
+    private long requestsAnswered;
+    private final TimeoutWheel.Timeout timeout;
     Connection prevWaiting, nextWaiting;
     long waitingSince;         // in the server's waiting list while phase is WAIT_HEAD or IDLE
     Key key;
@@ -45,10 +42,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         this.server = server;
         this.socket = socket;
         this.config = config;
-        this.staging = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
-        this.in = new byte[(int) staging.byteSize()];
-        this.out = arena.allocate(16 * 1024);
-        this.timeout = server.timeouts.newTimeout(this::expired);
+        this.timeout = server.timeouts.newTimeout(this);     // run(): no lambda object per connection
     }
 
     /** The head of the server's waiting list: a sentinel, never a connection. */
@@ -56,8 +50,6 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         this.server = null;
         this.socket = null;
         this.config = null;
-        this.staging = null;
-        this.out = null;
         this.timeout = null;
         this.prevWaiting = this.nextWaiting = this;
     }
@@ -72,7 +64,9 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         return ms * 1_000_000L;
     }
 
-    private void expired() {
+    /** The timeout expired. */
+    @Override
+    public void run() {
         if (closed) return;
         server.timedOut();
         closeQuietly();
@@ -86,7 +80,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
      */
     private void track(boolean progress) {
         if (closed) return;
-        int was = phase;
+        byte was = phase;
         long now = System.nanoTime();
         if (waiting) {
             phase = SLEEP;
@@ -142,7 +136,11 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         }
         // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
         // the socket would block costs every request one more recv that returns nothing.
-        if (k.isReadable() && canRead() && (inEnd < in.length || makeRoom())) {
+        if (k.isReadable() && canRead() && haveRoom()) {
+            // recv needs native memory: it lands in the server's one staging segment and moves to `in` at once
+            // (the parser reads byte by byte, and an array read is a plain load where a segment read also checks
+            // bounds and the arena's liveness).
+            MemorySegment staging = server.staging;
             int n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
             if (n < 0) {
                 // The client is done sending: answer what is complete, then close.
@@ -152,6 +150,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
                 inEnd += n;
                 parse();
             }
+            releaseInputIfEmpty();
             boolean flushed = flush();
             track(n > 0);
             if (!flushed) return;
@@ -167,11 +166,30 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
 
     /** True while more input is wanted and there is or can be room for it. */
     private boolean canRead() {
-        return !closeAfterWrite && (inEnd < in.length || inStart > 0 || in.length < maxInput());
+        return !closeAfterWrite && (in == null || inEnd < in.length || inStart > 0 || in.length < maxInput());
     }
 
     private long maxInput() {
         return (long) config.maxHeadBytes() + config.maxBodyBytes();
+    }
+
+    /** Borrows an input buffer if the connection holds none, else makes room in it; false if the request cannot fit. */
+    private boolean haveRoom() {
+        if (in == null) {
+            in = server.borrowInput();
+            inStart = inEnd = 0;
+            return true;
+        }
+        return inEnd < in.length || makeRoom();
+    }
+
+    /** Nothing of a request is held: the buffer goes back to the pool (a kept-alive connection holds none). */
+    private void releaseInputIfEmpty() {
+        if (in != null && inStart == inEnd) {
+            server.releaseInput(in);
+            in = null;
+            inStart = inEnd = 0;
+        }
     }
 
     /** Compacts the input buffer, or grows it for a body; false if the request cannot fit. */
@@ -184,7 +202,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         }
         long max = maxInput();
         if (in.length >= max) return false;
-        in = java.util.Arrays.copyOf(in, (int) Math.min(max, in.length * 2L));
+        in = server.growInput(in, (int) Math.min(max, in.length * 2L));
         return true;
     }
 
@@ -201,7 +219,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
                 error(Responses.HEADERS_TOO_LARGE);
                 return;
             }
-            Request r = request.parse(in, inStart, headEnd);
+            Request r = server.request.parse(in, inStart, headEnd);
             if (r.status != 0) {
                 error(r.status == 400 ? Responses.BAD_REQUEST : Responses.NOT_IMPLEMENTED);
                 return;
@@ -227,7 +245,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
             requestsAnswered++;
             server.requestDone();
         }
-        if (inStart == inEnd) inStart = inEnd = 0;
+        releaseInputIfEmpty();
     }
 
     /** The delayed answer of a /sleep request is due. */
@@ -286,6 +304,7 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         closeAfterWrite = true;
         appendResponse(head, null, 0, 0);
         inStart = inEnd = 0;
+        releaseInputIfEmpty();
     }
 
     private void put(byte[] b) {
@@ -294,6 +313,11 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
     }
 
     private void ensureOut(int need) {
+        if (out == null) {
+            out = server.borrowOutput(need);
+            outStart = outEnd = 0;
+            return;
+        }
         if (outEnd + need <= out.byteSize()) return;
         if (outStart > 0) {
             MemorySegment.copy(out, outStart, out, 0, outEnd - outStart);
@@ -301,8 +325,9 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
             outStart = 0;
         }
         if (outEnd + need > out.byteSize()) {
-            MemorySegment bigger = arena.allocate(Math.max(out.byteSize() * 2, outEnd + need));
+            MemorySegment bigger = server.borrowOutput(Math.max(out.byteSize() * 2, outEnd + need));
             MemorySegment.copy(out, 0, bigger, 0, outEnd);
+            server.releaseOutput(out);
             out = bigger;
         }
     }
@@ -318,6 +343,10 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
             outStart += n;
         }
         outStart = outEnd = 0;
+        if (out != null) {
+            server.releaseOutput(out);                   // everything went out: hold no buffer while idle
+            out = null;
+        }
         // READ is level-triggered: keep it only while we would read, or input we cannot take spins the loop
         // (a full buffer behind a /sleep answer, pipelined bytes after "Connection: close").
         int want = canRead() ? Selector.OP_READ : 0;
@@ -353,7 +382,10 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler {
         try {
             socket.close();
         } finally {
-            if (arena.scope().isAlive()) arena.close();
+            if (in != null) server.releaseInput(in);
+            if (out != null) server.releaseOutput(out);
+            in = null;
+            out = null;
             server.closed(this);
         }
     }

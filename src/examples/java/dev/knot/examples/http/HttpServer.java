@@ -6,6 +6,7 @@ import dev.knot.loop.Pollable;
 import dev.knot.loop.Selector;
 import dev.knot.loop.Timer;
 import dev.knot.loop.TimeoutWheel;
+import dev.knot.net.BufferPool;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
 
@@ -29,9 +30,11 @@ import java.util.concurrent.TimeUnit;
  * fixed {@code Hello, World!}; {@code /echo} answers the request body; {@code /sleep?ms=N} answers Hello after N
  * milliseconds (a request in flight, for drain tests); everything else is 404.
  *
- * <p>The request path allocates nothing: each connection reads into a fixed native buffer, moves what it read into
- * the byte array it parses from, and assembles responses from pre-rendered bytes and a Date header refreshed once a
- * second. A server can stop accepting and drain ({@link #drain()}): requests in progress are answered (with
+ * <p>The request path allocates nothing, and an idle connection holds no buffer: reads land in one native staging
+ * segment of the server and move into an input array borrowed from the server's pool for as long as the connection
+ * holds request bytes; responses are assembled from pre-rendered bytes and a Date header refreshed once a second into
+ * a native buffer borrowed from the loop's {@link BufferPool} until the socket has taken them. A keep-alive
+ * connection between requests gives both back (see {@link #buffersHeld()}). A server can stop accepting and drain ({@link #drain()}): requests in progress are answered (with
  * {@code Connection: close}), idle keep-alive connections are closed.
  *
  * <p>Threading: everything runs on the loop thread; {@link #start} must be called there or before the loop runs.
@@ -89,9 +92,10 @@ public final class HttpServer {
         }
 
         /**
-         * The descriptor limit of this process (its soft RLIMIT_NOFILE, which the JVM raises to the hard limit at
-         * start) less a reserve for everything else the process opens: 64, or half of a limit under 128. 10,000 if
-         * the limit cannot be read or is unlimited.
+         * The descriptor limit of this process (its soft RLIMIT_NOFILE, which HotSpot on Linux raises to the hard
+         * limit at start unless run with {@code -XX:-MaxFDLimit}, and Knot's prefork master and workers raise in any
+         * case) less a reserve for everything else the process opens: 64, or half of a limit under 128. 10,000 if the
+         * limit cannot be read or is unlimited.
          *
          * @return the default connection cap
          */
@@ -181,6 +185,16 @@ public final class HttpServer {
     private final Config config;
     private final Arena arena = Arena.ofShared();
     final MemorySegment date = arena.allocate(29);
+    // Per-connection memory follows what a connection holds, not that it is open (issue 14): reads land in one
+    // staging segment, request bytes that must wait for more go into an input array borrowed from `inputs`, and
+    // answers the socket has not taken yet into a native buffer borrowed from the loop's BufferPool. A connection
+    // idle between requests holds neither. The request path takes from the pools and gives back: no garbage.
+    final MemorySegment staging;
+    final Request request = new Request();            // parsing is synchronous: one for all connections
+    private final java.util.ArrayDeque<byte[]> inputs = new java.util.ArrayDeque<>();
+    private final BufferPool outputs;
+    private static final int MAX_IDLE_INPUTS = 256;
+    private long heldInputs, heldOutputs;
     private final Timer clock;
     private Key listenKey;
     private boolean draining;
@@ -200,6 +214,8 @@ public final class HttpServer {
         this.loop = loop;
         this.listener = listener;
         this.config = config;
+        this.staging = arena.allocate(Math.min(config.maxHeadBytes() + 4096, 64 * 1024));
+        this.outputs = BufferPool.of(loop);
         refreshDate();
         this.clock = loop.scheduleAtFixedRate(this::refreshDate, 1, 1, TimeUnit.SECONDS);
         long shortest = Math.min(config.headerTimeoutMillis(), Math.min(config.idleTimeoutMillis(), config.bodyTimeoutMillis()));
@@ -229,6 +245,50 @@ public final class HttpServer {
 
     EventLoop loop() {
         return loop;
+    }
+
+    /** An input array of the staging size, with undefined contents. */
+    byte[] borrowInput() {
+        heldInputs++;
+        byte[] b = inputs.pollFirst();
+        return b != null ? b : new byte[(int) staging.byteSize()];
+    }
+
+    /** A bigger input array for a body, with {@code old}'s bytes; {@code old} goes back to the pool. */
+    byte[] growInput(byte[] old, int size) {
+        byte[] bigger = java.util.Arrays.copyOf(old, size);
+        pool(old);
+        return bigger;
+    }
+
+    /** Takes back an input array; one grown for a large body is left to the collector. */
+    void releaseInput(byte[] b) {
+        heldInputs--;
+        pool(b);
+    }
+
+    private void pool(byte[] b) {
+        if (b.length == staging.byteSize() && inputs.size() < MAX_IDLE_INPUTS) inputs.addFirst(b);   // warmest first
+    }
+
+    /** A native output buffer of at least {@code need} bytes: the loop's pooled size, or a one-off for a large answer. */
+    MemorySegment borrowOutput(long need) {
+        heldOutputs++;
+        return need <= outputs.bufferSize() ? outputs.borrow() : Arena.ofAuto().allocate(need, 8);
+    }
+
+    void releaseOutput(MemorySegment b) {
+        heldOutputs--;
+        if (b.byteSize() == outputs.bufferSize()) outputs.release(b);
+    }
+
+    /**
+     * Buffers held by connections now, input and output (tests and diagnostics: an idle server holds none).
+     *
+     * @return the count
+     */
+    public long buffersHeld() {
+        return heldInputs + heldOutputs;
     }
 
     private void refreshDate() {
@@ -442,12 +502,16 @@ public final class HttpServer {
         }
     }
 
-    /** Serves on a new loop on the calling thread: {@code java -cp knot.jar dev.knot.examples.http.HttpServer [port]}. */
+    /**
+     * Serves on a new loop on the calling thread:
+     * {@code java -cp knot.jar dev.knot.examples.http.HttpServer [port [options of Config.with]]}.
+     */
     public static void main(String[] args) throws Exception {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 8080;
+        Config config = Config.defaults().with(java.util.Arrays.asList(args).subList(Math.min(1, args.length), args.length));
         EventLoop loop = EventLoop.open();
         ListenSocket l = ListenSocket.bind(new InetSocketAddress("127.0.0.1", port));
-        start(loop, l, Config.defaults());
+        start(loop, l, config);
         System.out.println("http server on " + l.localAddress());
         loop.run();
     }
