@@ -27,13 +27,10 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.AlreadyConnectedException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ConnectionPendingException;
 import java.nio.channels.NotYetConnectedException;
-import java.nio.channels.WritableByteChannel;
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
@@ -43,7 +40,6 @@ import java.util.concurrent.TimeUnit;
  * {@link ChannelOutboundBuffer} into one writev, file regions are copied through the socket.
  */
 abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements DuplexChannel {
-    private static final int SNDBUF_FULL = Integer.MAX_VALUE;
 
     private volatile StreamSocket socket;
     private volatile boolean inputShutdown, outputShutdown;
@@ -51,8 +47,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     private ChannelPromise connectPromise;
     private Future<?> connectTimeoutFuture;
     private SocketAddress requestedRemote;
-    private final Gather gather = new Gather();
-    private WritableByteChannel byteChannel;
+    private final StreamWrites writes = new StreamWrites(this);
     private final Runnable flushTask = () -> ((KnotUnsafe) unsafe()).writeReady();
 
     AbstractKnotStreamChannel(Channel parent, StreamSocket accepted) {
@@ -335,7 +330,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
                 clearFlag(KnotIoOps.WRITE_BIT);
                 return;
             }
-            spins -= size > 1 && in.current() instanceof ByteBuf ? writeGathering(in) : writeSingle(in);
+            spins -= size > 1 && in.current() instanceof ByteBuf ? writes.gathering(in) : writes.single(in);
         } while (spins > 0);
         if (spins == 0) {
             // Out of spins but not blocked: let other channels run, then go on.
@@ -343,142 +338,6 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             eventLoop().execute(flushTask);
         } else {
             setFlag(KnotIoOps.WRITE_BIT);                     // the kernel's buffer is full: wait for WRITE
-        }
-    }
-
-    private int writeSingle(ChannelOutboundBuffer in) throws Exception {
-        Object msg = in.current();
-        if (msg instanceof ByteBuf buf) {
-            int n = buf.readableBytes();
-            if (n == 0) {
-                in.remove();
-                return 0;
-            }
-            long written;
-            if (buf.hasMemoryAddress()) {
-                written = socket.writeAddress(buf.memoryAddress() + buf.readerIndex(), n);
-            } else {
-                IoVecArray iov = iovecs();
-                gather.reset(iov, Long.MAX_VALUE);
-                if (!gather.add(buf) || gather.count == 0) throw new IOException("cannot gather " + buf);
-                written = socket.write(iov, gather.count);
-            }
-            if (written <= 0) return SNDBUF_FULL;
-            in.removeBytes(written);
-            return 1;
-        }
-        if (msg instanceof FileRegion region) return writeFileRegion(in, region);
-        throw new IllegalStateException("unexpected message type " + msg.getClass().getName());
-    }
-
-    private int writeGathering(ChannelOutboundBuffer in) throws Exception {
-        IoVecArray iov = iovecs();
-        gather.reset(iov, Math.max(1, 2L * Math.max(0, socketSendBufferHint())));
-        in.forEachFlushedMessage(gather);
-        if (gather.count == 0) {
-            in.removeBytes(0);                                // only empty buffers: drop them
-            return 0;
-        }
-        long attempted = gather.bytes;
-        long written = socket.write(iov, gather.count);
-        if (written <= 0) return SNDBUF_FULL;
-        in.removeBytes(written);
-        return written < attempted ? SNDBUF_FULL : 1;
-    }
-
-    /** A cap on bytes per writev so a huge outbound buffer is not gathered in full; 0 means none. */
-    private long socketSendBufferHint() {
-        return Integer.MAX_VALUE / 2;
-    }
-
-    private IoVecArray iovecs() {
-        IoVecArray iov = loopArray();
-        if (iov == null) throw new IllegalStateException("writing on a channel that is not registered");
-        return iov;
-    }
-
-    private int writeFileRegion(ChannelOutboundBuffer in, FileRegion region) throws Exception {
-        long count = region.count();
-        if (region.transferred() >= count) {
-            in.remove();
-            return 0;
-        }
-        if (byteChannel == null) byteChannel = new SocketByteChannel();
-        long written = region.transferTo(byteChannel, region.transferred());
-        if (written > 0) {
-            in.progress(written);
-            if (region.transferred() >= count) in.remove();
-            return 1;
-        }
-        return SNDBUF_FULL;
-    }
-
-    /** Lets a FileRegion write into the socket (the JDK's transferTo copies through direct buffers). */
-    private final class SocketByteChannel implements WritableByteChannel {
-        @Override
-        public int write(ByteBuffer src) throws IOException {
-            if (src.isDirect()) return socket.write(src);
-            ByteBuf tmp = alloc().directBuffer(src.remaining());
-            try {
-                int pos = src.position();
-                tmp.writeBytes(src.duplicate());
-                int n = socket.writeAddress(tmp.memoryAddress(), tmp.readableBytes());
-                if (n > 0) src.position(pos + n);
-                return n;
-            } finally {
-                tmp.release();
-            }
-        }
-
-        @Override
-        public boolean isOpen() {
-            return fdOpen();
-        }
-
-        @Override
-        public void close() {
-            // The channel owns the socket.
-        }
-    }
-
-    /** Fills an iovec array with the flushed buffers of the outbound buffer, without allocating for plain ones. */
-    private static final class Gather implements ChannelOutboundBuffer.MessageProcessor {
-        IoVecArray iov;
-        int count;
-        long bytes;
-        private long maxBytes;
-
-        void reset(IoVecArray iov, long maxBytes) {
-            this.iov = iov;
-            this.count = 0;
-            this.bytes = 0;
-            this.maxBytes = maxBytes;
-        }
-
-        @Override
-        public boolean processMessage(Object msg) {
-            return msg instanceof ByteBuf buf && add(buf);
-        }
-
-        boolean add(ByteBuf buf) {
-            int n = buf.readableBytes();
-            if (n == 0) return true;
-            if (count > 0 && bytes + n > maxBytes) return false;
-            if (buf.hasMemoryAddress()) {
-                if (count == iov.capacity()) return false;
-                iov.set(count++, buf.memoryAddress() + buf.readerIndex(), n);
-                bytes += n;
-                return true;
-            }
-            int pieces = buf.nioBufferCount();
-            if (count + pieces > iov.capacity()) return false;
-            for (ByteBuffer b : buf.nioBuffers(buf.readerIndex(), n)) {
-                int len = b.remaining();
-                if (len == 0) continue;
-                iov.set(count++, MemorySegment.ofBuffer(b).address(), len);
-                bytes += len;
-            }
-            return true;
         }
     }
 
