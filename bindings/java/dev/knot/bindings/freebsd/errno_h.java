@@ -8,190 +8,562 @@ public final class errno_h {
 
     /** {@code EPERM} */
     public static final int EPERM = 1;
+    /** {@code EPERM}, as jextract has it. */
+    public static int EPERM() {
+        return EPERM;
+    }
     /** {@code ENOENT} */
     public static final int ENOENT = 2;
+    /** {@code ENOENT}, as jextract has it. */
+    public static int ENOENT() {
+        return ENOENT;
+    }
     /** {@code ESRCH} */
     public static final int ESRCH = 3;
+    /** {@code ESRCH}, as jextract has it. */
+    public static int ESRCH() {
+        return ESRCH;
+    }
     /** {@code EINTR} */
     public static final int EINTR = 4;
+    /** {@code EINTR}, as jextract has it. */
+    public static int EINTR() {
+        return EINTR;
+    }
     /** {@code EIO} */
     public static final int EIO = 5;
+    /** {@code EIO}, as jextract has it. */
+    public static int EIO() {
+        return EIO;
+    }
     /** {@code ENXIO} */
     public static final int ENXIO = 6;
+    /** {@code ENXIO}, as jextract has it. */
+    public static int ENXIO() {
+        return ENXIO;
+    }
     /** {@code E2BIG} */
     public static final int E2BIG = 7;
+    /** {@code E2BIG}, as jextract has it. */
+    public static int E2BIG() {
+        return E2BIG;
+    }
     /** {@code ENOEXEC} */
     public static final int ENOEXEC = 8;
+    /** {@code ENOEXEC}, as jextract has it. */
+    public static int ENOEXEC() {
+        return ENOEXEC;
+    }
     /** {@code EBADF} */
     public static final int EBADF = 9;
+    /** {@code EBADF}, as jextract has it. */
+    public static int EBADF() {
+        return EBADF;
+    }
     /** {@code ECHILD} */
     public static final int ECHILD = 10;
+    /** {@code ECHILD}, as jextract has it. */
+    public static int ECHILD() {
+        return ECHILD;
+    }
     /** {@code EDEADLK} */
     public static final int EDEADLK = 11;
+    /** {@code EDEADLK}, as jextract has it. */
+    public static int EDEADLK() {
+        return EDEADLK;
+    }
     /** {@code ENOMEM} */
     public static final int ENOMEM = 12;
+    /** {@code ENOMEM}, as jextract has it. */
+    public static int ENOMEM() {
+        return ENOMEM;
+    }
     /** {@code EACCES} */
     public static final int EACCES = 13;
+    /** {@code EACCES}, as jextract has it. */
+    public static int EACCES() {
+        return EACCES;
+    }
     /** {@code EFAULT} */
     public static final int EFAULT = 14;
+    /** {@code EFAULT}, as jextract has it. */
+    public static int EFAULT() {
+        return EFAULT;
+    }
     /** {@code ENOTBLK} */
     public static final int ENOTBLK = 15;
+    /** {@code ENOTBLK}, as jextract has it. */
+    public static int ENOTBLK() {
+        return ENOTBLK;
+    }
     /** {@code EBUSY} */
     public static final int EBUSY = 16;
+    /** {@code EBUSY}, as jextract has it. */
+    public static int EBUSY() {
+        return EBUSY;
+    }
     /** {@code EEXIST} */
     public static final int EEXIST = 17;
+    /** {@code EEXIST}, as jextract has it. */
+    public static int EEXIST() {
+        return EEXIST;
+    }
     /** {@code EXDEV} */
     public static final int EXDEV = 18;
+    /** {@code EXDEV}, as jextract has it. */
+    public static int EXDEV() {
+        return EXDEV;
+    }
     /** {@code ENODEV} */
     public static final int ENODEV = 19;
+    /** {@code ENODEV}, as jextract has it. */
+    public static int ENODEV() {
+        return ENODEV;
+    }
     /** {@code ENOTDIR} */
     public static final int ENOTDIR = 20;
+    /** {@code ENOTDIR}, as jextract has it. */
+    public static int ENOTDIR() {
+        return ENOTDIR;
+    }
     /** {@code EISDIR} */
     public static final int EISDIR = 21;
+    /** {@code EISDIR}, as jextract has it. */
+    public static int EISDIR() {
+        return EISDIR;
+    }
     /** {@code EINVAL} */
     public static final int EINVAL = 22;
+    /** {@code EINVAL}, as jextract has it. */
+    public static int EINVAL() {
+        return EINVAL;
+    }
     /** {@code ENFILE} */
     public static final int ENFILE = 23;
+    /** {@code ENFILE}, as jextract has it. */
+    public static int ENFILE() {
+        return ENFILE;
+    }
     /** {@code EMFILE} */
     public static final int EMFILE = 24;
+    /** {@code EMFILE}, as jextract has it. */
+    public static int EMFILE() {
+        return EMFILE;
+    }
     /** {@code ENOTTY} */
     public static final int ENOTTY = 25;
+    /** {@code ENOTTY}, as jextract has it. */
+    public static int ENOTTY() {
+        return ENOTTY;
+    }
     /** {@code ETXTBSY} */
     public static final int ETXTBSY = 26;
+    /** {@code ETXTBSY}, as jextract has it. */
+    public static int ETXTBSY() {
+        return ETXTBSY;
+    }
     /** {@code EFBIG} */
     public static final int EFBIG = 27;
+    /** {@code EFBIG}, as jextract has it. */
+    public static int EFBIG() {
+        return EFBIG;
+    }
     /** {@code ENOSPC} */
     public static final int ENOSPC = 28;
+    /** {@code ENOSPC}, as jextract has it. */
+    public static int ENOSPC() {
+        return ENOSPC;
+    }
     /** {@code ESPIPE} */
     public static final int ESPIPE = 29;
+    /** {@code ESPIPE}, as jextract has it. */
+    public static int ESPIPE() {
+        return ESPIPE;
+    }
     /** {@code EROFS} */
     public static final int EROFS = 30;
+    /** {@code EROFS}, as jextract has it. */
+    public static int EROFS() {
+        return EROFS;
+    }
     /** {@code EMLINK} */
     public static final int EMLINK = 31;
+    /** {@code EMLINK}, as jextract has it. */
+    public static int EMLINK() {
+        return EMLINK;
+    }
     /** {@code EPIPE} */
     public static final int EPIPE = 32;
+    /** {@code EPIPE}, as jextract has it. */
+    public static int EPIPE() {
+        return EPIPE;
+    }
     /** {@code EDOM} */
     public static final int EDOM = 33;
+    /** {@code EDOM}, as jextract has it. */
+    public static int EDOM() {
+        return EDOM;
+    }
     /** {@code ERANGE} */
     public static final int ERANGE = 34;
+    /** {@code ERANGE}, as jextract has it. */
+    public static int ERANGE() {
+        return ERANGE;
+    }
     /** {@code EAGAIN} */
     public static final int EAGAIN = 35;
+    /** {@code EAGAIN}, as jextract has it. */
+    public static int EAGAIN() {
+        return EAGAIN;
+    }
     /** {@code EWOULDBLOCK} */
     public static final int EWOULDBLOCK = 35;
+    /** {@code EWOULDBLOCK}, as jextract has it. */
+    public static int EWOULDBLOCK() {
+        return EWOULDBLOCK;
+    }
     /** {@code EINPROGRESS} */
     public static final int EINPROGRESS = 36;
+    /** {@code EINPROGRESS}, as jextract has it. */
+    public static int EINPROGRESS() {
+        return EINPROGRESS;
+    }
     /** {@code EALREADY} */
     public static final int EALREADY = 37;
+    /** {@code EALREADY}, as jextract has it. */
+    public static int EALREADY() {
+        return EALREADY;
+    }
     /** {@code ENOTSOCK} */
     public static final int ENOTSOCK = 38;
+    /** {@code ENOTSOCK}, as jextract has it. */
+    public static int ENOTSOCK() {
+        return ENOTSOCK;
+    }
     /** {@code EDESTADDRREQ} */
     public static final int EDESTADDRREQ = 39;
+    /** {@code EDESTADDRREQ}, as jextract has it. */
+    public static int EDESTADDRREQ() {
+        return EDESTADDRREQ;
+    }
     /** {@code EMSGSIZE} */
     public static final int EMSGSIZE = 40;
+    /** {@code EMSGSIZE}, as jextract has it. */
+    public static int EMSGSIZE() {
+        return EMSGSIZE;
+    }
     /** {@code EPROTOTYPE} */
     public static final int EPROTOTYPE = 41;
+    /** {@code EPROTOTYPE}, as jextract has it. */
+    public static int EPROTOTYPE() {
+        return EPROTOTYPE;
+    }
     /** {@code ENOPROTOOPT} */
     public static final int ENOPROTOOPT = 42;
+    /** {@code ENOPROTOOPT}, as jextract has it. */
+    public static int ENOPROTOOPT() {
+        return ENOPROTOOPT;
+    }
     /** {@code EPROTONOSUPPORT} */
     public static final int EPROTONOSUPPORT = 43;
+    /** {@code EPROTONOSUPPORT}, as jextract has it. */
+    public static int EPROTONOSUPPORT() {
+        return EPROTONOSUPPORT;
+    }
     /** {@code ESOCKTNOSUPPORT} */
     public static final int ESOCKTNOSUPPORT = 44;
+    /** {@code ESOCKTNOSUPPORT}, as jextract has it. */
+    public static int ESOCKTNOSUPPORT() {
+        return ESOCKTNOSUPPORT;
+    }
     /** {@code EOPNOTSUPP} */
     public static final int EOPNOTSUPP = 45;
+    /** {@code EOPNOTSUPP}, as jextract has it. */
+    public static int EOPNOTSUPP() {
+        return EOPNOTSUPP;
+    }
     /** {@code ENOTSUP} */
     public static final int ENOTSUP = 45;
+    /** {@code ENOTSUP}, as jextract has it. */
+    public static int ENOTSUP() {
+        return ENOTSUP;
+    }
     /** {@code EPFNOSUPPORT} */
     public static final int EPFNOSUPPORT = 46;
+    /** {@code EPFNOSUPPORT}, as jextract has it. */
+    public static int EPFNOSUPPORT() {
+        return EPFNOSUPPORT;
+    }
     /** {@code EAFNOSUPPORT} */
     public static final int EAFNOSUPPORT = 47;
+    /** {@code EAFNOSUPPORT}, as jextract has it. */
+    public static int EAFNOSUPPORT() {
+        return EAFNOSUPPORT;
+    }
     /** {@code EADDRINUSE} */
     public static final int EADDRINUSE = 48;
+    /** {@code EADDRINUSE}, as jextract has it. */
+    public static int EADDRINUSE() {
+        return EADDRINUSE;
+    }
     /** {@code EADDRNOTAVAIL} */
     public static final int EADDRNOTAVAIL = 49;
+    /** {@code EADDRNOTAVAIL}, as jextract has it. */
+    public static int EADDRNOTAVAIL() {
+        return EADDRNOTAVAIL;
+    }
     /** {@code ENETDOWN} */
     public static final int ENETDOWN = 50;
+    /** {@code ENETDOWN}, as jextract has it. */
+    public static int ENETDOWN() {
+        return ENETDOWN;
+    }
     /** {@code ENETUNREACH} */
     public static final int ENETUNREACH = 51;
+    /** {@code ENETUNREACH}, as jextract has it. */
+    public static int ENETUNREACH() {
+        return ENETUNREACH;
+    }
     /** {@code ENETRESET} */
     public static final int ENETRESET = 52;
+    /** {@code ENETRESET}, as jextract has it. */
+    public static int ENETRESET() {
+        return ENETRESET;
+    }
     /** {@code ECONNABORTED} */
     public static final int ECONNABORTED = 53;
+    /** {@code ECONNABORTED}, as jextract has it. */
+    public static int ECONNABORTED() {
+        return ECONNABORTED;
+    }
     /** {@code ECONNRESET} */
     public static final int ECONNRESET = 54;
+    /** {@code ECONNRESET}, as jextract has it. */
+    public static int ECONNRESET() {
+        return ECONNRESET;
+    }
     /** {@code ENOBUFS} */
     public static final int ENOBUFS = 55;
+    /** {@code ENOBUFS}, as jextract has it. */
+    public static int ENOBUFS() {
+        return ENOBUFS;
+    }
     /** {@code EISCONN} */
     public static final int EISCONN = 56;
+    /** {@code EISCONN}, as jextract has it. */
+    public static int EISCONN() {
+        return EISCONN;
+    }
     /** {@code ENOTCONN} */
     public static final int ENOTCONN = 57;
+    /** {@code ENOTCONN}, as jextract has it. */
+    public static int ENOTCONN() {
+        return ENOTCONN;
+    }
     /** {@code ESHUTDOWN} */
     public static final int ESHUTDOWN = 58;
+    /** {@code ESHUTDOWN}, as jextract has it. */
+    public static int ESHUTDOWN() {
+        return ESHUTDOWN;
+    }
     /** {@code ETOOMANYREFS} */
     public static final int ETOOMANYREFS = 59;
+    /** {@code ETOOMANYREFS}, as jextract has it. */
+    public static int ETOOMANYREFS() {
+        return ETOOMANYREFS;
+    }
     /** {@code ETIMEDOUT} */
     public static final int ETIMEDOUT = 60;
+    /** {@code ETIMEDOUT}, as jextract has it. */
+    public static int ETIMEDOUT() {
+        return ETIMEDOUT;
+    }
     /** {@code ECONNREFUSED} */
     public static final int ECONNREFUSED = 61;
+    /** {@code ECONNREFUSED}, as jextract has it. */
+    public static int ECONNREFUSED() {
+        return ECONNREFUSED;
+    }
     /** {@code ELOOP} */
     public static final int ELOOP = 62;
+    /** {@code ELOOP}, as jextract has it. */
+    public static int ELOOP() {
+        return ELOOP;
+    }
     /** {@code ENAMETOOLONG} */
     public static final int ENAMETOOLONG = 63;
+    /** {@code ENAMETOOLONG}, as jextract has it. */
+    public static int ENAMETOOLONG() {
+        return ENAMETOOLONG;
+    }
     /** {@code EHOSTDOWN} */
     public static final int EHOSTDOWN = 64;
+    /** {@code EHOSTDOWN}, as jextract has it. */
+    public static int EHOSTDOWN() {
+        return EHOSTDOWN;
+    }
     /** {@code EHOSTUNREACH} */
     public static final int EHOSTUNREACH = 65;
+    /** {@code EHOSTUNREACH}, as jextract has it. */
+    public static int EHOSTUNREACH() {
+        return EHOSTUNREACH;
+    }
     /** {@code ENOTEMPTY} */
     public static final int ENOTEMPTY = 66;
+    /** {@code ENOTEMPTY}, as jextract has it. */
+    public static int ENOTEMPTY() {
+        return ENOTEMPTY;
+    }
     /** {@code EPROCLIM} */
     public static final int EPROCLIM = 67;
+    /** {@code EPROCLIM}, as jextract has it. */
+    public static int EPROCLIM() {
+        return EPROCLIM;
+    }
     /** {@code EUSERS} */
     public static final int EUSERS = 68;
+    /** {@code EUSERS}, as jextract has it. */
+    public static int EUSERS() {
+        return EUSERS;
+    }
     /** {@code EDQUOT} */
     public static final int EDQUOT = 69;
+    /** {@code EDQUOT}, as jextract has it. */
+    public static int EDQUOT() {
+        return EDQUOT;
+    }
     /** {@code ESTALE} */
     public static final int ESTALE = 70;
+    /** {@code ESTALE}, as jextract has it. */
+    public static int ESTALE() {
+        return ESTALE;
+    }
     /** {@code EREMOTE} */
     public static final int EREMOTE = 71;
+    /** {@code EREMOTE}, as jextract has it. */
+    public static int EREMOTE() {
+        return EREMOTE;
+    }
     /** {@code ENOLCK} */
     public static final int ENOLCK = 77;
+    /** {@code ENOLCK}, as jextract has it. */
+    public static int ENOLCK() {
+        return ENOLCK;
+    }
     /** {@code ENOSYS} */
     public static final int ENOSYS = 78;
+    /** {@code ENOSYS}, as jextract has it. */
+    public static int ENOSYS() {
+        return ENOSYS;
+    }
     /** {@code EFTYPE} */
     public static final int EFTYPE = 79;
+    /** {@code EFTYPE}, as jextract has it. */
+    public static int EFTYPE() {
+        return EFTYPE;
+    }
     /** {@code EAUTH} */
     public static final int EAUTH = 80;
+    /** {@code EAUTH}, as jextract has it. */
+    public static int EAUTH() {
+        return EAUTH;
+    }
     /** {@code ENEEDAUTH} */
     public static final int ENEEDAUTH = 81;
+    /** {@code ENEEDAUTH}, as jextract has it. */
+    public static int ENEEDAUTH() {
+        return ENEEDAUTH;
+    }
     /** {@code EIDRM} */
     public static final int EIDRM = 82;
+    /** {@code EIDRM}, as jextract has it. */
+    public static int EIDRM() {
+        return EIDRM;
+    }
     /** {@code ENOMSG} */
     public static final int ENOMSG = 83;
+    /** {@code ENOMSG}, as jextract has it. */
+    public static int ENOMSG() {
+        return ENOMSG;
+    }
     /** {@code EOVERFLOW} */
     public static final int EOVERFLOW = 84;
+    /** {@code EOVERFLOW}, as jextract has it. */
+    public static int EOVERFLOW() {
+        return EOVERFLOW;
+    }
     /** {@code ECANCELED} */
     public static final int ECANCELED = 85;
+    /** {@code ECANCELED}, as jextract has it. */
+    public static int ECANCELED() {
+        return ECANCELED;
+    }
     /** {@code EILSEQ} */
     public static final int EILSEQ = 86;
+    /** {@code EILSEQ}, as jextract has it. */
+    public static int EILSEQ() {
+        return EILSEQ;
+    }
     /** {@code ENOATTR} */
     public static final int ENOATTR = 87;
+    /** {@code ENOATTR}, as jextract has it. */
+    public static int ENOATTR() {
+        return ENOATTR;
+    }
     /** {@code EDOOFUS} */
     public static final int EDOOFUS = 88;
+    /** {@code EDOOFUS}, as jextract has it. */
+    public static int EDOOFUS() {
+        return EDOOFUS;
+    }
     /** {@code EBADMSG} */
     public static final int EBADMSG = 89;
+    /** {@code EBADMSG}, as jextract has it. */
+    public static int EBADMSG() {
+        return EBADMSG;
+    }
     /** {@code EMULTIHOP} */
     public static final int EMULTIHOP = 90;
+    /** {@code EMULTIHOP}, as jextract has it. */
+    public static int EMULTIHOP() {
+        return EMULTIHOP;
+    }
     /** {@code ENOLINK} */
     public static final int ENOLINK = 91;
+    /** {@code ENOLINK}, as jextract has it. */
+    public static int ENOLINK() {
+        return ENOLINK;
+    }
     /** {@code EPROTO} */
     public static final int EPROTO = 92;
+    /** {@code EPROTO}, as jextract has it. */
+    public static int EPROTO() {
+        return EPROTO;
+    }
     /** {@code ENOTCAPABLE} */
     public static final int ENOTCAPABLE = 93;
+    /** {@code ENOTCAPABLE}, as jextract has it. */
+    public static int ENOTCAPABLE() {
+        return ENOTCAPABLE;
+    }
     /** {@code ECAPMODE} */
     public static final int ECAPMODE = 94;
+    /** {@code ECAPMODE}, as jextract has it. */
+    public static int ECAPMODE() {
+        return ECAPMODE;
+    }
     /** {@code ENOTRECOVERABLE} */
     public static final int ENOTRECOVERABLE = 95;
+    /** {@code ENOTRECOVERABLE}, as jextract has it. */
+    public static int ENOTRECOVERABLE() {
+        return ENOTRECOVERABLE;
+    }
     /** {@code EOWNERDEAD} */
     public static final int EOWNERDEAD = 96;
+    /** {@code EOWNERDEAD}, as jextract has it. */
+    public static int EOWNERDEAD() {
+        return EOWNERDEAD;
+    }
 
     /** The symbolic name of an errno value (the first name the spec lists for it), or {@code "E<n>"}. */
     public static String errnoName(int errno) {

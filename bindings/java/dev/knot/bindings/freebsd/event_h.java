@@ -14,136 +14,393 @@ public final class event_h {
 
     /** {@code EVFILT_READ} */
     public static final int EVFILT_READ = -1;
+    /** {@code EVFILT_READ}, as jextract has it. */
+    public static int EVFILT_READ() {
+        return EVFILT_READ;
+    }
     /** {@code EVFILT_WRITE} */
     public static final int EVFILT_WRITE = -2;
+    /** {@code EVFILT_WRITE}, as jextract has it. */
+    public static int EVFILT_WRITE() {
+        return EVFILT_WRITE;
+    }
     /** {@code EVFILT_AIO} */
     public static final int EVFILT_AIO = -3;
+    /** {@code EVFILT_AIO}, as jextract has it. */
+    public static int EVFILT_AIO() {
+        return EVFILT_AIO;
+    }
     /** {@code EVFILT_VNODE} */
     public static final int EVFILT_VNODE = -4;
+    /** {@code EVFILT_VNODE}, as jextract has it. */
+    public static int EVFILT_VNODE() {
+        return EVFILT_VNODE;
+    }
     /** {@code EVFILT_PROC} */
     public static final int EVFILT_PROC = -5;
+    /** {@code EVFILT_PROC}, as jextract has it. */
+    public static int EVFILT_PROC() {
+        return EVFILT_PROC;
+    }
     /** {@code EVFILT_SIGNAL} */
     public static final int EVFILT_SIGNAL = -6;
+    /** {@code EVFILT_SIGNAL}, as jextract has it. */
+    public static int EVFILT_SIGNAL() {
+        return EVFILT_SIGNAL;
+    }
     /** {@code EVFILT_TIMER} */
     public static final int EVFILT_TIMER = -7;
+    /** {@code EVFILT_TIMER}, as jextract has it. */
+    public static int EVFILT_TIMER() {
+        return EVFILT_TIMER;
+    }
     /** {@code EVFILT_PROCDESC} */
     public static final int EVFILT_PROCDESC = -8;
+    /** {@code EVFILT_PROCDESC}, as jextract has it. */
+    public static int EVFILT_PROCDESC() {
+        return EVFILT_PROCDESC;
+    }
     /** {@code EVFILT_FS} */
     public static final int EVFILT_FS = -9;
+    /** {@code EVFILT_FS}, as jextract has it. */
+    public static int EVFILT_FS() {
+        return EVFILT_FS;
+    }
     /** {@code EVFILT_LIO} */
     public static final int EVFILT_LIO = -10;
+    /** {@code EVFILT_LIO}, as jextract has it. */
+    public static int EVFILT_LIO() {
+        return EVFILT_LIO;
+    }
     /** {@code EVFILT_USER} */
     public static final int EVFILT_USER = -11;
+    /** {@code EVFILT_USER}, as jextract has it. */
+    public static int EVFILT_USER() {
+        return EVFILT_USER;
+    }
     /** {@code EVFILT_SENDFILE} */
     public static final int EVFILT_SENDFILE = -12;
+    /** {@code EVFILT_SENDFILE}, as jextract has it. */
+    public static int EVFILT_SENDFILE() {
+        return EVFILT_SENDFILE;
+    }
     /** {@code EVFILT_EMPTY} */
     public static final int EVFILT_EMPTY = -13;
+    /** {@code EVFILT_EMPTY}, as jextract has it. */
+    public static int EVFILT_EMPTY() {
+        return EVFILT_EMPTY;
+    }
     /** {@code EV_ADD} */
     public static final int EV_ADD = 1;
+    /** {@code EV_ADD}, as jextract has it. */
+    public static int EV_ADD() {
+        return EV_ADD;
+    }
     /** {@code EV_DELETE} */
     public static final int EV_DELETE = 2;
+    /** {@code EV_DELETE}, as jextract has it. */
+    public static int EV_DELETE() {
+        return EV_DELETE;
+    }
     /** {@code EV_ENABLE} */
     public static final int EV_ENABLE = 4;
+    /** {@code EV_ENABLE}, as jextract has it. */
+    public static int EV_ENABLE() {
+        return EV_ENABLE;
+    }
     /** {@code EV_DISABLE} */
     public static final int EV_DISABLE = 8;
+    /** {@code EV_DISABLE}, as jextract has it. */
+    public static int EV_DISABLE() {
+        return EV_DISABLE;
+    }
     /** {@code EV_FORCEONESHOT} */
     public static final int EV_FORCEONESHOT = 0x100;
+    /** {@code EV_FORCEONESHOT}, as jextract has it. */
+    public static int EV_FORCEONESHOT() {
+        return EV_FORCEONESHOT;
+    }
     /** {@code EV_KEEPUDATA} */
     public static final int EV_KEEPUDATA = 0x200;
+    /** {@code EV_KEEPUDATA}, as jextract has it. */
+    public static int EV_KEEPUDATA() {
+        return EV_KEEPUDATA;
+    }
     /** {@code EV_ONESHOT} */
     public static final int EV_ONESHOT = 16;
+    /** {@code EV_ONESHOT}, as jextract has it. */
+    public static int EV_ONESHOT() {
+        return EV_ONESHOT;
+    }
     /** {@code EV_CLEAR} */
     public static final int EV_CLEAR = 32;
+    /** {@code EV_CLEAR}, as jextract has it. */
+    public static int EV_CLEAR() {
+        return EV_CLEAR;
+    }
     /** {@code EV_RECEIPT} */
     public static final int EV_RECEIPT = 64;
+    /** {@code EV_RECEIPT}, as jextract has it. */
+    public static int EV_RECEIPT() {
+        return EV_RECEIPT;
+    }
     /** {@code EV_DISPATCH} */
     public static final int EV_DISPATCH = 128;
+    /** {@code EV_DISPATCH}, as jextract has it. */
+    public static int EV_DISPATCH() {
+        return EV_DISPATCH;
+    }
     /** {@code EV_SYSFLAGS} */
     public static final int EV_SYSFLAGS = 61440;
+    /** {@code EV_SYSFLAGS}, as jextract has it. */
+    public static int EV_SYSFLAGS() {
+        return EV_SYSFLAGS;
+    }
     /** {@code EV_DROP} */
     public static final int EV_DROP = 0x1000;
+    /** {@code EV_DROP}, as jextract has it. */
+    public static int EV_DROP() {
+        return EV_DROP;
+    }
     /** {@code EV_FLAG1} */
     public static final int EV_FLAG1 = 0x2000;
+    /** {@code EV_FLAG1}, as jextract has it. */
+    public static int EV_FLAG1() {
+        return EV_FLAG1;
+    }
     /** {@code EV_FLAG2} */
     public static final int EV_FLAG2 = 0x4000;
+    /** {@code EV_FLAG2}, as jextract has it. */
+    public static int EV_FLAG2() {
+        return EV_FLAG2;
+    }
     /** {@code EV_EOF} */
     public static final int EV_EOF = 0x8000;
+    /** {@code EV_EOF}, as jextract has it. */
+    public static int EV_EOF() {
+        return EV_EOF;
+    }
     /** {@code EV_ERROR} */
     public static final int EV_ERROR = 0x4000;
+    /** {@code EV_ERROR}, as jextract has it. */
+    public static int EV_ERROR() {
+        return EV_ERROR;
+    }
     /** {@code NOTE_FFNOP} */
     public static final int NOTE_FFNOP = 0;
+    /** {@code NOTE_FFNOP}, as jextract has it. */
+    public static int NOTE_FFNOP() {
+        return NOTE_FFNOP;
+    }
     /** {@code NOTE_FFAND} */
     public static final int NOTE_FFAND = 0x40000000;
+    /** {@code NOTE_FFAND}, as jextract has it. */
+    public static int NOTE_FFAND() {
+        return NOTE_FFAND;
+    }
     /** {@code NOTE_FFOR} */
     public static final int NOTE_FFOR = 0x80000000;
+    /** {@code NOTE_FFOR}, as jextract has it. */
+    public static int NOTE_FFOR() {
+        return NOTE_FFOR;
+    }
     /** {@code NOTE_FFCOPY} */
     public static final int NOTE_FFCOPY = 0xc0000000;
+    /** {@code NOTE_FFCOPY}, as jextract has it. */
+    public static int NOTE_FFCOPY() {
+        return NOTE_FFCOPY;
+    }
     /** {@code NOTE_FFCTRLMASK} */
     public static final int NOTE_FFCTRLMASK = 0xc0000000;
+    /** {@code NOTE_FFCTRLMASK}, as jextract has it. */
+    public static int NOTE_FFCTRLMASK() {
+        return NOTE_FFCTRLMASK;
+    }
     /** {@code NOTE_FFLAGSMASK} */
     public static final int NOTE_FFLAGSMASK = 0xffffff;
+    /** {@code NOTE_FFLAGSMASK}, as jextract has it. */
+    public static int NOTE_FFLAGSMASK() {
+        return NOTE_FFLAGSMASK;
+    }
     /** {@code NOTE_TRIGGER} */
     public static final int NOTE_TRIGGER = 0x1000000;
+    /** {@code NOTE_TRIGGER}, as jextract has it. */
+    public static int NOTE_TRIGGER() {
+        return NOTE_TRIGGER;
+    }
     /** {@code NOTE_LOWAT} */
     public static final int NOTE_LOWAT = 1;
+    /** {@code NOTE_LOWAT}, as jextract has it. */
+    public static int NOTE_LOWAT() {
+        return NOTE_LOWAT;
+    }
     /** {@code NOTE_FILE_POLL} */
     public static final int NOTE_FILE_POLL = 2;
+    /** {@code NOTE_FILE_POLL}, as jextract has it. */
+    public static int NOTE_FILE_POLL() {
+        return NOTE_FILE_POLL;
+    }
     /** {@code NOTE_DELETE} */
     public static final int NOTE_DELETE = 1;
+    /** {@code NOTE_DELETE}, as jextract has it. */
+    public static int NOTE_DELETE() {
+        return NOTE_DELETE;
+    }
     /** {@code NOTE_WRITE} */
     public static final int NOTE_WRITE = 2;
+    /** {@code NOTE_WRITE}, as jextract has it. */
+    public static int NOTE_WRITE() {
+        return NOTE_WRITE;
+    }
     /** {@code NOTE_EXTEND} */
     public static final int NOTE_EXTEND = 4;
+    /** {@code NOTE_EXTEND}, as jextract has it. */
+    public static int NOTE_EXTEND() {
+        return NOTE_EXTEND;
+    }
     /** {@code NOTE_ATTRIB} */
     public static final int NOTE_ATTRIB = 8;
+    /** {@code NOTE_ATTRIB}, as jextract has it. */
+    public static int NOTE_ATTRIB() {
+        return NOTE_ATTRIB;
+    }
     /** {@code NOTE_LINK} */
     public static final int NOTE_LINK = 16;
+    /** {@code NOTE_LINK}, as jextract has it. */
+    public static int NOTE_LINK() {
+        return NOTE_LINK;
+    }
     /** {@code NOTE_RENAME} */
     public static final int NOTE_RENAME = 32;
+    /** {@code NOTE_RENAME}, as jextract has it. */
+    public static int NOTE_RENAME() {
+        return NOTE_RENAME;
+    }
     /** {@code NOTE_REVOKE} */
     public static final int NOTE_REVOKE = 64;
+    /** {@code NOTE_REVOKE}, as jextract has it. */
+    public static int NOTE_REVOKE() {
+        return NOTE_REVOKE;
+    }
     /** {@code NOTE_OPEN} */
     public static final int NOTE_OPEN = 128;
+    /** {@code NOTE_OPEN}, as jextract has it. */
+    public static int NOTE_OPEN() {
+        return NOTE_OPEN;
+    }
     /** {@code NOTE_CLOSE} */
     public static final int NOTE_CLOSE = 0x100;
+    /** {@code NOTE_CLOSE}, as jextract has it. */
+    public static int NOTE_CLOSE() {
+        return NOTE_CLOSE;
+    }
     /** {@code NOTE_CLOSE_WRITE} */
     public static final int NOTE_CLOSE_WRITE = 0x200;
+    /** {@code NOTE_CLOSE_WRITE}, as jextract has it. */
+    public static int NOTE_CLOSE_WRITE() {
+        return NOTE_CLOSE_WRITE;
+    }
     /** {@code NOTE_READ} */
     public static final int NOTE_READ = 0x400;
+    /** {@code NOTE_READ}, as jextract has it. */
+    public static int NOTE_READ() {
+        return NOTE_READ;
+    }
     /** {@code NOTE_EXIT} */
     public static final int NOTE_EXIT = 0x80000000;
+    /** {@code NOTE_EXIT}, as jextract has it. */
+    public static int NOTE_EXIT() {
+        return NOTE_EXIT;
+    }
     /** {@code NOTE_FORK} */
     public static final int NOTE_FORK = 0x40000000;
+    /** {@code NOTE_FORK}, as jextract has it. */
+    public static int NOTE_FORK() {
+        return NOTE_FORK;
+    }
     /** {@code NOTE_EXEC} */
     public static final int NOTE_EXEC = 0x20000000;
+    /** {@code NOTE_EXEC}, as jextract has it. */
+    public static int NOTE_EXEC() {
+        return NOTE_EXEC;
+    }
     /** {@code NOTE_PCTRLMASK} */
     public static final int NOTE_PCTRLMASK = 0xf0000000;
+    /** {@code NOTE_PCTRLMASK}, as jextract has it. */
+    public static int NOTE_PCTRLMASK() {
+        return NOTE_PCTRLMASK;
+    }
     /** {@code NOTE_PDATAMASK} */
     public static final int NOTE_PDATAMASK = 0xfffff;
+    /** {@code NOTE_PDATAMASK}, as jextract has it. */
+    public static int NOTE_PDATAMASK() {
+        return NOTE_PDATAMASK;
+    }
     /** {@code NOTE_TRACK} */
     public static final int NOTE_TRACK = 1;
+    /** {@code NOTE_TRACK}, as jextract has it. */
+    public static int NOTE_TRACK() {
+        return NOTE_TRACK;
+    }
     /** {@code NOTE_TRACKERR} */
     public static final int NOTE_TRACKERR = 2;
+    /** {@code NOTE_TRACKERR}, as jextract has it. */
+    public static int NOTE_TRACKERR() {
+        return NOTE_TRACKERR;
+    }
     /** {@code NOTE_CHILD} */
     public static final int NOTE_CHILD = 4;
+    /** {@code NOTE_CHILD}, as jextract has it. */
+    public static int NOTE_CHILD() {
+        return NOTE_CHILD;
+    }
     /** {@code NOTE_SECONDS} */
     public static final int NOTE_SECONDS = 1;
+    /** {@code NOTE_SECONDS}, as jextract has it. */
+    public static int NOTE_SECONDS() {
+        return NOTE_SECONDS;
+    }
     /** {@code NOTE_MSECONDS} */
     public static final int NOTE_MSECONDS = 2;
+    /** {@code NOTE_MSECONDS}, as jextract has it. */
+    public static int NOTE_MSECONDS() {
+        return NOTE_MSECONDS;
+    }
     /** {@code NOTE_USECONDS} */
     public static final int NOTE_USECONDS = 4;
+    /** {@code NOTE_USECONDS}, as jextract has it. */
+    public static int NOTE_USECONDS() {
+        return NOTE_USECONDS;
+    }
     /** {@code NOTE_NSECONDS} */
     public static final int NOTE_NSECONDS = 8;
+    /** {@code NOTE_NSECONDS}, as jextract has it. */
+    public static int NOTE_NSECONDS() {
+        return NOTE_NSECONDS;
+    }
     /** {@code NOTE_ABSTIME} */
     public static final int NOTE_ABSTIME = 16;
+    /** {@code NOTE_ABSTIME}, as jextract has it. */
+    public static int NOTE_ABSTIME() {
+        return NOTE_ABSTIME;
+    }
     /** {@code KQUEUE_CLOEXEC} */
     public static final int KQUEUE_CLOEXEC = 1;
+    /** {@code KQUEUE_CLOEXEC}, as jextract has it. */
+    public static int KQUEUE_CLOEXEC() {
+        return KQUEUE_CLOEXEC;
+    }
     /** {@code KQUEUE_CPONFORK} */
     public static final int KQUEUE_CPONFORK = 2;
+    /** {@code KQUEUE_CPONFORK}, as jextract has it. */
+    public static int KQUEUE_CPONFORK() {
+        return KQUEUE_CPONFORK;
+    }
 
     private static final class kqueue$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("kqueue", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -152,7 +409,7 @@ public final class event_h {
      */
     public static int kqueue(MemorySegment callState) {
         try {
-            return (int) kqueue$.HANDLE.invokeExact(callState);
+            return (int) kqueue$.CALL.invokeExact(callState);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kqueue failed", t);
         }
@@ -163,9 +420,39 @@ public final class event_h {
         return kqueue$.HANDLE;
     }
 
+    /** The function descriptor of {@code kqueue}, as jextract names it. */
+    public static FunctionDescriptor kqueue$descriptor() {
+        return kqueue$.DESC;
+    }
+
+    /** The address of {@code kqueue} in the C library. */
+    public static MemorySegment kqueue$address() {
+        return Abi.symbol("kqueue");
+    }
+
+    private static final class kqueue$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("kqueue", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kqueue() }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kqueue() {
+        try {
+            return (int) kqueue$plain.CALL.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kqueue failed", t);
+        }
+    }
+
+
     private static final class kqueuex$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("kqueuex", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -174,7 +461,7 @@ public final class event_h {
      */
     public static int kqueuex(MemorySegment callState, int flags) {
         try {
-            return (int) kqueuex$.HANDLE.invokeExact(callState, flags);
+            return (int) kqueuex$.CALL.invokeExact(callState, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kqueuex failed", t);
         }
@@ -185,9 +472,39 @@ public final class event_h {
         return kqueuex$.HANDLE;
     }
 
+    /** The function descriptor of {@code kqueuex}, as jextract names it. */
+    public static FunctionDescriptor kqueuex$descriptor() {
+        return kqueuex$.DESC;
+    }
+
+    /** The address of {@code kqueuex} in the C library. */
+    public static MemorySegment kqueuex$address() {
+        return Abi.symbol("kqueuex");
+    }
+
+    private static final class kqueuex$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("kqueuex", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kqueuex(unsigned int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kqueuex(int flags) {
+        try {
+            return (int) kqueuex$plain.CALL.invokeExact(flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kqueuex failed", t);
+        }
+    }
+
+
     private static final class kevent$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("kevent", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -196,7 +513,7 @@ public final class event_h {
      */
     public static int kevent(MemorySegment callState, int kq, MemorySegment changelist, int nchanges, MemorySegment eventlist, int nevents, MemorySegment timeout) {
         try {
-            return (int) kevent$.HANDLE.invokeExact(callState, kq, changelist, nchanges, eventlist, nevents, timeout);
+            return (int) kevent$.CALL.invokeExact(callState, kq, changelist, nchanges, eventlist, nevents, timeout);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kevent failed", t);
         }
@@ -206,4 +523,33 @@ public final class event_h {
     public static MethodHandle kevent$handle() {
         return kevent$.HANDLE;
     }
+
+    /** The function descriptor of {@code kevent}, as jextract names it. */
+    public static FunctionDescriptor kevent$descriptor() {
+        return kevent$.DESC;
+    }
+
+    /** The address of {@code kevent} in the C library. */
+    public static MemorySegment kevent$address() {
+        return Abi.symbol("kevent");
+    }
+
+    private static final class kevent$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("kevent", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist, int nevents, const struct timespec *timeout) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kevent(int kq, MemorySegment changelist, int nchanges, MemorySegment eventlist, int nevents, MemorySegment timeout) {
+        try {
+            return (int) kevent$plain.CALL.invokeExact(kq, changelist, nchanges, eventlist, nevents, timeout);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kevent failed", t);
+        }
+    }
+
 }

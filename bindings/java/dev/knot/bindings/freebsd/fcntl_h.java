@@ -14,16 +14,33 @@ public final class fcntl_h {
 
     /** {@code F_GETFD} */
     public static final int F_GETFD = 1;
+    /** {@code F_GETFD}, as jextract has it. */
+    public static int F_GETFD() {
+        return F_GETFD;
+    }
     /** {@code F_SETFD} */
     public static final int F_SETFD = 2;
+    /** {@code F_SETFD}, as jextract has it. */
+    public static int F_SETFD() {
+        return F_SETFD;
+    }
     /** {@code FD_CLOEXEC} */
     public static final int FD_CLOEXEC = 1;
+    /** {@code FD_CLOEXEC}, as jextract has it. */
+    public static int FD_CLOEXEC() {
+        return FD_CLOEXEC;
+    }
     /** {@code O_CLOEXEC} */
     public static final int O_CLOEXEC = 0x100000;
+    /** {@code O_CLOEXEC}, as jextract has it. */
+    public static int O_CLOEXEC() {
+        return O_CLOEXEC;
+    }
 
     private static final class fcntl$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("fcntl", DESC, true, 2);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -33,7 +50,7 @@ public final class fcntl_h {
      */
     public static int fcntl(MemorySegment callState, int fd, int cmd, int arg) {
         try {
-            return (int) fcntl$.HANDLE.invokeExact(callState, fd, cmd, arg);
+            return (int) fcntl$.CALL.invokeExact(callState, fd, cmd, arg);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall fcntl failed", t);
         }
@@ -42,5 +59,15 @@ public final class fcntl_h {
     /** The downcall handle of {@code fcntl}, taking the call-state segment first. */
     public static MethodHandle fcntl$handle() {
         return fcntl$.HANDLE;
+    }
+
+    /** The function descriptor of {@code fcntl}, as jextract names it. */
+    public static FunctionDescriptor fcntl$descriptor() {
+        return fcntl$.DESC;
+    }
+
+    /** The address of {@code fcntl} in the C library. */
+    public static MemorySegment fcntl$address() {
+        return Abi.symbol("fcntl");
     }
 }

@@ -16,6 +16,7 @@ public final class unistd_h {
     private static final class close$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("close", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -24,7 +25,7 @@ public final class unistd_h {
      */
     public static int close(MemorySegment callState, int fd) {
         try {
-            return (int) close$.HANDLE.invokeExact(callState, fd);
+            return (int) close$.CALL.invokeExact(callState, fd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall close failed", t);
         }
@@ -34,4 +35,33 @@ public final class unistd_h {
     public static MethodHandle close$handle() {
         return close$.HANDLE;
     }
+
+    /** The function descriptor of {@code close}, as jextract names it. */
+    public static FunctionDescriptor close$descriptor() {
+        return close$.DESC;
+    }
+
+    /** The address of {@code close} in the C library. */
+    public static MemorySegment close$address() {
+        return Abi.symbol("close");
+    }
+
+    private static final class close$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("close", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int close(int fd) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int close(int fd) {
+        try {
+            return (int) close$plain.CALL.invokeExact(fd);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall close failed", t);
+        }
+    }
+
 }

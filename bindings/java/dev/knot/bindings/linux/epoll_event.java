@@ -34,10 +34,28 @@ public final class epoll_event {
     /** {@code sizeof(struct epoll_event)}: 12 on x86_64, 16 on aarch64. */
     public static final long SIZEOF = Abi.X86_64 ? 12 : 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code events}. */
     public static final long events$OFFSET = 0;
+    /** Offset of {@code events}, as jextract names it. */
+    public static long events$offset() {
+        return events$OFFSET;
+    }
     /** Layout of {@code events}. */
     public static final OfInt events$LAYOUT = Abi.X86_64 ? JAVA_INT.withByteAlignment(1) : JAVA_INT;
+    /** Layout of {@code events}, as jextract names it. */
+    public static OfInt events$layout() {
+        return events$LAYOUT;
+    }
 
     /** Reads {@code events}. */
     public static int events(MemorySegment struct) {
@@ -51,8 +69,16 @@ public final class epoll_event {
 
     /** Offset of {@code data}. */
     public static final long data$OFFSET = Abi.X86_64 ? 4 : 8;
+    /** Offset of {@code data}, as jextract names it. */
+    public static long data$offset() {
+        return data$OFFSET;
+    }
     /** Layout of {@code data}. */
     public static final OfLong data$LAYOUT = Abi.X86_64 ? JAVA_LONG.withByteAlignment(1) : JAVA_LONG;
+    /** Layout of {@code data}, as jextract names it. */
+    public static OfLong data$layout() {
+        return data$LAYOUT;
+    }
 
     /** Reads {@code data}. */
     public static long data(MemorySegment struct) {

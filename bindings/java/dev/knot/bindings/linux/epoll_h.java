@@ -14,46 +14,123 @@ public final class epoll_h {
 
     /** {@code EPOLL_CLOEXEC} */
     public static final int EPOLL_CLOEXEC = 0x80000;
+    /** {@code EPOLL_CLOEXEC}, as jextract has it. */
+    public static int EPOLL_CLOEXEC() {
+        return EPOLL_CLOEXEC;
+    }
     /** {@code EPOLL_CTL_ADD} */
     public static final int EPOLL_CTL_ADD = 1;
+    /** {@code EPOLL_CTL_ADD}, as jextract has it. */
+    public static int EPOLL_CTL_ADD() {
+        return EPOLL_CTL_ADD;
+    }
     /** {@code EPOLL_CTL_DEL} */
     public static final int EPOLL_CTL_DEL = 2;
+    /** {@code EPOLL_CTL_DEL}, as jextract has it. */
+    public static int EPOLL_CTL_DEL() {
+        return EPOLL_CTL_DEL;
+    }
     /** {@code EPOLL_CTL_MOD} */
     public static final int EPOLL_CTL_MOD = 3;
+    /** {@code EPOLL_CTL_MOD}, as jextract has it. */
+    public static int EPOLL_CTL_MOD() {
+        return EPOLL_CTL_MOD;
+    }
     /** {@code EPOLLIN} */
     public static final int EPOLLIN = 1;
+    /** {@code EPOLLIN}, as jextract has it. */
+    public static int EPOLLIN() {
+        return EPOLLIN;
+    }
     /** {@code EPOLLPRI} */
     public static final int EPOLLPRI = 2;
+    /** {@code EPOLLPRI}, as jextract has it. */
+    public static int EPOLLPRI() {
+        return EPOLLPRI;
+    }
     /** {@code EPOLLOUT} */
     public static final int EPOLLOUT = 4;
+    /** {@code EPOLLOUT}, as jextract has it. */
+    public static int EPOLLOUT() {
+        return EPOLLOUT;
+    }
     /** {@code EPOLLRDNORM} */
     public static final int EPOLLRDNORM = 64;
+    /** {@code EPOLLRDNORM}, as jextract has it. */
+    public static int EPOLLRDNORM() {
+        return EPOLLRDNORM;
+    }
     /** {@code EPOLLRDBAND} */
     public static final int EPOLLRDBAND = 128;
+    /** {@code EPOLLRDBAND}, as jextract has it. */
+    public static int EPOLLRDBAND() {
+        return EPOLLRDBAND;
+    }
     /** {@code EPOLLWRNORM} */
     public static final int EPOLLWRNORM = 0x100;
+    /** {@code EPOLLWRNORM}, as jextract has it. */
+    public static int EPOLLWRNORM() {
+        return EPOLLWRNORM;
+    }
     /** {@code EPOLLWRBAND} */
     public static final int EPOLLWRBAND = 0x200;
+    /** {@code EPOLLWRBAND}, as jextract has it. */
+    public static int EPOLLWRBAND() {
+        return EPOLLWRBAND;
+    }
     /** {@code EPOLLMSG} */
     public static final int EPOLLMSG = 0x400;
+    /** {@code EPOLLMSG}, as jextract has it. */
+    public static int EPOLLMSG() {
+        return EPOLLMSG;
+    }
     /** {@code EPOLLERR} */
     public static final int EPOLLERR = 8;
+    /** {@code EPOLLERR}, as jextract has it. */
+    public static int EPOLLERR() {
+        return EPOLLERR;
+    }
     /** {@code EPOLLHUP} */
     public static final int EPOLLHUP = 16;
+    /** {@code EPOLLHUP}, as jextract has it. */
+    public static int EPOLLHUP() {
+        return EPOLLHUP;
+    }
     /** {@code EPOLLRDHUP} */
     public static final int EPOLLRDHUP = 0x2000;
+    /** {@code EPOLLRDHUP}, as jextract has it. */
+    public static int EPOLLRDHUP() {
+        return EPOLLRDHUP;
+    }
     /** {@code EPOLLEXCLUSIVE} */
     public static final int EPOLLEXCLUSIVE = 0x10000000;
+    /** {@code EPOLLEXCLUSIVE}, as jextract has it. */
+    public static int EPOLLEXCLUSIVE() {
+        return EPOLLEXCLUSIVE;
+    }
     /** {@code EPOLLWAKEUP} */
     public static final int EPOLLWAKEUP = 0x20000000;
+    /** {@code EPOLLWAKEUP}, as jextract has it. */
+    public static int EPOLLWAKEUP() {
+        return EPOLLWAKEUP;
+    }
     /** {@code EPOLLONESHOT} */
     public static final int EPOLLONESHOT = 0x40000000;
+    /** {@code EPOLLONESHOT}, as jextract has it. */
+    public static int EPOLLONESHOT() {
+        return EPOLLONESHOT;
+    }
     /** {@code EPOLLET} */
     public static final int EPOLLET = 0x80000000;
+    /** {@code EPOLLET}, as jextract has it. */
+    public static int EPOLLET() {
+        return EPOLLET;
+    }
 
     private static final class epoll_create1$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("epoll_create1", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -62,7 +139,7 @@ public final class epoll_h {
      */
     public static int epoll_create1(MemorySegment callState, int flags) {
         try {
-            return (int) epoll_create1$.HANDLE.invokeExact(callState, flags);
+            return (int) epoll_create1$.CALL.invokeExact(callState, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall epoll_create1 failed", t);
         }
@@ -73,9 +150,39 @@ public final class epoll_h {
         return epoll_create1$.HANDLE;
     }
 
+    /** The function descriptor of {@code epoll_create1}, as jextract names it. */
+    public static FunctionDescriptor epoll_create1$descriptor() {
+        return epoll_create1$.DESC;
+    }
+
+    /** The address of {@code epoll_create1} in the C library. */
+    public static MemorySegment epoll_create1$address() {
+        return Abi.symbol("epoll_create1");
+    }
+
+    private static final class epoll_create1$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("epoll_create1", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int epoll_create1(int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int epoll_create1(int flags) {
+        try {
+            return (int) epoll_create1$plain.CALL.invokeExact(flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall epoll_create1 failed", t);
+        }
+    }
+
+
     private static final class epoll_ctl$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("epoll_ctl", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -84,7 +191,7 @@ public final class epoll_h {
      */
     public static int epoll_ctl(MemorySegment callState, int epfd, int op, int fd, MemorySegment event) {
         try {
-            return (int) epoll_ctl$.HANDLE.invokeExact(callState, epfd, op, fd, event);
+            return (int) epoll_ctl$.CALL.invokeExact(callState, epfd, op, fd, event);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall epoll_ctl failed", t);
         }
@@ -95,9 +202,39 @@ public final class epoll_h {
         return epoll_ctl$.HANDLE;
     }
 
+    /** The function descriptor of {@code epoll_ctl}, as jextract names it. */
+    public static FunctionDescriptor epoll_ctl$descriptor() {
+        return epoll_ctl$.DESC;
+    }
+
+    /** The address of {@code epoll_ctl} in the C library. */
+    public static MemorySegment epoll_ctl$address() {
+        return Abi.symbol("epoll_ctl");
+    }
+
+    private static final class epoll_ctl$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("epoll_ctl", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int epoll_ctl(int epfd, int op, int fd, MemorySegment event) {
+        try {
+            return (int) epoll_ctl$plain.CALL.invokeExact(epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall epoll_ctl failed", t);
+        }
+    }
+
+
     private static final class epoll_wait$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("epoll_wait", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -106,7 +243,7 @@ public final class epoll_h {
      */
     public static int epoll_wait(MemorySegment callState, int epfd, MemorySegment events, int maxevents, int timeout) {
         try {
-            return (int) epoll_wait$.HANDLE.invokeExact(callState, epfd, events, maxevents, timeout);
+            return (int) epoll_wait$.CALL.invokeExact(callState, epfd, events, maxevents, timeout);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall epoll_wait failed", t);
         }
@@ -117,9 +254,39 @@ public final class epoll_h {
         return epoll_wait$.HANDLE;
     }
 
+    /** The function descriptor of {@code epoll_wait}, as jextract names it. */
+    public static FunctionDescriptor epoll_wait$descriptor() {
+        return epoll_wait$.DESC;
+    }
+
+    /** The address of {@code epoll_wait} in the C library. */
+    public static MemorySegment epoll_wait$address() {
+        return Abi.symbol("epoll_wait");
+    }
+
+    private static final class epoll_wait$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("epoll_wait", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int epoll_wait(int epfd, MemorySegment events, int maxevents, int timeout) {
+        try {
+            return (int) epoll_wait$plain.CALL.invokeExact(epfd, events, maxevents, timeout);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall epoll_wait failed", t);
+        }
+    }
+
+
     private static final class epoll_pwait2$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("epoll_pwait2", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -128,7 +295,7 @@ public final class epoll_h {
      */
     public static int epoll_pwait2(MemorySegment callState, int epfd, MemorySegment events, int maxevents, MemorySegment timeout, MemorySegment sigmask) {
         try {
-            return (int) epoll_pwait2$.HANDLE.invokeExact(callState, epfd, events, maxevents, timeout, sigmask);
+            return (int) epoll_pwait2$.CALL.invokeExact(callState, epfd, events, maxevents, timeout, sigmask);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall epoll_pwait2 failed", t);
         }
@@ -138,4 +305,33 @@ public final class epoll_h {
     public static MethodHandle epoll_pwait2$handle() {
         return epoll_pwait2$.HANDLE;
     }
+
+    /** The function descriptor of {@code epoll_pwait2}, as jextract names it. */
+    public static FunctionDescriptor epoll_pwait2$descriptor() {
+        return epoll_pwait2$.DESC;
+    }
+
+    /** The address of {@code epoll_pwait2} in the C library. */
+    public static MemorySegment epoll_pwait2$address() {
+        return Abi.symbol("epoll_pwait2");
+    }
+
+    private static final class epoll_pwait2$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("epoll_pwait2", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents, const struct timespec *timeout, const sigset_t *sigmask) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int epoll_pwait2(int epfd, MemorySegment events, int maxevents, MemorySegment timeout, MemorySegment sigmask) {
+        try {
+            return (int) epoll_pwait2$plain.CALL.invokeExact(epfd, events, maxevents, timeout, sigmask);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall epoll_pwait2 failed", t);
+        }
+    }
+
 }

@@ -14,14 +14,27 @@ public final class eventfd_h {
 
     /** {@code EFD_CLOEXEC} */
     public static final int EFD_CLOEXEC = 0x80000;
+    /** {@code EFD_CLOEXEC}, as jextract has it. */
+    public static int EFD_CLOEXEC() {
+        return EFD_CLOEXEC;
+    }
     /** {@code EFD_NONBLOCK} */
     public static final int EFD_NONBLOCK = 0x800;
+    /** {@code EFD_NONBLOCK}, as jextract has it. */
+    public static int EFD_NONBLOCK() {
+        return EFD_NONBLOCK;
+    }
     /** {@code EFD_SEMAPHORE} */
     public static final int EFD_SEMAPHORE = 1;
+    /** {@code EFD_SEMAPHORE}, as jextract has it. */
+    public static int EFD_SEMAPHORE() {
+        return EFD_SEMAPHORE;
+    }
 
     private static final class eventfd$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("eventfd", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -30,7 +43,7 @@ public final class eventfd_h {
      */
     public static int eventfd(MemorySegment callState, int count, int flags) {
         try {
-            return (int) eventfd$.HANDLE.invokeExact(callState, count, flags);
+            return (int) eventfd$.CALL.invokeExact(callState, count, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall eventfd failed", t);
         }
@@ -40,4 +53,33 @@ public final class eventfd_h {
     public static MethodHandle eventfd$handle() {
         return eventfd$.HANDLE;
     }
+
+    /** The function descriptor of {@code eventfd}, as jextract names it. */
+    public static FunctionDescriptor eventfd$descriptor() {
+        return eventfd$.DESC;
+    }
+
+    /** The address of {@code eventfd} in the C library. */
+    public static MemorySegment eventfd$address() {
+        return Abi.symbol("eventfd");
+    }
+
+    private static final class eventfd$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("eventfd", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int eventfd(unsigned int count, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int eventfd(int count, int flags) {
+        try {
+            return (int) eventfd$plain.CALL.invokeExact(count, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall eventfd failed", t);
+        }
+    }
+
 }

@@ -18,50 +18,135 @@ public final class fcntl_h {
 
     /** {@code O_RDONLY} */
     public static final int O_RDONLY = 0;
+    /** {@code O_RDONLY}, as jextract has it. */
+    public static int O_RDONLY() {
+        return O_RDONLY;
+    }
     /** {@code O_WRONLY} */
     public static final int O_WRONLY = 1;
+    /** {@code O_WRONLY}, as jextract has it. */
+    public static int O_WRONLY() {
+        return O_WRONLY;
+    }
     /** {@code O_RDWR} */
     public static final int O_RDWR = 2;
+    /** {@code O_RDWR}, as jextract has it. */
+    public static int O_RDWR() {
+        return O_RDWR;
+    }
     /** {@code O_CREAT} */
     public static final int O_CREAT = 64;
+    /** {@code O_CREAT}, as jextract has it. */
+    public static int O_CREAT() {
+        return O_CREAT;
+    }
     /** {@code O_EXCL} */
     public static final int O_EXCL = 128;
+    /** {@code O_EXCL}, as jextract has it. */
+    public static int O_EXCL() {
+        return O_EXCL;
+    }
     /** {@code O_TRUNC} */
     public static final int O_TRUNC = 0x200;
+    /** {@code O_TRUNC}, as jextract has it. */
+    public static int O_TRUNC() {
+        return O_TRUNC;
+    }
     /** {@code O_APPEND} */
     public static final int O_APPEND = 0x400;
+    /** {@code O_APPEND}, as jextract has it. */
+    public static int O_APPEND() {
+        return O_APPEND;
+    }
     /** {@code O_NONBLOCK} */
     public static final int O_NONBLOCK = 0x800;
+    /** {@code O_NONBLOCK}, as jextract has it. */
+    public static int O_NONBLOCK() {
+        return O_NONBLOCK;
+    }
     /** {@code O_CLOEXEC} */
     public static final int O_CLOEXEC = 0x80000;
+    /** {@code O_CLOEXEC}, as jextract has it. */
+    public static int O_CLOEXEC() {
+        return O_CLOEXEC;
+    }
     /** {@code O_DIRECTORY} */
     public static final int O_DIRECTORY = Abi.X86_64 ? 0x10000 : 0x4000;
+    /** {@code O_DIRECTORY}, as jextract has it. */
+    public static int O_DIRECTORY() {
+        return O_DIRECTORY;
+    }
     /** {@code O_NOFOLLOW} */
     public static final int O_NOFOLLOW = Abi.X86_64 ? 0x20000 : 0x8000;
+    /** {@code O_NOFOLLOW}, as jextract has it. */
+    public static int O_NOFOLLOW() {
+        return O_NOFOLLOW;
+    }
     /** {@code F_DUPFD} */
     public static final int F_DUPFD = 0;
+    /** {@code F_DUPFD}, as jextract has it. */
+    public static int F_DUPFD() {
+        return F_DUPFD;
+    }
     /** {@code F_DUPFD_CLOEXEC} */
     public static final int F_DUPFD_CLOEXEC = 1030;
+    /** {@code F_DUPFD_CLOEXEC}, as jextract has it. */
+    public static int F_DUPFD_CLOEXEC() {
+        return F_DUPFD_CLOEXEC;
+    }
     /** {@code F_GETFD} */
     public static final int F_GETFD = 1;
+    /** {@code F_GETFD}, as jextract has it. */
+    public static int F_GETFD() {
+        return F_GETFD;
+    }
     /** {@code F_SETFD} */
     public static final int F_SETFD = 2;
+    /** {@code F_SETFD}, as jextract has it. */
+    public static int F_SETFD() {
+        return F_SETFD;
+    }
     /** {@code F_GETFL} */
     public static final int F_GETFL = 3;
+    /** {@code F_GETFL}, as jextract has it. */
+    public static int F_GETFL() {
+        return F_GETFL;
+    }
     /** {@code F_SETFL} */
     public static final int F_SETFL = 4;
+    /** {@code F_SETFL}, as jextract has it. */
+    public static int F_SETFL() {
+        return F_SETFL;
+    }
     /** {@code FD_CLOEXEC} */
     public static final int FD_CLOEXEC = 1;
+    /** {@code FD_CLOEXEC}, as jextract has it. */
+    public static int FD_CLOEXEC() {
+        return FD_CLOEXEC;
+    }
     /** {@code F_GETPIPE_SZ} */
     public static final int F_GETPIPE_SZ = 1032;
+    /** {@code F_GETPIPE_SZ}, as jextract has it. */
+    public static int F_GETPIPE_SZ() {
+        return F_GETPIPE_SZ;
+    }
     /** {@code F_SETPIPE_SZ} */
     public static final int F_SETPIPE_SZ = 1031;
+    /** {@code F_SETPIPE_SZ}, as jextract has it. */
+    public static int F_SETPIPE_SZ() {
+        return F_SETPIPE_SZ;
+    }
     /** {@code AT_FDCWD} */
     public static final int AT_FDCWD = -100;
+    /** {@code AT_FDCWD}, as jextract has it. */
+    public static int AT_FDCWD() {
+        return AT_FDCWD;
+    }
 
     private static final class fcntl$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("fcntl", DESC, true, 2);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -71,7 +156,7 @@ public final class fcntl_h {
      */
     public static int fcntl(MemorySegment callState, int fd, int cmd, int arg) {
         try {
-            return (int) fcntl$.HANDLE.invokeExact(callState, fd, cmd, arg);
+            return (int) fcntl$.CALL.invokeExact(callState, fd, cmd, arg);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall fcntl failed", t);
         }
@@ -82,9 +167,20 @@ public final class fcntl_h {
         return fcntl$.HANDLE;
     }
 
+    /** The function descriptor of {@code fcntl}, as jextract names it. */
+    public static FunctionDescriptor fcntl$descriptor() {
+        return fcntl$.DESC;
+    }
+
+    /** The address of {@code fcntl} in the C library. */
+    public static MemorySegment fcntl$address() {
+        return Abi.symbol("fcntl");
+    }
+
     private static final class open$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("open", DESC, true, 2);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -94,7 +190,7 @@ public final class fcntl_h {
      */
     public static int open(MemorySegment callState, MemorySegment file, int oflag, int mode) {
         try {
-            return (int) open$.HANDLE.invokeExact(callState, file, oflag, mode);
+            return (int) open$.CALL.invokeExact(callState, file, oflag, mode);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall open failed", t);
         }
@@ -103,5 +199,15 @@ public final class fcntl_h {
     /** The downcall handle of {@code open}, taking the call-state segment first. */
     public static MethodHandle open$handle() {
         return open$.HANDLE;
+    }
+
+    /** The function descriptor of {@code open}, as jextract names it. */
+    public static FunctionDescriptor open$descriptor() {
+        return open$.DESC;
+    }
+
+    /** The address of {@code open} in the C library. */
+    public static MemorySegment open$address() {
+        return Abi.symbol("open");
     }
 }

@@ -8,14 +8,38 @@ public final class in_h {
 
     /** {@code IPPROTO_IP} */
     public static final int IPPROTO_IP = 0;
+    /** {@code IPPROTO_IP}, as jextract has it. */
+    public static int IPPROTO_IP() {
+        return IPPROTO_IP;
+    }
     /** {@code IPPROTO_IPV6} */
     public static final int IPPROTO_IPV6 = 41;
+    /** {@code IPPROTO_IPV6}, as jextract has it. */
+    public static int IPPROTO_IPV6() {
+        return IPPROTO_IPV6;
+    }
     /** {@code IPPROTO_TCP} */
     public static final int IPPROTO_TCP = 6;
+    /** {@code IPPROTO_TCP}, as jextract has it. */
+    public static int IPPROTO_TCP() {
+        return IPPROTO_TCP;
+    }
     /** {@code IPV6_V6ONLY} */
     public static final int IPV6_V6ONLY = 26;
+    /** {@code IPV6_V6ONLY}, as jextract has it. */
+    public static int IPV6_V6ONLY() {
+        return IPV6_V6ONLY;
+    }
     /** {@code INADDR_ANY} */
     public static final int INADDR_ANY = 0;
+    /** {@code INADDR_ANY}, as jextract has it. */
+    public static int INADDR_ANY() {
+        return INADDR_ANY;
+    }
     /** {@code INADDR_LOOPBACK} */
     public static final int INADDR_LOOPBACK = 0x7f000001;
+    /** {@code INADDR_LOOPBACK}, as jextract has it. */
+    public static int INADDR_LOOPBACK() {
+        return INADDR_LOOPBACK;
+    }
 }

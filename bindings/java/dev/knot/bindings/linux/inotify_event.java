@@ -29,10 +29,28 @@ public final class inotify_event {
     /** {@code sizeof(struct inotify_event)}: 16 bytes. */
     public static final long SIZEOF = 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code wd}. */
     public static final long wd$OFFSET = 0;
+    /** Offset of {@code wd}, as jextract names it. */
+    public static long wd$offset() {
+        return wd$OFFSET;
+    }
     /** Layout of {@code wd}. */
     public static final OfInt wd$LAYOUT = JAVA_INT;
+    /** Layout of {@code wd}, as jextract names it. */
+    public static OfInt wd$layout() {
+        return wd$LAYOUT;
+    }
 
     /** Reads {@code wd}. */
     public static int wd(MemorySegment struct) {
@@ -46,8 +64,16 @@ public final class inotify_event {
 
     /** Offset of {@code mask}. */
     public static final long mask$OFFSET = 4;
+    /** Offset of {@code mask}, as jextract names it. */
+    public static long mask$offset() {
+        return mask$OFFSET;
+    }
     /** Layout of {@code mask}. */
     public static final OfInt mask$LAYOUT = JAVA_INT;
+    /** Layout of {@code mask}, as jextract names it. */
+    public static OfInt mask$layout() {
+        return mask$LAYOUT;
+    }
 
     /** Reads {@code mask}. */
     public static int mask(MemorySegment struct) {
@@ -61,8 +87,16 @@ public final class inotify_event {
 
     /** Offset of {@code cookie}. */
     public static final long cookie$OFFSET = 8;
+    /** Offset of {@code cookie}, as jextract names it. */
+    public static long cookie$offset() {
+        return cookie$OFFSET;
+    }
     /** Layout of {@code cookie}. */
     public static final OfInt cookie$LAYOUT = JAVA_INT;
+    /** Layout of {@code cookie}, as jextract names it. */
+    public static OfInt cookie$layout() {
+        return cookie$LAYOUT;
+    }
 
     /** Reads {@code cookie}. */
     public static int cookie(MemorySegment struct) {
@@ -76,8 +110,16 @@ public final class inotify_event {
 
     /** Offset of {@code len}. */
     public static final long len$OFFSET = 12;
+    /** Offset of {@code len}, as jextract names it. */
+    public static long len$offset() {
+        return len$OFFSET;
+    }
     /** Layout of {@code len}. */
     public static final OfInt len$LAYOUT = JAVA_INT;
+    /** Layout of {@code len}, as jextract names it. */
+    public static OfInt len$layout() {
+        return len$LAYOUT;
+    }
 
     /** Reads {@code len}. */
     public static int len(MemorySegment struct) {

@@ -14,56 +14,153 @@ public final class inotify_h {
 
     /** {@code IN_CLOEXEC} */
     public static final int IN_CLOEXEC = 0x80000;
+    /** {@code IN_CLOEXEC}, as jextract has it. */
+    public static int IN_CLOEXEC() {
+        return IN_CLOEXEC;
+    }
     /** {@code IN_NONBLOCK} */
     public static final int IN_NONBLOCK = 0x800;
+    /** {@code IN_NONBLOCK}, as jextract has it. */
+    public static int IN_NONBLOCK() {
+        return IN_NONBLOCK;
+    }
     /** {@code IN_ACCESS} */
     public static final int IN_ACCESS = 1;
+    /** {@code IN_ACCESS}, as jextract has it. */
+    public static int IN_ACCESS() {
+        return IN_ACCESS;
+    }
     /** {@code IN_MODIFY} */
     public static final int IN_MODIFY = 2;
+    /** {@code IN_MODIFY}, as jextract has it. */
+    public static int IN_MODIFY() {
+        return IN_MODIFY;
+    }
     /** {@code IN_ATTRIB} */
     public static final int IN_ATTRIB = 4;
+    /** {@code IN_ATTRIB}, as jextract has it. */
+    public static int IN_ATTRIB() {
+        return IN_ATTRIB;
+    }
     /** {@code IN_CLOSE_WRITE} */
     public static final int IN_CLOSE_WRITE = 8;
+    /** {@code IN_CLOSE_WRITE}, as jextract has it. */
+    public static int IN_CLOSE_WRITE() {
+        return IN_CLOSE_WRITE;
+    }
     /** {@code IN_CLOSE_NOWRITE} */
     public static final int IN_CLOSE_NOWRITE = 16;
+    /** {@code IN_CLOSE_NOWRITE}, as jextract has it. */
+    public static int IN_CLOSE_NOWRITE() {
+        return IN_CLOSE_NOWRITE;
+    }
     /** {@code IN_OPEN} */
     public static final int IN_OPEN = 32;
+    /** {@code IN_OPEN}, as jextract has it. */
+    public static int IN_OPEN() {
+        return IN_OPEN;
+    }
     /** {@code IN_MOVED_FROM} */
     public static final int IN_MOVED_FROM = 64;
+    /** {@code IN_MOVED_FROM}, as jextract has it. */
+    public static int IN_MOVED_FROM() {
+        return IN_MOVED_FROM;
+    }
     /** {@code IN_MOVED_TO} */
     public static final int IN_MOVED_TO = 128;
+    /** {@code IN_MOVED_TO}, as jextract has it. */
+    public static int IN_MOVED_TO() {
+        return IN_MOVED_TO;
+    }
     /** {@code IN_CREATE} */
     public static final int IN_CREATE = 0x100;
+    /** {@code IN_CREATE}, as jextract has it. */
+    public static int IN_CREATE() {
+        return IN_CREATE;
+    }
     /** {@code IN_DELETE} */
     public static final int IN_DELETE = 0x200;
+    /** {@code IN_DELETE}, as jextract has it. */
+    public static int IN_DELETE() {
+        return IN_DELETE;
+    }
     /** {@code IN_DELETE_SELF} */
     public static final int IN_DELETE_SELF = 0x400;
+    /** {@code IN_DELETE_SELF}, as jextract has it. */
+    public static int IN_DELETE_SELF() {
+        return IN_DELETE_SELF;
+    }
     /** {@code IN_MOVE_SELF} */
     public static final int IN_MOVE_SELF = 0x800;
+    /** {@code IN_MOVE_SELF}, as jextract has it. */
+    public static int IN_MOVE_SELF() {
+        return IN_MOVE_SELF;
+    }
     /** {@code IN_UNMOUNT} */
     public static final int IN_UNMOUNT = 0x2000;
+    /** {@code IN_UNMOUNT}, as jextract has it. */
+    public static int IN_UNMOUNT() {
+        return IN_UNMOUNT;
+    }
     /** {@code IN_Q_OVERFLOW} */
     public static final int IN_Q_OVERFLOW = 0x4000;
+    /** {@code IN_Q_OVERFLOW}, as jextract has it. */
+    public static int IN_Q_OVERFLOW() {
+        return IN_Q_OVERFLOW;
+    }
     /** {@code IN_IGNORED} */
     public static final int IN_IGNORED = 0x8000;
+    /** {@code IN_IGNORED}, as jextract has it. */
+    public static int IN_IGNORED() {
+        return IN_IGNORED;
+    }
     /** {@code IN_ONLYDIR} */
     public static final int IN_ONLYDIR = 0x1000000;
+    /** {@code IN_ONLYDIR}, as jextract has it. */
+    public static int IN_ONLYDIR() {
+        return IN_ONLYDIR;
+    }
     /** {@code IN_DONT_FOLLOW} */
     public static final int IN_DONT_FOLLOW = 0x2000000;
+    /** {@code IN_DONT_FOLLOW}, as jextract has it. */
+    public static int IN_DONT_FOLLOW() {
+        return IN_DONT_FOLLOW;
+    }
     /** {@code IN_EXCL_UNLINK} */
     public static final int IN_EXCL_UNLINK = 0x4000000;
+    /** {@code IN_EXCL_UNLINK}, as jextract has it. */
+    public static int IN_EXCL_UNLINK() {
+        return IN_EXCL_UNLINK;
+    }
     /** {@code IN_MASK_CREATE} */
     public static final int IN_MASK_CREATE = 0x10000000;
+    /** {@code IN_MASK_CREATE}, as jextract has it. */
+    public static int IN_MASK_CREATE() {
+        return IN_MASK_CREATE;
+    }
     /** {@code IN_MASK_ADD} */
     public static final int IN_MASK_ADD = 0x20000000;
+    /** {@code IN_MASK_ADD}, as jextract has it. */
+    public static int IN_MASK_ADD() {
+        return IN_MASK_ADD;
+    }
     /** {@code IN_ISDIR} */
     public static final int IN_ISDIR = 0x40000000;
+    /** {@code IN_ISDIR}, as jextract has it. */
+    public static int IN_ISDIR() {
+        return IN_ISDIR;
+    }
     /** {@code IN_ONESHOT} */
     public static final int IN_ONESHOT = 0x80000000;
+    /** {@code IN_ONESHOT}, as jextract has it. */
+    public static int IN_ONESHOT() {
+        return IN_ONESHOT;
+    }
 
     private static final class inotify_init1$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("inotify_init1", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -72,7 +169,7 @@ public final class inotify_h {
      */
     public static int inotify_init1(MemorySegment callState, int flags) {
         try {
-            return (int) inotify_init1$.HANDLE.invokeExact(callState, flags);
+            return (int) inotify_init1$.CALL.invokeExact(callState, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall inotify_init1 failed", t);
         }
@@ -83,9 +180,39 @@ public final class inotify_h {
         return inotify_init1$.HANDLE;
     }
 
+    /** The function descriptor of {@code inotify_init1}, as jextract names it. */
+    public static FunctionDescriptor inotify_init1$descriptor() {
+        return inotify_init1$.DESC;
+    }
+
+    /** The address of {@code inotify_init1} in the C library. */
+    public static MemorySegment inotify_init1$address() {
+        return Abi.symbol("inotify_init1");
+    }
+
+    private static final class inotify_init1$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("inotify_init1", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int inotify_init1(int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int inotify_init1(int flags) {
+        try {
+            return (int) inotify_init1$plain.CALL.invokeExact(flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall inotify_init1 failed", t);
+        }
+    }
+
+
     private static final class inotify_add_watch$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("inotify_add_watch", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -94,7 +221,7 @@ public final class inotify_h {
      */
     public static int inotify_add_watch(MemorySegment callState, int fd, MemorySegment pathname, int mask) {
         try {
-            return (int) inotify_add_watch$.HANDLE.invokeExact(callState, fd, pathname, mask);
+            return (int) inotify_add_watch$.CALL.invokeExact(callState, fd, pathname, mask);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall inotify_add_watch failed", t);
         }
@@ -105,9 +232,39 @@ public final class inotify_h {
         return inotify_add_watch$.HANDLE;
     }
 
+    /** The function descriptor of {@code inotify_add_watch}, as jextract names it. */
+    public static FunctionDescriptor inotify_add_watch$descriptor() {
+        return inotify_add_watch$.DESC;
+    }
+
+    /** The address of {@code inotify_add_watch} in the C library. */
+    public static MemorySegment inotify_add_watch$address() {
+        return Abi.symbol("inotify_add_watch");
+    }
+
+    private static final class inotify_add_watch$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("inotify_add_watch", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int inotify_add_watch(int fd, const char *pathname, uint32_t mask) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int inotify_add_watch(int fd, MemorySegment pathname, int mask) {
+        try {
+            return (int) inotify_add_watch$plain.CALL.invokeExact(fd, pathname, mask);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall inotify_add_watch failed", t);
+        }
+    }
+
+
     private static final class inotify_rm_watch$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("inotify_rm_watch", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -116,7 +273,7 @@ public final class inotify_h {
      */
     public static int inotify_rm_watch(MemorySegment callState, int fd, int wd) {
         try {
-            return (int) inotify_rm_watch$.HANDLE.invokeExact(callState, fd, wd);
+            return (int) inotify_rm_watch$.CALL.invokeExact(callState, fd, wd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall inotify_rm_watch failed", t);
         }
@@ -126,4 +283,33 @@ public final class inotify_h {
     public static MethodHandle inotify_rm_watch$handle() {
         return inotify_rm_watch$.HANDLE;
     }
+
+    /** The function descriptor of {@code inotify_rm_watch}, as jextract names it. */
+    public static FunctionDescriptor inotify_rm_watch$descriptor() {
+        return inotify_rm_watch$.DESC;
+    }
+
+    /** The address of {@code inotify_rm_watch} in the C library. */
+    public static MemorySegment inotify_rm_watch$address() {
+        return Abi.symbol("inotify_rm_watch");
+    }
+
+    private static final class inotify_rm_watch$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("inotify_rm_watch", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int inotify_rm_watch(int fd, int wd) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int inotify_rm_watch(int fd, int wd) {
+        try {
+            return (int) inotify_rm_watch$plain.CALL.invokeExact(fd, wd);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall inotify_rm_watch failed", t);
+        }
+    }
+
 }

@@ -14,18 +14,39 @@ public final class ioctl_h {
 
     /** {@code FIONREAD} */
     public static final int FIONREAD = 21531;
+    /** {@code FIONREAD}, as jextract has it. */
+    public static int FIONREAD() {
+        return FIONREAD;
+    }
     /** {@code FIONBIO} */
     public static final int FIONBIO = 21537;
+    /** {@code FIONBIO}, as jextract has it. */
+    public static int FIONBIO() {
+        return FIONBIO;
+    }
     /** {@code SIOCINQ} */
     public static final int SIOCINQ = 21531;
+    /** {@code SIOCINQ}, as jextract has it. */
+    public static int SIOCINQ() {
+        return SIOCINQ;
+    }
     /** {@code SIOCOUTQ} */
     public static final int SIOCOUTQ = 21521;
+    /** {@code SIOCOUTQ}, as jextract has it. */
+    public static int SIOCOUTQ() {
+        return SIOCOUTQ;
+    }
     /** {@code TIOCOUTQ} */
     public static final int TIOCOUTQ = 21521;
+    /** {@code TIOCOUTQ}, as jextract has it. */
+    public static int TIOCOUTQ() {
+        return TIOCOUTQ;
+    }
 
     private static final class ioctl$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("ioctl", DESC, true, 2);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -35,7 +56,7 @@ public final class ioctl_h {
      */
     public static int ioctl(MemorySegment callState, int fd, long request, MemorySegment arg) {
         try {
-            return (int) ioctl$.HANDLE.invokeExact(callState, fd, request, arg);
+            return (int) ioctl$.CALL.invokeExact(callState, fd, request, arg);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall ioctl failed", t);
         }
@@ -44,5 +65,15 @@ public final class ioctl_h {
     /** The downcall handle of {@code ioctl}, taking the call-state segment first. */
     public static MethodHandle ioctl$handle() {
         return ioctl$.HANDLE;
+    }
+
+    /** The function descriptor of {@code ioctl}, as jextract names it. */
+    public static FunctionDescriptor ioctl$descriptor() {
+        return ioctl$.DESC;
+    }
+
+    /** The address of {@code ioctl} in the C library. */
+    public static MemorySegment ioctl$address() {
+        return Abi.symbol("ioctl");
     }
 }

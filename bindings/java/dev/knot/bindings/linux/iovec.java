@@ -27,10 +27,28 @@ public final class iovec {
     /** {@code sizeof(struct iovec)}: 16 bytes. */
     public static final long SIZEOF = 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code iov_base}. */
     public static final long iov_base$OFFSET = 0;
+    /** Offset of {@code iov_base}, as jextract names it. */
+    public static long iov_base$offset() {
+        return iov_base$OFFSET;
+    }
     /** Layout of {@code iov_base}. */
     public static final AddressLayout iov_base$LAYOUT = ADDRESS;
+    /** Layout of {@code iov_base}, as jextract names it. */
+    public static AddressLayout iov_base$layout() {
+        return iov_base$LAYOUT;
+    }
 
     /** Reads {@code iov_base}. */
     public static MemorySegment iov_base(MemorySegment struct) {
@@ -44,8 +62,16 @@ public final class iovec {
 
     /** Offset of {@code iov_len}. */
     public static final long iov_len$OFFSET = 8;
+    /** Offset of {@code iov_len}, as jextract names it. */
+    public static long iov_len$offset() {
+        return iov_len$OFFSET;
+    }
     /** Layout of {@code iov_len}. */
     public static final OfLong iov_len$LAYOUT = JAVA_LONG;
+    /** Layout of {@code iov_len}, as jextract names it. */
+    public static OfLong iov_len$layout() {
+        return iov_len$LAYOUT;
+    }
 
     /** Reads {@code iov_len}. */
     public static long iov_len(MemorySegment struct) {

@@ -27,8 +27,22 @@ public final class itimerspec {
     /** {@code sizeof(struct itimerspec)}: 32 bytes. */
     public static final long SIZEOF = 32;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code it_interval}. */
     public static final long it_interval$OFFSET = 0;
+    /** Offset of {@code it_interval}, as jextract names it. */
+    public static long it_interval$offset() {
+        return it_interval$OFFSET;
+    }
     /** Size of {@code it_interval} in bytes. */
     public static final long it_interval$SIZE = 16;
 
@@ -39,6 +53,10 @@ public final class itimerspec {
 
     /** Offset of {@code it_value}. */
     public static final long it_value$OFFSET = 16;
+    /** Offset of {@code it_value}, as jextract names it. */
+    public static long it_value$offset() {
+        return it_value$OFFSET;
+    }
     /** Size of {@code it_value} in bytes. */
     public static final long it_value$SIZE = 16;
 

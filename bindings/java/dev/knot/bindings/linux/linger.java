@@ -27,10 +27,28 @@ public final class linger {
     /** {@code sizeof(struct linger)}: 8 bytes. */
     public static final long SIZEOF = 8;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code l_onoff}. */
     public static final long l_onoff$OFFSET = 0;
+    /** Offset of {@code l_onoff}, as jextract names it. */
+    public static long l_onoff$offset() {
+        return l_onoff$OFFSET;
+    }
     /** Layout of {@code l_onoff}. */
     public static final OfInt l_onoff$LAYOUT = JAVA_INT;
+    /** Layout of {@code l_onoff}, as jextract names it. */
+    public static OfInt l_onoff$layout() {
+        return l_onoff$LAYOUT;
+    }
 
     /** Reads {@code l_onoff}. */
     public static int l_onoff(MemorySegment struct) {
@@ -44,8 +62,16 @@ public final class linger {
 
     /** Offset of {@code l_linger}. */
     public static final long l_linger$OFFSET = 4;
+    /** Offset of {@code l_linger}, as jextract names it. */
+    public static long l_linger$offset() {
+        return l_linger$OFFSET;
+    }
     /** Layout of {@code l_linger}. */
     public static final OfInt l_linger$LAYOUT = JAVA_INT;
+    /** Layout of {@code l_linger}, as jextract names it. */
+    public static OfInt l_linger$layout() {
+        return l_linger$LAYOUT;
+    }
 
     /** Reads {@code l_linger}. */
     public static int l_linger(MemorySegment struct) {

@@ -14,12 +14,21 @@ public final class mman_h {
 
     /** {@code MFD_CLOEXEC} */
     public static final int MFD_CLOEXEC = 1;
+    /** {@code MFD_CLOEXEC}, as jextract has it. */
+    public static int MFD_CLOEXEC() {
+        return MFD_CLOEXEC;
+    }
     /** {@code MFD_ALLOW_SEALING} */
     public static final int MFD_ALLOW_SEALING = 2;
+    /** {@code MFD_ALLOW_SEALING}, as jextract has it. */
+    public static int MFD_ALLOW_SEALING() {
+        return MFD_ALLOW_SEALING;
+    }
 
     private static final class memfd_create$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("memfd_create", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -28,7 +37,7 @@ public final class mman_h {
      */
     public static int memfd_create(MemorySegment callState, MemorySegment name, int flags) {
         try {
-            return (int) memfd_create$.HANDLE.invokeExact(callState, name, flags);
+            return (int) memfd_create$.CALL.invokeExact(callState, name, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall memfd_create failed", t);
         }
@@ -38,4 +47,33 @@ public final class mman_h {
     public static MethodHandle memfd_create$handle() {
         return memfd_create$.HANDLE;
     }
+
+    /** The function descriptor of {@code memfd_create}, as jextract names it. */
+    public static FunctionDescriptor memfd_create$descriptor() {
+        return memfd_create$.DESC;
+    }
+
+    /** The address of {@code memfd_create} in the C library. */
+    public static MemorySegment memfd_create$address() {
+        return Abi.symbol("memfd_create");
+    }
+
+    private static final class memfd_create$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("memfd_create", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int memfd_create(const char *name, unsigned int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int memfd_create(MemorySegment name, int flags) {
+        try {
+            return (int) memfd_create$plain.CALL.invokeExact(name, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall memfd_create failed", t);
+        }
+    }
+
 }

@@ -14,22 +14,51 @@ public final class poll_h {
 
     /** {@code POLLIN} */
     public static final int POLLIN = 1;
+    /** {@code POLLIN}, as jextract has it. */
+    public static int POLLIN() {
+        return POLLIN;
+    }
     /** {@code POLLPRI} */
     public static final int POLLPRI = 2;
+    /** {@code POLLPRI}, as jextract has it. */
+    public static int POLLPRI() {
+        return POLLPRI;
+    }
     /** {@code POLLOUT} */
     public static final int POLLOUT = 4;
+    /** {@code POLLOUT}, as jextract has it. */
+    public static int POLLOUT() {
+        return POLLOUT;
+    }
     /** {@code POLLERR} */
     public static final int POLLERR = 8;
+    /** {@code POLLERR}, as jextract has it. */
+    public static int POLLERR() {
+        return POLLERR;
+    }
     /** {@code POLLHUP} */
     public static final int POLLHUP = 16;
+    /** {@code POLLHUP}, as jextract has it. */
+    public static int POLLHUP() {
+        return POLLHUP;
+    }
     /** {@code POLLNVAL} */
     public static final int POLLNVAL = 32;
+    /** {@code POLLNVAL}, as jextract has it. */
+    public static int POLLNVAL() {
+        return POLLNVAL;
+    }
     /** {@code POLLRDHUP} */
     public static final int POLLRDHUP = 0x2000;
+    /** {@code POLLRDHUP}, as jextract has it. */
+    public static int POLLRDHUP() {
+        return POLLRDHUP;
+    }
 
     private static final class poll$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("poll", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -38,7 +67,7 @@ public final class poll_h {
      */
     public static int poll(MemorySegment callState, MemorySegment fds, long nfds, int timeout) {
         try {
-            return (int) poll$.HANDLE.invokeExact(callState, fds, nfds, timeout);
+            return (int) poll$.CALL.invokeExact(callState, fds, nfds, timeout);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall poll failed", t);
         }
@@ -48,4 +77,33 @@ public final class poll_h {
     public static MethodHandle poll$handle() {
         return poll$.HANDLE;
     }
+
+    /** The function descriptor of {@code poll}, as jextract names it. */
+    public static FunctionDescriptor poll$descriptor() {
+        return poll$.DESC;
+    }
+
+    /** The address of {@code poll} in the C library. */
+    public static MemorySegment poll$address() {
+        return Abi.symbol("poll");
+    }
+
+    private static final class poll$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("poll", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int poll(struct pollfd *fds, nfds_t nfds, int timeout) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int poll(MemorySegment fds, long nfds, int timeout) {
+        try {
+            return (int) poll$plain.CALL.invokeExact(fds, nfds, timeout);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall poll failed", t);
+        }
+    }
+
 }

@@ -28,10 +28,28 @@ public final class pollfd {
     /** {@code sizeof(struct pollfd)}: 8 bytes. */
     public static final long SIZEOF = 8;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code fd}. */
     public static final long fd$OFFSET = 0;
+    /** Offset of {@code fd}, as jextract names it. */
+    public static long fd$offset() {
+        return fd$OFFSET;
+    }
     /** Layout of {@code fd}. */
     public static final OfInt fd$LAYOUT = JAVA_INT;
+    /** Layout of {@code fd}, as jextract names it. */
+    public static OfInt fd$layout() {
+        return fd$LAYOUT;
+    }
 
     /** Reads {@code fd}. */
     public static int fd(MemorySegment struct) {
@@ -45,8 +63,16 @@ public final class pollfd {
 
     /** Offset of {@code events}. */
     public static final long events$OFFSET = 4;
+    /** Offset of {@code events}, as jextract names it. */
+    public static long events$offset() {
+        return events$OFFSET;
+    }
     /** Layout of {@code events}. */
     public static final OfShort events$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code events}, as jextract names it. */
+    public static OfShort events$layout() {
+        return events$LAYOUT;
+    }
 
     /** Reads {@code events}. */
     public static short events(MemorySegment struct) {
@@ -60,8 +86,16 @@ public final class pollfd {
 
     /** Offset of {@code revents}. */
     public static final long revents$OFFSET = 6;
+    /** Offset of {@code revents}, as jextract names it. */
+    public static long revents$offset() {
+        return revents$OFFSET;
+    }
     /** Layout of {@code revents}. */
     public static final OfShort revents$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code revents}, as jextract names it. */
+    public static OfShort revents$layout() {
+        return revents$LAYOUT;
+    }
 
     /** Reads {@code revents}. */
     public static short revents(MemorySegment struct) {

@@ -19,6 +19,16 @@ public final class posix_spawn_file_actions_t {
     /** The layout: opaque bytes of the right size and alignment. */
     public static final MemoryLayout LAYOUT = MemoryLayout.paddingLayout(SIZEOF).withByteAlignment(ALIGNOF);
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static MemoryLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Allocates one zeroed {@code posix_spawn_file_actions_t}. */
     public static MemorySegment allocate(SegmentAllocator allocator) {
         return allocator.allocate(SIZEOF, ALIGNOF);

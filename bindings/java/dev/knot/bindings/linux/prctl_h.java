@@ -14,12 +14,21 @@ public final class prctl_h {
 
     /** {@code PR_SET_PDEATHSIG} */
     public static final int PR_SET_PDEATHSIG = 1;
+    /** {@code PR_SET_PDEATHSIG}, as jextract has it. */
+    public static int PR_SET_PDEATHSIG() {
+        return PR_SET_PDEATHSIG;
+    }
     /** {@code PR_GET_PDEATHSIG} */
     public static final int PR_GET_PDEATHSIG = 2;
+    /** {@code PR_GET_PDEATHSIG}, as jextract has it. */
+    public static int PR_GET_PDEATHSIG() {
+        return PR_GET_PDEATHSIG;
+    }
 
     private static final class prctl$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG);
         static final MethodHandle HANDLE = Abi.downcall("prctl", DESC, true, 1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -29,7 +38,7 @@ public final class prctl_h {
      */
     public static int prctl(MemorySegment callState, int option, long arg2) {
         try {
-            return (int) prctl$.HANDLE.invokeExact(callState, option, arg2);
+            return (int) prctl$.CALL.invokeExact(callState, option, arg2);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall prctl failed", t);
         }
@@ -38,5 +47,15 @@ public final class prctl_h {
     /** The downcall handle of {@code prctl}, taking the call-state segment first. */
     public static MethodHandle prctl$handle() {
         return prctl$.HANDLE;
+    }
+
+    /** The function descriptor of {@code prctl}, as jextract names it. */
+    public static FunctionDescriptor prctl$descriptor() {
+        return prctl$.DESC;
+    }
+
+    /** The address of {@code prctl} in the C library. */
+    public static MemorySegment prctl$address() {
+        return Abi.symbol("prctl");
     }
 }

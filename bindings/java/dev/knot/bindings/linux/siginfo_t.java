@@ -33,10 +33,28 @@ public final class siginfo_t {
     /** {@code sizeof(siginfo_t)}: 128 bytes. */
     public static final long SIZEOF = 128;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code si_signo}. */
     public static final long si_signo$OFFSET = 0;
+    /** Offset of {@code si_signo}, as jextract names it. */
+    public static long si_signo$offset() {
+        return si_signo$OFFSET;
+    }
     /** Layout of {@code si_signo}. */
     public static final OfInt si_signo$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_signo}, as jextract names it. */
+    public static OfInt si_signo$layout() {
+        return si_signo$LAYOUT;
+    }
 
     /** Reads {@code si_signo}. */
     public static int si_signo(MemorySegment struct) {
@@ -50,8 +68,16 @@ public final class siginfo_t {
 
     /** Offset of {@code si_errno}. */
     public static final long si_errno$OFFSET = 4;
+    /** Offset of {@code si_errno}, as jextract names it. */
+    public static long si_errno$offset() {
+        return si_errno$OFFSET;
+    }
     /** Layout of {@code si_errno}. */
     public static final OfInt si_errno$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_errno}, as jextract names it. */
+    public static OfInt si_errno$layout() {
+        return si_errno$LAYOUT;
+    }
 
     /** Reads {@code si_errno}. */
     public static int si_errno(MemorySegment struct) {
@@ -65,8 +91,16 @@ public final class siginfo_t {
 
     /** Offset of {@code si_code}. */
     public static final long si_code$OFFSET = 8;
+    /** Offset of {@code si_code}, as jextract names it. */
+    public static long si_code$offset() {
+        return si_code$OFFSET;
+    }
     /** Layout of {@code si_code}. */
     public static final OfInt si_code$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_code}, as jextract names it. */
+    public static OfInt si_code$layout() {
+        return si_code$LAYOUT;
+    }
 
     /** Reads {@code si_code}. */
     public static int si_code(MemorySegment struct) {
@@ -80,8 +114,16 @@ public final class siginfo_t {
 
     /** Offset of {@code si_pid}. */
     public static final long si_pid$OFFSET = 16;
+    /** Offset of {@code si_pid}, as jextract names it. */
+    public static long si_pid$offset() {
+        return si_pid$OFFSET;
+    }
     /** Layout of {@code si_pid}. */
     public static final OfInt si_pid$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_pid}, as jextract names it. */
+    public static OfInt si_pid$layout() {
+        return si_pid$LAYOUT;
+    }
 
     /** Reads {@code si_pid}. */
     public static int si_pid(MemorySegment struct) {
@@ -95,8 +137,16 @@ public final class siginfo_t {
 
     /** Offset of {@code si_uid}. */
     public static final long si_uid$OFFSET = 20;
+    /** Offset of {@code si_uid}, as jextract names it. */
+    public static long si_uid$offset() {
+        return si_uid$OFFSET;
+    }
     /** Layout of {@code si_uid}. */
     public static final OfInt si_uid$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_uid}, as jextract names it. */
+    public static OfInt si_uid$layout() {
+        return si_uid$LAYOUT;
+    }
 
     /** Reads {@code si_uid}. */
     public static int si_uid(MemorySegment struct) {
@@ -110,8 +160,16 @@ public final class siginfo_t {
 
     /** Offset of {@code si_status}. */
     public static final long si_status$OFFSET = 24;
+    /** Offset of {@code si_status}, as jextract names it. */
+    public static long si_status$offset() {
+        return si_status$OFFSET;
+    }
     /** Layout of {@code si_status}. */
     public static final OfInt si_status$LAYOUT = JAVA_INT;
+    /** Layout of {@code si_status}, as jextract names it. */
+    public static OfInt si_status$layout() {
+        return si_status$LAYOUT;
+    }
 
     /** Reads {@code si_status}. */
     public static int si_status(MemorySegment struct) {

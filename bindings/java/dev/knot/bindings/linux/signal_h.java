@@ -14,76 +14,213 @@ public final class signal_h {
 
     /** {@code SIGHUP} */
     public static final int SIGHUP = 1;
+    /** {@code SIGHUP}, as jextract has it. */
+    public static int SIGHUP() {
+        return SIGHUP;
+    }
     /** {@code SIGINT} */
     public static final int SIGINT = 2;
+    /** {@code SIGINT}, as jextract has it. */
+    public static int SIGINT() {
+        return SIGINT;
+    }
     /** {@code SIGQUIT} */
     public static final int SIGQUIT = 3;
+    /** {@code SIGQUIT}, as jextract has it. */
+    public static int SIGQUIT() {
+        return SIGQUIT;
+    }
     /** {@code SIGILL} */
     public static final int SIGILL = 4;
+    /** {@code SIGILL}, as jextract has it. */
+    public static int SIGILL() {
+        return SIGILL;
+    }
     /** {@code SIGTRAP} */
     public static final int SIGTRAP = 5;
+    /** {@code SIGTRAP}, as jextract has it. */
+    public static int SIGTRAP() {
+        return SIGTRAP;
+    }
     /** {@code SIGABRT} */
     public static final int SIGABRT = 6;
+    /** {@code SIGABRT}, as jextract has it. */
+    public static int SIGABRT() {
+        return SIGABRT;
+    }
     /** {@code SIGBUS} */
     public static final int SIGBUS = 7;
+    /** {@code SIGBUS}, as jextract has it. */
+    public static int SIGBUS() {
+        return SIGBUS;
+    }
     /** {@code SIGFPE} */
     public static final int SIGFPE = 8;
+    /** {@code SIGFPE}, as jextract has it. */
+    public static int SIGFPE() {
+        return SIGFPE;
+    }
     /** {@code SIGKILL} */
     public static final int SIGKILL = 9;
+    /** {@code SIGKILL}, as jextract has it. */
+    public static int SIGKILL() {
+        return SIGKILL;
+    }
     /** {@code SIGUSR1} */
     public static final int SIGUSR1 = 10;
+    /** {@code SIGUSR1}, as jextract has it. */
+    public static int SIGUSR1() {
+        return SIGUSR1;
+    }
     /** {@code SIGSEGV} */
     public static final int SIGSEGV = 11;
+    /** {@code SIGSEGV}, as jextract has it. */
+    public static int SIGSEGV() {
+        return SIGSEGV;
+    }
     /** {@code SIGUSR2} */
     public static final int SIGUSR2 = 12;
+    /** {@code SIGUSR2}, as jextract has it. */
+    public static int SIGUSR2() {
+        return SIGUSR2;
+    }
     /** {@code SIGPIPE} */
     public static final int SIGPIPE = 13;
+    /** {@code SIGPIPE}, as jextract has it. */
+    public static int SIGPIPE() {
+        return SIGPIPE;
+    }
     /** {@code SIGALRM} */
     public static final int SIGALRM = 14;
+    /** {@code SIGALRM}, as jextract has it. */
+    public static int SIGALRM() {
+        return SIGALRM;
+    }
     /** {@code SIGTERM} */
     public static final int SIGTERM = 15;
+    /** {@code SIGTERM}, as jextract has it. */
+    public static int SIGTERM() {
+        return SIGTERM;
+    }
     /** {@code SIGCHLD} */
     public static final int SIGCHLD = 17;
+    /** {@code SIGCHLD}, as jextract has it. */
+    public static int SIGCHLD() {
+        return SIGCHLD;
+    }
     /** {@code SIGCONT} */
     public static final int SIGCONT = 18;
+    /** {@code SIGCONT}, as jextract has it. */
+    public static int SIGCONT() {
+        return SIGCONT;
+    }
     /** {@code SIGSTOP} */
     public static final int SIGSTOP = 19;
+    /** {@code SIGSTOP}, as jextract has it. */
+    public static int SIGSTOP() {
+        return SIGSTOP;
+    }
     /** {@code SIGTSTP} */
     public static final int SIGTSTP = 20;
+    /** {@code SIGTSTP}, as jextract has it. */
+    public static int SIGTSTP() {
+        return SIGTSTP;
+    }
     /** {@code SIGTTIN} */
     public static final int SIGTTIN = 21;
+    /** {@code SIGTTIN}, as jextract has it. */
+    public static int SIGTTIN() {
+        return SIGTTIN;
+    }
     /** {@code SIGTTOU} */
     public static final int SIGTTOU = 22;
+    /** {@code SIGTTOU}, as jextract has it. */
+    public static int SIGTTOU() {
+        return SIGTTOU;
+    }
     /** {@code SIGURG} */
     public static final int SIGURG = 23;
+    /** {@code SIGURG}, as jextract has it. */
+    public static int SIGURG() {
+        return SIGURG;
+    }
     /** {@code SIGXCPU} */
     public static final int SIGXCPU = 24;
+    /** {@code SIGXCPU}, as jextract has it. */
+    public static int SIGXCPU() {
+        return SIGXCPU;
+    }
     /** {@code SIGXFSZ} */
     public static final int SIGXFSZ = 25;
+    /** {@code SIGXFSZ}, as jextract has it. */
+    public static int SIGXFSZ() {
+        return SIGXFSZ;
+    }
     /** {@code SIGVTALRM} */
     public static final int SIGVTALRM = 26;
+    /** {@code SIGVTALRM}, as jextract has it. */
+    public static int SIGVTALRM() {
+        return SIGVTALRM;
+    }
     /** {@code SIGPROF} */
     public static final int SIGPROF = 27;
+    /** {@code SIGPROF}, as jextract has it. */
+    public static int SIGPROF() {
+        return SIGPROF;
+    }
     /** {@code SIGWINCH} */
     public static final int SIGWINCH = 28;
+    /** {@code SIGWINCH}, as jextract has it. */
+    public static int SIGWINCH() {
+        return SIGWINCH;
+    }
     /** {@code SIGIO} */
     public static final int SIGIO = 29;
+    /** {@code SIGIO}, as jextract has it. */
+    public static int SIGIO() {
+        return SIGIO;
+    }
     /** {@code SIGPWR} */
     public static final int SIGPWR = 30;
+    /** {@code SIGPWR}, as jextract has it. */
+    public static int SIGPWR() {
+        return SIGPWR;
+    }
     /** {@code SIGSYS} */
     public static final int SIGSYS = 31;
+    /** {@code SIGSYS}, as jextract has it. */
+    public static int SIGSYS() {
+        return SIGSYS;
+    }
     /** {@code SIG_BLOCK} */
     public static final int SIG_BLOCK = 0;
+    /** {@code SIG_BLOCK}, as jextract has it. */
+    public static int SIG_BLOCK() {
+        return SIG_BLOCK;
+    }
     /** {@code SIG_UNBLOCK} */
     public static final int SIG_UNBLOCK = 1;
+    /** {@code SIG_UNBLOCK}, as jextract has it. */
+    public static int SIG_UNBLOCK() {
+        return SIG_UNBLOCK;
+    }
     /** {@code SIG_SETMASK} */
     public static final int SIG_SETMASK = 2;
+    /** {@code SIG_SETMASK}, as jextract has it. */
+    public static int SIG_SETMASK() {
+        return SIG_SETMASK;
+    }
     /** {@code NSIG} */
     public static final int NSIG = 65;
+    /** {@code NSIG}, as jextract has it. */
+    public static int NSIG() {
+        return NSIG;
+    }
 
     private static final class sigemptyset$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("sigemptyset", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -92,7 +229,7 @@ public final class signal_h {
      */
     public static int sigemptyset(MemorySegment callState, MemorySegment set) {
         try {
-            return (int) sigemptyset$.HANDLE.invokeExact(callState, set);
+            return (int) sigemptyset$.CALL.invokeExact(callState, set);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall sigemptyset failed", t);
         }
@@ -103,9 +240,39 @@ public final class signal_h {
         return sigemptyset$.HANDLE;
     }
 
+    /** The function descriptor of {@code sigemptyset}, as jextract names it. */
+    public static FunctionDescriptor sigemptyset$descriptor() {
+        return sigemptyset$.DESC;
+    }
+
+    /** The address of {@code sigemptyset} in the C library. */
+    public static MemorySegment sigemptyset$address() {
+        return Abi.symbol("sigemptyset");
+    }
+
+    private static final class sigemptyset$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("sigemptyset", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int sigemptyset(sigset_t *set) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int sigemptyset(MemorySegment set) {
+        try {
+            return (int) sigemptyset$plain.CALL.invokeExact(set);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall sigemptyset failed", t);
+        }
+    }
+
+
     private static final class sigfillset$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("sigfillset", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -114,7 +281,7 @@ public final class signal_h {
      */
     public static int sigfillset(MemorySegment callState, MemorySegment set) {
         try {
-            return (int) sigfillset$.HANDLE.invokeExact(callState, set);
+            return (int) sigfillset$.CALL.invokeExact(callState, set);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall sigfillset failed", t);
         }
@@ -125,9 +292,39 @@ public final class signal_h {
         return sigfillset$.HANDLE;
     }
 
+    /** The function descriptor of {@code sigfillset}, as jextract names it. */
+    public static FunctionDescriptor sigfillset$descriptor() {
+        return sigfillset$.DESC;
+    }
+
+    /** The address of {@code sigfillset} in the C library. */
+    public static MemorySegment sigfillset$address() {
+        return Abi.symbol("sigfillset");
+    }
+
+    private static final class sigfillset$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("sigfillset", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int sigfillset(sigset_t *set) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int sigfillset(MemorySegment set) {
+        try {
+            return (int) sigfillset$plain.CALL.invokeExact(set);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall sigfillset failed", t);
+        }
+    }
+
+
     private static final class sigaddset$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("sigaddset", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -136,7 +333,7 @@ public final class signal_h {
      */
     public static int sigaddset(MemorySegment callState, MemorySegment set, int signo) {
         try {
-            return (int) sigaddset$.HANDLE.invokeExact(callState, set, signo);
+            return (int) sigaddset$.CALL.invokeExact(callState, set, signo);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall sigaddset failed", t);
         }
@@ -147,9 +344,39 @@ public final class signal_h {
         return sigaddset$.HANDLE;
     }
 
+    /** The function descriptor of {@code sigaddset}, as jextract names it. */
+    public static FunctionDescriptor sigaddset$descriptor() {
+        return sigaddset$.DESC;
+    }
+
+    /** The address of {@code sigaddset} in the C library. */
+    public static MemorySegment sigaddset$address() {
+        return Abi.symbol("sigaddset");
+    }
+
+    private static final class sigaddset$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("sigaddset", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int sigaddset(sigset_t *set, int signo) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int sigaddset(MemorySegment set, int signo) {
+        try {
+            return (int) sigaddset$plain.CALL.invokeExact(set, signo);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall sigaddset failed", t);
+        }
+    }
+
+
     private static final class sigdelset$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("sigdelset", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -158,7 +385,7 @@ public final class signal_h {
      */
     public static int sigdelset(MemorySegment callState, MemorySegment set, int signo) {
         try {
-            return (int) sigdelset$.HANDLE.invokeExact(callState, set, signo);
+            return (int) sigdelset$.CALL.invokeExact(callState, set, signo);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall sigdelset failed", t);
         }
@@ -169,9 +396,39 @@ public final class signal_h {
         return sigdelset$.HANDLE;
     }
 
+    /** The function descriptor of {@code sigdelset}, as jextract names it. */
+    public static FunctionDescriptor sigdelset$descriptor() {
+        return sigdelset$.DESC;
+    }
+
+    /** The address of {@code sigdelset} in the C library. */
+    public static MemorySegment sigdelset$address() {
+        return Abi.symbol("sigdelset");
+    }
+
+    private static final class sigdelset$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("sigdelset", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int sigdelset(sigset_t *set, int signo) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int sigdelset(MemorySegment set, int signo) {
+        try {
+            return (int) sigdelset$plain.CALL.invokeExact(set, signo);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall sigdelset failed", t);
+        }
+    }
+
+
     private static final class kill$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("kill", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -180,7 +437,7 @@ public final class signal_h {
      */
     public static int kill(MemorySegment callState, int pid, int sig) {
         try {
-            return (int) kill$.HANDLE.invokeExact(callState, pid, sig);
+            return (int) kill$.CALL.invokeExact(callState, pid, sig);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kill failed", t);
         }
@@ -191,9 +448,39 @@ public final class signal_h {
         return kill$.HANDLE;
     }
 
+    /** The function descriptor of {@code kill}, as jextract names it. */
+    public static FunctionDescriptor kill$descriptor() {
+        return kill$.DESC;
+    }
+
+    /** The address of {@code kill} in the C library. */
+    public static MemorySegment kill$address() {
+        return Abi.symbol("kill");
+    }
+
+    private static final class kill$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("kill", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kill(pid_t pid, int sig) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kill(int pid, int sig) {
+        try {
+            return (int) kill$plain.CALL.invokeExact(pid, sig);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kill failed", t);
+        }
+    }
+
+
     private static final class pthread_sigmask$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("pthread_sigmask", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -201,7 +488,7 @@ public final class signal_h {
      */
     public static int pthread_sigmask(int how, MemorySegment newmask, MemorySegment oldmask) {
         try {
-            return (int) pthread_sigmask$.HANDLE.invokeExact(how, newmask, oldmask);
+            return (int) pthread_sigmask$.CALL.invokeExact(how, newmask, oldmask);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall pthread_sigmask failed", t);
         }
@@ -210,5 +497,15 @@ public final class signal_h {
     /** The downcall handle of {@code pthread_sigmask}. */
     public static MethodHandle pthread_sigmask$handle() {
         return pthread_sigmask$.HANDLE;
+    }
+
+    /** The function descriptor of {@code pthread_sigmask}, as jextract names it. */
+    public static FunctionDescriptor pthread_sigmask$descriptor() {
+        return pthread_sigmask$.DESC;
+    }
+
+    /** The address of {@code pthread_sigmask} in the C library. */
+    public static MemorySegment pthread_sigmask$address() {
+        return Abi.symbol("pthread_sigmask");
     }
 }

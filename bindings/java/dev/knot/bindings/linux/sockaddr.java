@@ -27,10 +27,28 @@ public final class sockaddr {
     /** {@code sizeof(struct sockaddr)}: 16 bytes. */
     public static final long SIZEOF = 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code sa_family}. */
     public static final long sa_family$OFFSET = 0;
+    /** Offset of {@code sa_family}, as jextract names it. */
+    public static long sa_family$offset() {
+        return sa_family$OFFSET;
+    }
     /** Layout of {@code sa_family}. */
     public static final OfShort sa_family$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sa_family}, as jextract names it. */
+    public static OfShort sa_family$layout() {
+        return sa_family$LAYOUT;
+    }
 
     /** Reads {@code sa_family}. */
     public static short sa_family(MemorySegment struct) {

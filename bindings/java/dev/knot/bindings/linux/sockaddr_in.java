@@ -29,10 +29,28 @@ public final class sockaddr_in {
     /** {@code sizeof(struct sockaddr_in)}: 16 bytes. */
     public static final long SIZEOF = 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code sin_family}. */
     public static final long sin_family$OFFSET = 0;
+    /** Offset of {@code sin_family}, as jextract names it. */
+    public static long sin_family$offset() {
+        return sin_family$OFFSET;
+    }
     /** Layout of {@code sin_family}. */
     public static final OfShort sin_family$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sin_family}, as jextract names it. */
+    public static OfShort sin_family$layout() {
+        return sin_family$LAYOUT;
+    }
 
     /** Reads {@code sin_family}. */
     public static short sin_family(MemorySegment struct) {
@@ -46,8 +64,16 @@ public final class sockaddr_in {
 
     /** Offset of {@code sin_port}. */
     public static final long sin_port$OFFSET = 2;
+    /** Offset of {@code sin_port}, as jextract names it. */
+    public static long sin_port$offset() {
+        return sin_port$OFFSET;
+    }
     /** Layout of {@code sin_port}. */
     public static final OfShort sin_port$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sin_port}, as jextract names it. */
+    public static OfShort sin_port$layout() {
+        return sin_port$LAYOUT;
+    }
 
     /** Reads {@code sin_port}. */
     public static short sin_port(MemorySegment struct) {
@@ -61,6 +87,10 @@ public final class sockaddr_in {
 
     /** Offset of {@code sin_addr}. */
     public static final long sin_addr$OFFSET = 4;
+    /** Offset of {@code sin_addr}, as jextract names it. */
+    public static long sin_addr$offset() {
+        return sin_addr$OFFSET;
+    }
     /** Size of {@code sin_addr} in bytes. */
     public static final long sin_addr$SIZE = 4;
 
@@ -71,6 +101,10 @@ public final class sockaddr_in {
 
     /** Offset of {@code sin_zero}. */
     public static final long sin_zero$OFFSET = 8;
+    /** Offset of {@code sin_zero}, as jextract names it. */
+    public static long sin_zero$offset() {
+        return sin_zero$OFFSET;
+    }
     /** Size of {@code sin_zero} in bytes. */
     public static final long sin_zero$SIZE = 8;
 

@@ -30,10 +30,28 @@ public final class sockaddr_in6 {
     /** {@code sizeof(struct sockaddr_in6)}: 28 bytes. */
     public static final long SIZEOF = 28;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code sin6_family}. */
     public static final long sin6_family$OFFSET = 0;
+    /** Offset of {@code sin6_family}, as jextract names it. */
+    public static long sin6_family$offset() {
+        return sin6_family$OFFSET;
+    }
     /** Layout of {@code sin6_family}. */
     public static final OfShort sin6_family$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sin6_family}, as jextract names it. */
+    public static OfShort sin6_family$layout() {
+        return sin6_family$LAYOUT;
+    }
 
     /** Reads {@code sin6_family}. */
     public static short sin6_family(MemorySegment struct) {
@@ -47,8 +65,16 @@ public final class sockaddr_in6 {
 
     /** Offset of {@code sin6_port}. */
     public static final long sin6_port$OFFSET = 2;
+    /** Offset of {@code sin6_port}, as jextract names it. */
+    public static long sin6_port$offset() {
+        return sin6_port$OFFSET;
+    }
     /** Layout of {@code sin6_port}. */
     public static final OfShort sin6_port$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sin6_port}, as jextract names it. */
+    public static OfShort sin6_port$layout() {
+        return sin6_port$LAYOUT;
+    }
 
     /** Reads {@code sin6_port}. */
     public static short sin6_port(MemorySegment struct) {
@@ -62,8 +88,16 @@ public final class sockaddr_in6 {
 
     /** Offset of {@code sin6_flowinfo}. */
     public static final long sin6_flowinfo$OFFSET = 4;
+    /** Offset of {@code sin6_flowinfo}, as jextract names it. */
+    public static long sin6_flowinfo$offset() {
+        return sin6_flowinfo$OFFSET;
+    }
     /** Layout of {@code sin6_flowinfo}. */
     public static final OfInt sin6_flowinfo$LAYOUT = JAVA_INT;
+    /** Layout of {@code sin6_flowinfo}, as jextract names it. */
+    public static OfInt sin6_flowinfo$layout() {
+        return sin6_flowinfo$LAYOUT;
+    }
 
     /** Reads {@code sin6_flowinfo}. */
     public static int sin6_flowinfo(MemorySegment struct) {
@@ -77,6 +111,10 @@ public final class sockaddr_in6 {
 
     /** Offset of {@code sin6_addr}. */
     public static final long sin6_addr$OFFSET = 8;
+    /** Offset of {@code sin6_addr}, as jextract names it. */
+    public static long sin6_addr$offset() {
+        return sin6_addr$OFFSET;
+    }
     /** Size of {@code sin6_addr} in bytes. */
     public static final long sin6_addr$SIZE = 16;
 
@@ -87,8 +125,16 @@ public final class sockaddr_in6 {
 
     /** Offset of {@code sin6_scope_id}. */
     public static final long sin6_scope_id$OFFSET = 24;
+    /** Offset of {@code sin6_scope_id}, as jextract names it. */
+    public static long sin6_scope_id$offset() {
+        return sin6_scope_id$OFFSET;
+    }
     /** Layout of {@code sin6_scope_id}. */
     public static final OfInt sin6_scope_id$LAYOUT = JAVA_INT;
+    /** Layout of {@code sin6_scope_id}, as jextract names it. */
+    public static OfInt sin6_scope_id$layout() {
+        return sin6_scope_id$LAYOUT;
+    }
 
     /** Reads {@code sin6_scope_id}. */
     public static int sin6_scope_id(MemorySegment struct) {

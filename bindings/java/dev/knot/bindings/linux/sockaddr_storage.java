@@ -27,10 +27,28 @@ public final class sockaddr_storage {
     /** {@code sizeof(struct sockaddr_storage)}: 128 bytes. */
     public static final long SIZEOF = 128;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code ss_family}. */
     public static final long ss_family$OFFSET = 0;
+    /** Offset of {@code ss_family}, as jextract names it. */
+    public static long ss_family$offset() {
+        return ss_family$OFFSET;
+    }
     /** Layout of {@code ss_family}. */
     public static final OfShort ss_family$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code ss_family}, as jextract names it. */
+    public static OfShort ss_family$layout() {
+        return ss_family$LAYOUT;
+    }
 
     /** Reads {@code ss_family}. */
     public static short ss_family(MemorySegment struct) {

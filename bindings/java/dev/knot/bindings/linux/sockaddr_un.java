@@ -27,10 +27,28 @@ public final class sockaddr_un {
     /** {@code sizeof(struct sockaddr_un)}: 110 bytes. */
     public static final long SIZEOF = 110;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code sun_family}. */
     public static final long sun_family$OFFSET = 0;
+    /** Offset of {@code sun_family}, as jextract names it. */
+    public static long sun_family$offset() {
+        return sun_family$OFFSET;
+    }
     /** Layout of {@code sun_family}. */
     public static final OfShort sun_family$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code sun_family}, as jextract names it. */
+    public static OfShort sun_family$layout() {
+        return sun_family$LAYOUT;
+    }
 
     /** Reads {@code sun_family}. */
     public static short sun_family(MemorySegment struct) {
@@ -44,6 +62,10 @@ public final class sockaddr_un {
 
     /** Offset of {@code sun_path}. */
     public static final long sun_path$OFFSET = 2;
+    /** Offset of {@code sun_path}, as jextract names it. */
+    public static long sun_path$offset() {
+        return sun_path$OFFSET;
+    }
     /** Size of {@code sun_path} in bytes. */
     public static final long sun_path$SIZE = 108;
 

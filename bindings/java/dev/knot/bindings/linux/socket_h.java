@@ -14,70 +14,195 @@ public final class socket_h {
 
     /** {@code AF_UNSPEC} */
     public static final int AF_UNSPEC = 0;
+    /** {@code AF_UNSPEC}, as jextract has it. */
+    public static int AF_UNSPEC() {
+        return AF_UNSPEC;
+    }
     /** {@code AF_UNIX} */
     public static final int AF_UNIX = 1;
+    /** {@code AF_UNIX}, as jextract has it. */
+    public static int AF_UNIX() {
+        return AF_UNIX;
+    }
     /** {@code AF_INET} */
     public static final int AF_INET = 2;
+    /** {@code AF_INET}, as jextract has it. */
+    public static int AF_INET() {
+        return AF_INET;
+    }
     /** {@code AF_INET6} */
     public static final int AF_INET6 = 10;
+    /** {@code AF_INET6}, as jextract has it. */
+    public static int AF_INET6() {
+        return AF_INET6;
+    }
     /** {@code SOCK_STREAM} */
     public static final int SOCK_STREAM = 1;
+    /** {@code SOCK_STREAM}, as jextract has it. */
+    public static int SOCK_STREAM() {
+        return SOCK_STREAM;
+    }
     /** {@code SOCK_DGRAM} */
     public static final int SOCK_DGRAM = 2;
+    /** {@code SOCK_DGRAM}, as jextract has it. */
+    public static int SOCK_DGRAM() {
+        return SOCK_DGRAM;
+    }
     /** {@code SOCK_NONBLOCK} */
     public static final int SOCK_NONBLOCK = 0x800;
+    /** {@code SOCK_NONBLOCK}, as jextract has it. */
+    public static int SOCK_NONBLOCK() {
+        return SOCK_NONBLOCK;
+    }
     /** {@code SOCK_CLOEXEC} */
     public static final int SOCK_CLOEXEC = 0x80000;
+    /** {@code SOCK_CLOEXEC}, as jextract has it. */
+    public static int SOCK_CLOEXEC() {
+        return SOCK_CLOEXEC;
+    }
     /** {@code SOL_SOCKET} */
     public static final int SOL_SOCKET = 1;
+    /** {@code SOL_SOCKET}, as jextract has it. */
+    public static int SOL_SOCKET() {
+        return SOL_SOCKET;
+    }
     /** {@code SO_REUSEADDR} */
     public static final int SO_REUSEADDR = 2;
+    /** {@code SO_REUSEADDR}, as jextract has it. */
+    public static int SO_REUSEADDR() {
+        return SO_REUSEADDR;
+    }
     /** {@code SO_REUSEPORT} */
     public static final int SO_REUSEPORT = 15;
+    /** {@code SO_REUSEPORT}, as jextract has it. */
+    public static int SO_REUSEPORT() {
+        return SO_REUSEPORT;
+    }
     /** {@code SO_KEEPALIVE} */
     public static final int SO_KEEPALIVE = 9;
+    /** {@code SO_KEEPALIVE}, as jextract has it. */
+    public static int SO_KEEPALIVE() {
+        return SO_KEEPALIVE;
+    }
     /** {@code SO_SNDBUF} */
     public static final int SO_SNDBUF = 7;
+    /** {@code SO_SNDBUF}, as jextract has it. */
+    public static int SO_SNDBUF() {
+        return SO_SNDBUF;
+    }
     /** {@code SO_RCVBUF} */
     public static final int SO_RCVBUF = 8;
+    /** {@code SO_RCVBUF}, as jextract has it. */
+    public static int SO_RCVBUF() {
+        return SO_RCVBUF;
+    }
     /** {@code SO_LINGER} */
     public static final int SO_LINGER = 13;
+    /** {@code SO_LINGER}, as jextract has it. */
+    public static int SO_LINGER() {
+        return SO_LINGER;
+    }
     /** {@code SO_ERROR} */
     public static final int SO_ERROR = 4;
+    /** {@code SO_ERROR}, as jextract has it. */
+    public static int SO_ERROR() {
+        return SO_ERROR;
+    }
     /** {@code SO_TYPE} */
     public static final int SO_TYPE = 3;
+    /** {@code SO_TYPE}, as jextract has it. */
+    public static int SO_TYPE() {
+        return SO_TYPE;
+    }
     /** {@code SO_ACCEPTCONN} */
     public static final int SO_ACCEPTCONN = 30;
+    /** {@code SO_ACCEPTCONN}, as jextract has it. */
+    public static int SO_ACCEPTCONN() {
+        return SO_ACCEPTCONN;
+    }
     /** {@code SO_DOMAIN} */
     public static final int SO_DOMAIN = 39;
+    /** {@code SO_DOMAIN}, as jextract has it. */
+    public static int SO_DOMAIN() {
+        return SO_DOMAIN;
+    }
     /** {@code SO_PROTOCOL} */
     public static final int SO_PROTOCOL = 38;
+    /** {@code SO_PROTOCOL}, as jextract has it. */
+    public static int SO_PROTOCOL() {
+        return SO_PROTOCOL;
+    }
     /** {@code SO_PEERCRED} */
     public static final int SO_PEERCRED = 17;
+    /** {@code SO_PEERCRED}, as jextract has it. */
+    public static int SO_PEERCRED() {
+        return SO_PEERCRED;
+    }
     /** {@code SO_RCVLOWAT} */
     public static final int SO_RCVLOWAT = 18;
+    /** {@code SO_RCVLOWAT}, as jextract has it. */
+    public static int SO_RCVLOWAT() {
+        return SO_RCVLOWAT;
+    }
     /** {@code SO_SNDLOWAT} */
     public static final int SO_SNDLOWAT = 19;
+    /** {@code SO_SNDLOWAT}, as jextract has it. */
+    public static int SO_SNDLOWAT() {
+        return SO_SNDLOWAT;
+    }
     /** {@code SHUT_RD} */
     public static final int SHUT_RD = 0;
+    /** {@code SHUT_RD}, as jextract has it. */
+    public static int SHUT_RD() {
+        return SHUT_RD;
+    }
     /** {@code SHUT_WR} */
     public static final int SHUT_WR = 1;
+    /** {@code SHUT_WR}, as jextract has it. */
+    public static int SHUT_WR() {
+        return SHUT_WR;
+    }
     /** {@code SHUT_RDWR} */
     public static final int SHUT_RDWR = 2;
+    /** {@code SHUT_RDWR}, as jextract has it. */
+    public static int SHUT_RDWR() {
+        return SHUT_RDWR;
+    }
     /** {@code MSG_NOSIGNAL} */
     public static final int MSG_NOSIGNAL = 0x4000;
+    /** {@code MSG_NOSIGNAL}, as jextract has it. */
+    public static int MSG_NOSIGNAL() {
+        return MSG_NOSIGNAL;
+    }
     /** {@code MSG_DONTWAIT} */
     public static final int MSG_DONTWAIT = 64;
+    /** {@code MSG_DONTWAIT}, as jextract has it. */
+    public static int MSG_DONTWAIT() {
+        return MSG_DONTWAIT;
+    }
     /** {@code MSG_PEEK} */
     public static final int MSG_PEEK = 2;
+    /** {@code MSG_PEEK}, as jextract has it. */
+    public static int MSG_PEEK() {
+        return MSG_PEEK;
+    }
     /** {@code SOMAXCONN} */
     public static final int SOMAXCONN = 0x1000;
+    /** {@code SOMAXCONN}, as jextract has it. */
+    public static int SOMAXCONN() {
+        return SOMAXCONN;
+    }
     /** {@code SCM_RIGHTS} */
     public static final int SCM_RIGHTS = 1;
+    /** {@code SCM_RIGHTS}, as jextract has it. */
+    public static int SCM_RIGHTS() {
+        return SCM_RIGHTS;
+    }
 
     private static final class socket$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("socket", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -86,7 +211,7 @@ public final class socket_h {
      */
     public static int socket(MemorySegment callState, int domain, int type, int protocol) {
         try {
-            return (int) socket$.HANDLE.invokeExact(callState, domain, type, protocol);
+            return (int) socket$.CALL.invokeExact(callState, domain, type, protocol);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall socket failed", t);
         }
@@ -97,9 +222,39 @@ public final class socket_h {
         return socket$.HANDLE;
     }
 
+    /** The function descriptor of {@code socket}, as jextract names it. */
+    public static FunctionDescriptor socket$descriptor() {
+        return socket$.DESC;
+    }
+
+    /** The address of {@code socket} in the C library. */
+    public static MemorySegment socket$address() {
+        return Abi.symbol("socket");
+    }
+
+    private static final class socket$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("socket", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int socket(int domain, int type, int protocol) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int socket(int domain, int type, int protocol) {
+        try {
+            return (int) socket$plain.CALL.invokeExact(domain, type, protocol);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall socket failed", t);
+        }
+    }
+
+
     private static final class socketpair$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("socketpair", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -108,7 +263,7 @@ public final class socket_h {
      */
     public static int socketpair(MemorySegment callState, int domain, int type, int protocol, MemorySegment sv) {
         try {
-            return (int) socketpair$.HANDLE.invokeExact(callState, domain, type, protocol, sv);
+            return (int) socketpair$.CALL.invokeExact(callState, domain, type, protocol, sv);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall socketpair failed", t);
         }
@@ -119,9 +274,39 @@ public final class socket_h {
         return socketpair$.HANDLE;
     }
 
+    /** The function descriptor of {@code socketpair}, as jextract names it. */
+    public static FunctionDescriptor socketpair$descriptor() {
+        return socketpair$.DESC;
+    }
+
+    /** The address of {@code socketpair} in the C library. */
+    public static MemorySegment socketpair$address() {
+        return Abi.symbol("socketpair");
+    }
+
+    private static final class socketpair$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("socketpair", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int socketpair(int domain, int type, int protocol, int *sv) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int socketpair(int domain, int type, int protocol, MemorySegment sv) {
+        try {
+            return (int) socketpair$plain.CALL.invokeExact(domain, type, protocol, sv);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall socketpair failed", t);
+        }
+    }
+
+
     private static final class bind$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("bind", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -130,7 +315,7 @@ public final class socket_h {
      */
     public static int bind(MemorySegment callState, int fd, MemorySegment addr, int len) {
         try {
-            return (int) bind$.HANDLE.invokeExact(callState, fd, addr, len);
+            return (int) bind$.CALL.invokeExact(callState, fd, addr, len);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall bind failed", t);
         }
@@ -141,9 +326,39 @@ public final class socket_h {
         return bind$.HANDLE;
     }
 
+    /** The function descriptor of {@code bind}, as jextract names it. */
+    public static FunctionDescriptor bind$descriptor() {
+        return bind$.DESC;
+    }
+
+    /** The address of {@code bind} in the C library. */
+    public static MemorySegment bind$address() {
+        return Abi.symbol("bind");
+    }
+
+    private static final class bind$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("bind", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int bind(int fd, MemorySegment addr, int len) {
+        try {
+            return (int) bind$plain.CALL.invokeExact(fd, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall bind failed", t);
+        }
+    }
+
+
     private static final class listen$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("listen", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -152,7 +367,7 @@ public final class socket_h {
      */
     public static int listen(MemorySegment callState, int fd, int backlog) {
         try {
-            return (int) listen$.HANDLE.invokeExact(callState, fd, backlog);
+            return (int) listen$.CALL.invokeExact(callState, fd, backlog);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall listen failed", t);
         }
@@ -163,9 +378,39 @@ public final class socket_h {
         return listen$.HANDLE;
     }
 
+    /** The function descriptor of {@code listen}, as jextract names it. */
+    public static FunctionDescriptor listen$descriptor() {
+        return listen$.DESC;
+    }
+
+    /** The address of {@code listen} in the C library. */
+    public static MemorySegment listen$address() {
+        return Abi.symbol("listen");
+    }
+
+    private static final class listen$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("listen", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int listen(int fd, int backlog) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int listen(int fd, int backlog) {
+        try {
+            return (int) listen$plain.CALL.invokeExact(fd, backlog);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall listen failed", t);
+        }
+    }
+
+
     private static final class accept4$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("accept4", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -174,7 +419,7 @@ public final class socket_h {
      */
     public static int accept4(MemorySegment callState, int fd, MemorySegment addr, MemorySegment len, int flags) {
         try {
-            return (int) accept4$.HANDLE.invokeExact(callState, fd, addr, len, flags);
+            return (int) accept4$.CALL.invokeExact(callState, fd, addr, len, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall accept4 failed", t);
         }
@@ -185,9 +430,39 @@ public final class socket_h {
         return accept4$.HANDLE;
     }
 
+    /** The function descriptor of {@code accept4}, as jextract names it. */
+    public static FunctionDescriptor accept4$descriptor() {
+        return accept4$.DESC;
+    }
+
+    /** The address of {@code accept4} in the C library. */
+    public static MemorySegment accept4$address() {
+        return Abi.symbol("accept4");
+    }
+
+    private static final class accept4$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("accept4", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int accept4(int fd, MemorySegment addr, MemorySegment len, int flags) {
+        try {
+            return (int) accept4$plain.CALL.invokeExact(fd, addr, len, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall accept4 failed", t);
+        }
+    }
+
+
     private static final class connect$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("connect", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -196,7 +471,7 @@ public final class socket_h {
      */
     public static int connect(MemorySegment callState, int fd, MemorySegment addr, int len) {
         try {
-            return (int) connect$.HANDLE.invokeExact(callState, fd, addr, len);
+            return (int) connect$.CALL.invokeExact(callState, fd, addr, len);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall connect failed", t);
         }
@@ -207,9 +482,39 @@ public final class socket_h {
         return connect$.HANDLE;
     }
 
+    /** The function descriptor of {@code connect}, as jextract names it. */
+    public static FunctionDescriptor connect$descriptor() {
+        return connect$.DESC;
+    }
+
+    /** The address of {@code connect} in the C library. */
+    public static MemorySegment connect$address() {
+        return Abi.symbol("connect");
+    }
+
+    private static final class connect$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("connect", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int connect(int fd, MemorySegment addr, int len) {
+        try {
+            return (int) connect$plain.CALL.invokeExact(fd, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall connect failed", t);
+        }
+    }
+
+
     private static final class shutdown$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("shutdown", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -218,7 +523,7 @@ public final class socket_h {
      */
     public static int shutdown(MemorySegment callState, int fd, int how) {
         try {
-            return (int) shutdown$.HANDLE.invokeExact(callState, fd, how);
+            return (int) shutdown$.CALL.invokeExact(callState, fd, how);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall shutdown failed", t);
         }
@@ -229,9 +534,39 @@ public final class socket_h {
         return shutdown$.HANDLE;
     }
 
+    /** The function descriptor of {@code shutdown}, as jextract names it. */
+    public static FunctionDescriptor shutdown$descriptor() {
+        return shutdown$.DESC;
+    }
+
+    /** The address of {@code shutdown} in the C library. */
+    public static MemorySegment shutdown$address() {
+        return Abi.symbol("shutdown");
+    }
+
+    private static final class shutdown$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("shutdown", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int shutdown(int fd, int how) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int shutdown(int fd, int how) {
+        try {
+            return (int) shutdown$plain.CALL.invokeExact(fd, how);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall shutdown failed", t);
+        }
+    }
+
+
     private static final class getsockopt$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("getsockopt", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -240,7 +575,7 @@ public final class socket_h {
      */
     public static int getsockopt(MemorySegment callState, int fd, int level, int optname, MemorySegment optval, MemorySegment optlen) {
         try {
-            return (int) getsockopt$.HANDLE.invokeExact(callState, fd, level, optname, optval, optlen);
+            return (int) getsockopt$.CALL.invokeExact(callState, fd, level, optname, optval, optlen);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getsockopt failed", t);
         }
@@ -251,9 +586,39 @@ public final class socket_h {
         return getsockopt$.HANDLE;
     }
 
+    /** The function descriptor of {@code getsockopt}, as jextract names it. */
+    public static FunctionDescriptor getsockopt$descriptor() {
+        return getsockopt$.DESC;
+    }
+
+    /** The address of {@code getsockopt} in the C library. */
+    public static MemorySegment getsockopt$address() {
+        return Abi.symbol("getsockopt");
+    }
+
+    private static final class getsockopt$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("getsockopt", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int getsockopt(int fd, int level, int optname, MemorySegment optval, MemorySegment optlen) {
+        try {
+            return (int) getsockopt$plain.CALL.invokeExact(fd, level, optname, optval, optlen);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall getsockopt failed", t);
+        }
+    }
+
+
     private static final class setsockopt$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("setsockopt", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -262,7 +627,7 @@ public final class socket_h {
      */
     public static int setsockopt(MemorySegment callState, int fd, int level, int optname, MemorySegment optval, int optlen) {
         try {
-            return (int) setsockopt$.HANDLE.invokeExact(callState, fd, level, optname, optval, optlen);
+            return (int) setsockopt$.CALL.invokeExact(callState, fd, level, optname, optval, optlen);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall setsockopt failed", t);
         }
@@ -273,9 +638,39 @@ public final class socket_h {
         return setsockopt$.HANDLE;
     }
 
+    /** The function descriptor of {@code setsockopt}, as jextract names it. */
+    public static FunctionDescriptor setsockopt$descriptor() {
+        return setsockopt$.DESC;
+    }
+
+    /** The address of {@code setsockopt} in the C library. */
+    public static MemorySegment setsockopt$address() {
+        return Abi.symbol("setsockopt");
+    }
+
+    private static final class setsockopt$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("setsockopt", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int setsockopt(int fd, int level, int optname, MemorySegment optval, int optlen) {
+        try {
+            return (int) setsockopt$plain.CALL.invokeExact(fd, level, optname, optval, optlen);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall setsockopt failed", t);
+        }
+    }
+
+
     private static final class getsockname$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("getsockname", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -284,7 +679,7 @@ public final class socket_h {
      */
     public static int getsockname(MemorySegment callState, int fd, MemorySegment addr, MemorySegment len) {
         try {
-            return (int) getsockname$.HANDLE.invokeExact(callState, fd, addr, len);
+            return (int) getsockname$.CALL.invokeExact(callState, fd, addr, len);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getsockname failed", t);
         }
@@ -295,9 +690,39 @@ public final class socket_h {
         return getsockname$.HANDLE;
     }
 
+    /** The function descriptor of {@code getsockname}, as jextract names it. */
+    public static FunctionDescriptor getsockname$descriptor() {
+        return getsockname$.DESC;
+    }
+
+    /** The address of {@code getsockname} in the C library. */
+    public static MemorySegment getsockname$address() {
+        return Abi.symbol("getsockname");
+    }
+
+    private static final class getsockname$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("getsockname", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int getsockname(int fd, MemorySegment addr, MemorySegment len) {
+        try {
+            return (int) getsockname$plain.CALL.invokeExact(fd, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall getsockname failed", t);
+        }
+    }
+
+
     private static final class getpeername$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("getpeername", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -306,7 +731,7 @@ public final class socket_h {
      */
     public static int getpeername(MemorySegment callState, int fd, MemorySegment addr, MemorySegment len) {
         try {
-            return (int) getpeername$.HANDLE.invokeExact(callState, fd, addr, len);
+            return (int) getpeername$.CALL.invokeExact(callState, fd, addr, len);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getpeername failed", t);
         }
@@ -317,9 +742,39 @@ public final class socket_h {
         return getpeername$.HANDLE;
     }
 
+    /** The function descriptor of {@code getpeername}, as jextract names it. */
+    public static FunctionDescriptor getpeername$descriptor() {
+        return getpeername$.DESC;
+    }
+
+    /** The address of {@code getpeername} in the C library. */
+    public static MemorySegment getpeername$address() {
+        return Abi.symbol("getpeername");
+    }
+
+    private static final class getpeername$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("getpeername", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int getpeername(int fd, MemorySegment addr, MemorySegment len) {
+        try {
+            return (int) getpeername$plain.CALL.invokeExact(fd, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall getpeername failed", t);
+        }
+    }
+
+
     private static final class send$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("send", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -328,7 +783,7 @@ public final class socket_h {
      */
     public static long send(MemorySegment callState, int fd, MemorySegment buf, long n, int flags) {
         try {
-            return (long) send$.HANDLE.invokeExact(callState, fd, buf, n, flags);
+            return (long) send$.CALL.invokeExact(callState, fd, buf, n, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall send failed", t);
         }
@@ -339,9 +794,59 @@ public final class socket_h {
         return send$.HANDLE;
     }
 
+    /** The function descriptor of {@code send}, as jextract names it. */
+    public static FunctionDescriptor send$descriptor() {
+        return send$.DESC;
+    }
+
+    /** The address of {@code send} in the C library. */
+    public static MemorySegment send$address() {
+        return Abi.symbol("send");
+    }
+
+    private static final class send$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("send", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t send(int fd, const void *buf, size_t n, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long send(int fd, MemorySegment buf, long n, int flags) {
+        try {
+            return (long) send$plain.CALL.invokeExact(fd, buf, n, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall send failed", t);
+        }
+    }
+
+
+    private static final class send$raw$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("send", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t send(int fd, const void *buf, size_t n, int flags) }
+     * <p>Pointer arguments as raw addresses, for callers that hold one (a framework's direct buffer): no {@code MemorySegment} is made per call.
+     * <p>{@code callState} receives errno; read it with {@link Abi#errno}.
+     */
+    public static long send$raw(MemorySegment callState, int fd, long buf, long n, int flags) {
+        try {
+            return (long) send$raw$.CALL.invokeExact(callState, fd, buf, n, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall send failed", t);
+        }
+    }
+
+
     private static final class recv$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("recv", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -350,7 +855,7 @@ public final class socket_h {
      */
     public static long recv(MemorySegment callState, int fd, MemorySegment buf, long n, int flags) {
         try {
-            return (long) recv$.HANDLE.invokeExact(callState, fd, buf, n, flags);
+            return (long) recv$.CALL.invokeExact(callState, fd, buf, n, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall recv failed", t);
         }
@@ -360,4 +865,53 @@ public final class socket_h {
     public static MethodHandle recv$handle() {
         return recv$.HANDLE;
     }
+
+    /** The function descriptor of {@code recv}, as jextract names it. */
+    public static FunctionDescriptor recv$descriptor() {
+        return recv$.DESC;
+    }
+
+    /** The address of {@code recv} in the C library. */
+    public static MemorySegment recv$address() {
+        return Abi.symbol("recv");
+    }
+
+    private static final class recv$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("recv", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t recv(int fd, void *buf, size_t n, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long recv(int fd, MemorySegment buf, long n, int flags) {
+        try {
+            return (long) recv$plain.CALL.invokeExact(fd, buf, n, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall recv failed", t);
+        }
+    }
+
+
+    private static final class recv$raw$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("recv", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t recv(int fd, void *buf, size_t n, int flags) }
+     * <p>Pointer arguments as raw addresses, for callers that hold one (a framework's direct buffer): no {@code MemorySegment} is made per call.
+     * <p>{@code callState} receives errno; read it with {@link Abi#errno}.
+     */
+    public static long recv$raw(MemorySegment callState, int fd, long buf, long n, int flags) {
+        try {
+            return (long) recv$raw$.CALL.invokeExact(callState, fd, buf, n, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall recv failed", t);
+        }
+    }
+
 }

@@ -14,18 +14,39 @@ public final class spawn_h {
 
     /** {@code POSIX_SPAWN_RESETIDS} */
     public static final int POSIX_SPAWN_RESETIDS = 1;
+    /** {@code POSIX_SPAWN_RESETIDS}, as jextract has it. */
+    public static int POSIX_SPAWN_RESETIDS() {
+        return POSIX_SPAWN_RESETIDS;
+    }
     /** {@code POSIX_SPAWN_SETPGROUP} */
     public static final int POSIX_SPAWN_SETPGROUP = 2;
+    /** {@code POSIX_SPAWN_SETPGROUP}, as jextract has it. */
+    public static int POSIX_SPAWN_SETPGROUP() {
+        return POSIX_SPAWN_SETPGROUP;
+    }
     /** {@code POSIX_SPAWN_SETSIGDEF} */
     public static final int POSIX_SPAWN_SETSIGDEF = 4;
+    /** {@code POSIX_SPAWN_SETSIGDEF}, as jextract has it. */
+    public static int POSIX_SPAWN_SETSIGDEF() {
+        return POSIX_SPAWN_SETSIGDEF;
+    }
     /** {@code POSIX_SPAWN_SETSIGMASK} */
     public static final int POSIX_SPAWN_SETSIGMASK = 8;
+    /** {@code POSIX_SPAWN_SETSIGMASK}, as jextract has it. */
+    public static int POSIX_SPAWN_SETSIGMASK() {
+        return POSIX_SPAWN_SETSIGMASK;
+    }
     /** {@code POSIX_SPAWN_SETSID} */
     public static final int POSIX_SPAWN_SETSID = 128;
+    /** {@code POSIX_SPAWN_SETSID}, as jextract has it. */
+    public static int POSIX_SPAWN_SETSID() {
+        return POSIX_SPAWN_SETSID;
+    }
 
     private static final class posix_spawn$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -33,7 +54,7 @@ public final class spawn_h {
      */
     public static int posix_spawn(MemorySegment pid, MemorySegment path, MemorySegment file_actions, MemorySegment attrp, MemorySegment argv, MemorySegment envp) {
         try {
-            return (int) posix_spawn$.HANDLE.invokeExact(pid, path, file_actions, attrp, argv, envp);
+            return (int) posix_spawn$.CALL.invokeExact(pid, path, file_actions, attrp, argv, envp);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn failed", t);
         }
@@ -44,9 +65,20 @@ public final class spawn_h {
         return posix_spawn$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn$descriptor() {
+        return posix_spawn$.DESC;
+    }
+
+    /** The address of {@code posix_spawn} in the C library. */
+    public static MemorySegment posix_spawn$address() {
+        return Abi.symbol("posix_spawn");
+    }
+
     private static final class posix_spawn_file_actions_init$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_init", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -54,7 +86,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_init(MemorySegment file_actions) {
         try {
-            return (int) posix_spawn_file_actions_init$.HANDLE.invokeExact(file_actions);
+            return (int) posix_spawn_file_actions_init$.CALL.invokeExact(file_actions);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_init failed", t);
         }
@@ -65,9 +97,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_init$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_init}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_init$descriptor() {
+        return posix_spawn_file_actions_init$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_init} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_init$address() {
+        return Abi.symbol("posix_spawn_file_actions_init");
+    }
+
     private static final class posix_spawn_file_actions_destroy$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_destroy", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -75,7 +118,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_destroy(MemorySegment file_actions) {
         try {
-            return (int) posix_spawn_file_actions_destroy$.HANDLE.invokeExact(file_actions);
+            return (int) posix_spawn_file_actions_destroy$.CALL.invokeExact(file_actions);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_destroy failed", t);
         }
@@ -86,9 +129,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_destroy$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_destroy}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_destroy$descriptor() {
+        return posix_spawn_file_actions_destroy$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_destroy} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_destroy$address() {
+        return Abi.symbol("posix_spawn_file_actions_destroy");
+    }
+
     private static final class posix_spawn_file_actions_adddup2$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_adddup2", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -96,7 +150,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_adddup2(MemorySegment file_actions, int fd, int newfd) {
         try {
-            return (int) posix_spawn_file_actions_adddup2$.HANDLE.invokeExact(file_actions, fd, newfd);
+            return (int) posix_spawn_file_actions_adddup2$.CALL.invokeExact(file_actions, fd, newfd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_adddup2 failed", t);
         }
@@ -107,9 +161,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_adddup2$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_adddup2}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_adddup2$descriptor() {
+        return posix_spawn_file_actions_adddup2$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_adddup2} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_adddup2$address() {
+        return Abi.symbol("posix_spawn_file_actions_adddup2");
+    }
+
     private static final class posix_spawn_file_actions_addclose$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_addclose", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -117,7 +182,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_addclose(MemorySegment file_actions, int fd) {
         try {
-            return (int) posix_spawn_file_actions_addclose$.HANDLE.invokeExact(file_actions, fd);
+            return (int) posix_spawn_file_actions_addclose$.CALL.invokeExact(file_actions, fd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_addclose failed", t);
         }
@@ -128,9 +193,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_addclose$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_addclose}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_addclose$descriptor() {
+        return posix_spawn_file_actions_addclose$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_addclose} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_addclose$address() {
+        return Abi.symbol("posix_spawn_file_actions_addclose");
+    }
+
     private static final class posix_spawn_file_actions_addclosefrom_np$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_addclosefrom_np", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -138,7 +214,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_addclosefrom_np(MemorySegment file_actions, int from) {
         try {
-            return (int) posix_spawn_file_actions_addclosefrom_np$.HANDLE.invokeExact(file_actions, from);
+            return (int) posix_spawn_file_actions_addclosefrom_np$.CALL.invokeExact(file_actions, from);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_addclosefrom_np failed", t);
         }
@@ -149,9 +225,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_addclosefrom_np$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_addclosefrom_np}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_addclosefrom_np$descriptor() {
+        return posix_spawn_file_actions_addclosefrom_np$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_addclosefrom_np} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_addclosefrom_np$address() {
+        return Abi.symbol("posix_spawn_file_actions_addclosefrom_np");
+    }
+
     private static final class posix_spawn_file_actions_addchdir_np$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawn_file_actions_addchdir_np", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -159,7 +246,7 @@ public final class spawn_h {
      */
     public static int posix_spawn_file_actions_addchdir_np(MemorySegment file_actions, MemorySegment path) {
         try {
-            return (int) posix_spawn_file_actions_addchdir_np$.HANDLE.invokeExact(file_actions, path);
+            return (int) posix_spawn_file_actions_addchdir_np$.CALL.invokeExact(file_actions, path);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawn_file_actions_addchdir_np failed", t);
         }
@@ -170,9 +257,20 @@ public final class spawn_h {
         return posix_spawn_file_actions_addchdir_np$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawn_file_actions_addchdir_np}, as jextract names it. */
+    public static FunctionDescriptor posix_spawn_file_actions_addchdir_np$descriptor() {
+        return posix_spawn_file_actions_addchdir_np$.DESC;
+    }
+
+    /** The address of {@code posix_spawn_file_actions_addchdir_np} in the C library. */
+    public static MemorySegment posix_spawn_file_actions_addchdir_np$address() {
+        return Abi.symbol("posix_spawn_file_actions_addchdir_np");
+    }
+
     private static final class posix_spawnattr_init$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_init", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -180,7 +278,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_init(MemorySegment attr) {
         try {
-            return (int) posix_spawnattr_init$.HANDLE.invokeExact(attr);
+            return (int) posix_spawnattr_init$.CALL.invokeExact(attr);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_init failed", t);
         }
@@ -191,9 +289,20 @@ public final class spawn_h {
         return posix_spawnattr_init$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawnattr_init}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_init$descriptor() {
+        return posix_spawnattr_init$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_init} in the C library. */
+    public static MemorySegment posix_spawnattr_init$address() {
+        return Abi.symbol("posix_spawnattr_init");
+    }
+
     private static final class posix_spawnattr_destroy$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_destroy", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -201,7 +310,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_destroy(MemorySegment attr) {
         try {
-            return (int) posix_spawnattr_destroy$.HANDLE.invokeExact(attr);
+            return (int) posix_spawnattr_destroy$.CALL.invokeExact(attr);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_destroy failed", t);
         }
@@ -212,9 +321,20 @@ public final class spawn_h {
         return posix_spawnattr_destroy$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawnattr_destroy}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_destroy$descriptor() {
+        return posix_spawnattr_destroy$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_destroy} in the C library. */
+    public static MemorySegment posix_spawnattr_destroy$address() {
+        return Abi.symbol("posix_spawnattr_destroy");
+    }
+
     private static final class posix_spawnattr_setflags$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_SHORT);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_setflags", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -222,7 +342,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_setflags(MemorySegment attr, short flags) {
         try {
-            return (int) posix_spawnattr_setflags$.HANDLE.invokeExact(attr, flags);
+            return (int) posix_spawnattr_setflags$.CALL.invokeExact(attr, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_setflags failed", t);
         }
@@ -233,9 +353,20 @@ public final class spawn_h {
         return posix_spawnattr_setflags$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawnattr_setflags}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_setflags$descriptor() {
+        return posix_spawnattr_setflags$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_setflags} in the C library. */
+    public static MemorySegment posix_spawnattr_setflags$address() {
+        return Abi.symbol("posix_spawnattr_setflags");
+    }
+
     private static final class posix_spawnattr_setsigmask$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_setsigmask", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -243,7 +374,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_setsigmask(MemorySegment attr, MemorySegment sigmask) {
         try {
-            return (int) posix_spawnattr_setsigmask$.HANDLE.invokeExact(attr, sigmask);
+            return (int) posix_spawnattr_setsigmask$.CALL.invokeExact(attr, sigmask);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_setsigmask failed", t);
         }
@@ -254,9 +385,20 @@ public final class spawn_h {
         return posix_spawnattr_setsigmask$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawnattr_setsigmask}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_setsigmask$descriptor() {
+        return posix_spawnattr_setsigmask$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_setsigmask} in the C library. */
+    public static MemorySegment posix_spawnattr_setsigmask$address() {
+        return Abi.symbol("posix_spawnattr_setsigmask");
+    }
+
     private static final class posix_spawnattr_setsigdefault$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_setsigdefault", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -264,7 +406,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_setsigdefault(MemorySegment attr, MemorySegment sigdefault) {
         try {
-            return (int) posix_spawnattr_setsigdefault$.HANDLE.invokeExact(attr, sigdefault);
+            return (int) posix_spawnattr_setsigdefault$.CALL.invokeExact(attr, sigdefault);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_setsigdefault failed", t);
         }
@@ -275,9 +417,20 @@ public final class spawn_h {
         return posix_spawnattr_setsigdefault$.HANDLE;
     }
 
+    /** The function descriptor of {@code posix_spawnattr_setsigdefault}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_setsigdefault$descriptor() {
+        return posix_spawnattr_setsigdefault$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_setsigdefault} in the C library. */
+    public static MemorySegment posix_spawnattr_setsigdefault$address() {
+        return Abi.symbol("posix_spawnattr_setsigdefault");
+    }
+
     private static final class posix_spawnattr_setpgroup$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("posix_spawnattr_setpgroup", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -285,7 +438,7 @@ public final class spawn_h {
      */
     public static int posix_spawnattr_setpgroup(MemorySegment attr, int pgroup) {
         try {
-            return (int) posix_spawnattr_setpgroup$.HANDLE.invokeExact(attr, pgroup);
+            return (int) posix_spawnattr_setpgroup$.CALL.invokeExact(attr, pgroup);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall posix_spawnattr_setpgroup failed", t);
         }
@@ -294,5 +447,15 @@ public final class spawn_h {
     /** The downcall handle of {@code posix_spawnattr_setpgroup}. */
     public static MethodHandle posix_spawnattr_setpgroup$handle() {
         return posix_spawnattr_setpgroup$.HANDLE;
+    }
+
+    /** The function descriptor of {@code posix_spawnattr_setpgroup}, as jextract names it. */
+    public static FunctionDescriptor posix_spawnattr_setpgroup$descriptor() {
+        return posix_spawnattr_setpgroup$.DESC;
+    }
+
+    /** The address of {@code posix_spawnattr_setpgroup} in the C library. */
+    public static MemorySegment posix_spawnattr_setpgroup$address() {
+        return Abi.symbol("posix_spawnattr_setpgroup");
     }
 }

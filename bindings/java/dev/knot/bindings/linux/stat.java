@@ -54,10 +54,28 @@ public final class stat {
     /** {@code sizeof(struct stat)}: 144 on x86_64, 128 on aarch64. */
     public static final long SIZEOF = Abi.X86_64 ? 144 : 128;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code st_dev}. */
     public static final long st_dev$OFFSET = 0;
+    /** Offset of {@code st_dev}, as jextract names it. */
+    public static long st_dev$offset() {
+        return st_dev$OFFSET;
+    }
     /** Layout of {@code st_dev}. */
     public static final OfLong st_dev$LAYOUT = JAVA_LONG;
+    /** Layout of {@code st_dev}, as jextract names it. */
+    public static OfLong st_dev$layout() {
+        return st_dev$LAYOUT;
+    }
 
     /** Reads {@code st_dev}. */
     public static long st_dev(MemorySegment struct) {
@@ -71,8 +89,16 @@ public final class stat {
 
     /** Offset of {@code st_ino}. */
     public static final long st_ino$OFFSET = 8;
+    /** Offset of {@code st_ino}, as jextract names it. */
+    public static long st_ino$offset() {
+        return st_ino$OFFSET;
+    }
     /** Layout of {@code st_ino}. */
     public static final OfLong st_ino$LAYOUT = JAVA_LONG;
+    /** Layout of {@code st_ino}, as jextract names it. */
+    public static OfLong st_ino$layout() {
+        return st_ino$LAYOUT;
+    }
 
     /** Reads {@code st_ino}. */
     public static long st_ino(MemorySegment struct) {
@@ -86,8 +112,16 @@ public final class stat {
 
     /** Offset of {@code st_mode}. */
     public static final long st_mode$OFFSET = Abi.X86_64 ? 24 : 16;
+    /** Offset of {@code st_mode}, as jextract names it. */
+    public static long st_mode$offset() {
+        return st_mode$OFFSET;
+    }
     /** Layout of {@code st_mode}. */
     public static final OfInt st_mode$LAYOUT = JAVA_INT;
+    /** Layout of {@code st_mode}, as jextract names it. */
+    public static OfInt st_mode$layout() {
+        return st_mode$LAYOUT;
+    }
 
     /** Reads {@code st_mode}. */
     public static int st_mode(MemorySegment struct) {
@@ -101,6 +135,10 @@ public final class stat {
 
     /** Offset of {@code st_nlink}. */
     public static final long st_nlink$OFFSET = Abi.X86_64 ? 16 : 20;
+    /** Offset of {@code st_nlink}, as jextract names it. */
+    public static long st_nlink$offset() {
+        return st_nlink$OFFSET;
+    }
     /** Reads {@code st_nlink}, whose size depends on the arch, as a long. */
     public static long st_nlink(MemorySegment struct) {
         return Abi.X86_64 ? struct.get(JAVA_LONG, st_nlink$OFFSET) : Integer.toUnsignedLong(struct.get(JAVA_INT, st_nlink$OFFSET));
@@ -117,8 +155,16 @@ public final class stat {
 
     /** Offset of {@code st_uid}. */
     public static final long st_uid$OFFSET = Abi.X86_64 ? 28 : 24;
+    /** Offset of {@code st_uid}, as jextract names it. */
+    public static long st_uid$offset() {
+        return st_uid$OFFSET;
+    }
     /** Layout of {@code st_uid}. */
     public static final OfInt st_uid$LAYOUT = JAVA_INT;
+    /** Layout of {@code st_uid}, as jextract names it. */
+    public static OfInt st_uid$layout() {
+        return st_uid$LAYOUT;
+    }
 
     /** Reads {@code st_uid}. */
     public static int st_uid(MemorySegment struct) {
@@ -132,8 +178,16 @@ public final class stat {
 
     /** Offset of {@code st_gid}. */
     public static final long st_gid$OFFSET = Abi.X86_64 ? 32 : 28;
+    /** Offset of {@code st_gid}, as jextract names it. */
+    public static long st_gid$offset() {
+        return st_gid$OFFSET;
+    }
     /** Layout of {@code st_gid}. */
     public static final OfInt st_gid$LAYOUT = JAVA_INT;
+    /** Layout of {@code st_gid}, as jextract names it. */
+    public static OfInt st_gid$layout() {
+        return st_gid$LAYOUT;
+    }
 
     /** Reads {@code st_gid}. */
     public static int st_gid(MemorySegment struct) {
@@ -147,8 +201,16 @@ public final class stat {
 
     /** Offset of {@code st_rdev}. */
     public static final long st_rdev$OFFSET = Abi.X86_64 ? 40 : 32;
+    /** Offset of {@code st_rdev}, as jextract names it. */
+    public static long st_rdev$offset() {
+        return st_rdev$OFFSET;
+    }
     /** Layout of {@code st_rdev}. */
     public static final OfLong st_rdev$LAYOUT = JAVA_LONG;
+    /** Layout of {@code st_rdev}, as jextract names it. */
+    public static OfLong st_rdev$layout() {
+        return st_rdev$LAYOUT;
+    }
 
     /** Reads {@code st_rdev}. */
     public static long st_rdev(MemorySegment struct) {
@@ -162,8 +224,16 @@ public final class stat {
 
     /** Offset of {@code st_size}. */
     public static final long st_size$OFFSET = 48;
+    /** Offset of {@code st_size}, as jextract names it. */
+    public static long st_size$offset() {
+        return st_size$OFFSET;
+    }
     /** Layout of {@code st_size}. */
     public static final OfLong st_size$LAYOUT = JAVA_LONG;
+    /** Layout of {@code st_size}, as jextract names it. */
+    public static OfLong st_size$layout() {
+        return st_size$LAYOUT;
+    }
 
     /** Reads {@code st_size}. */
     public static long st_size(MemorySegment struct) {
@@ -177,6 +247,10 @@ public final class stat {
 
     /** Offset of {@code st_blksize}. */
     public static final long st_blksize$OFFSET = 56;
+    /** Offset of {@code st_blksize}, as jextract names it. */
+    public static long st_blksize$offset() {
+        return st_blksize$OFFSET;
+    }
     /** Reads {@code st_blksize}, whose size depends on the arch, as a long. */
     public static long st_blksize(MemorySegment struct) {
         return Abi.X86_64 ? struct.get(JAVA_LONG, st_blksize$OFFSET) : struct.get(JAVA_INT, st_blksize$OFFSET);
@@ -193,8 +267,16 @@ public final class stat {
 
     /** Offset of {@code st_blocks}. */
     public static final long st_blocks$OFFSET = 64;
+    /** Offset of {@code st_blocks}, as jextract names it. */
+    public static long st_blocks$offset() {
+        return st_blocks$OFFSET;
+    }
     /** Layout of {@code st_blocks}. */
     public static final OfLong st_blocks$LAYOUT = JAVA_LONG;
+    /** Layout of {@code st_blocks}, as jextract names it. */
+    public static OfLong st_blocks$layout() {
+        return st_blocks$LAYOUT;
+    }
 
     /** Reads {@code st_blocks}. */
     public static long st_blocks(MemorySegment struct) {

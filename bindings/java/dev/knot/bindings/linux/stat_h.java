@@ -14,24 +14,57 @@ public final class stat_h {
 
     /** {@code S_IFMT} */
     public static final int S_IFMT = 61440;
+    /** {@code S_IFMT}, as jextract has it. */
+    public static int S_IFMT() {
+        return S_IFMT;
+    }
     /** {@code S_IFREG} */
     public static final int S_IFREG = 0x8000;
+    /** {@code S_IFREG}, as jextract has it. */
+    public static int S_IFREG() {
+        return S_IFREG;
+    }
     /** {@code S_IFDIR} */
     public static final int S_IFDIR = 0x4000;
+    /** {@code S_IFDIR}, as jextract has it. */
+    public static int S_IFDIR() {
+        return S_IFDIR;
+    }
     /** {@code S_IFIFO} */
     public static final int S_IFIFO = 0x1000;
+    /** {@code S_IFIFO}, as jextract has it. */
+    public static int S_IFIFO() {
+        return S_IFIFO;
+    }
     /** {@code S_IFSOCK} */
     public static final int S_IFSOCK = 49152;
+    /** {@code S_IFSOCK}, as jextract has it. */
+    public static int S_IFSOCK() {
+        return S_IFSOCK;
+    }
     /** {@code S_IFCHR} */
     public static final int S_IFCHR = 0x2000;
+    /** {@code S_IFCHR}, as jextract has it. */
+    public static int S_IFCHR() {
+        return S_IFCHR;
+    }
     /** {@code S_IFBLK} */
     public static final int S_IFBLK = 24576;
+    /** {@code S_IFBLK}, as jextract has it. */
+    public static int S_IFBLK() {
+        return S_IFBLK;
+    }
     /** {@code S_IFLNK} */
     public static final int S_IFLNK = 40960;
+    /** {@code S_IFLNK}, as jextract has it. */
+    public static int S_IFLNK() {
+        return S_IFLNK;
+    }
 
     private static final class fstat$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("fstat", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -40,7 +73,7 @@ public final class stat_h {
      */
     public static int fstat(MemorySegment callState, int fd, MemorySegment buf) {
         try {
-            return (int) fstat$.HANDLE.invokeExact(callState, fd, buf);
+            return (int) fstat$.CALL.invokeExact(callState, fd, buf);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall fstat failed", t);
         }
@@ -51,9 +84,39 @@ public final class stat_h {
         return fstat$.HANDLE;
     }
 
+    /** The function descriptor of {@code fstat}, as jextract names it. */
+    public static FunctionDescriptor fstat$descriptor() {
+        return fstat$.DESC;
+    }
+
+    /** The address of {@code fstat} in the C library. */
+    public static MemorySegment fstat$address() {
+        return Abi.symbol("fstat");
+    }
+
+    private static final class fstat$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("fstat", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int fstat(int fd, struct stat *buf) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int fstat(int fd, MemorySegment buf) {
+        try {
+            return (int) fstat$plain.CALL.invokeExact(fd, buf);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall fstat failed", t);
+        }
+    }
+
+
     private static final class fchmod$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("fchmod", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -62,7 +125,7 @@ public final class stat_h {
      */
     public static int fchmod(MemorySegment callState, int fd, int mode) {
         try {
-            return (int) fchmod$.HANDLE.invokeExact(callState, fd, mode);
+            return (int) fchmod$.CALL.invokeExact(callState, fd, mode);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall fchmod failed", t);
         }
@@ -73,9 +136,39 @@ public final class stat_h {
         return fchmod$.HANDLE;
     }
 
+    /** The function descriptor of {@code fchmod}, as jextract names it. */
+    public static FunctionDescriptor fchmod$descriptor() {
+        return fchmod$.DESC;
+    }
+
+    /** The address of {@code fchmod} in the C library. */
+    public static MemorySegment fchmod$address() {
+        return Abi.symbol("fchmod");
+    }
+
+    private static final class fchmod$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("fchmod", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int fchmod(int fd, mode_t mode) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int fchmod(int fd, int mode) {
+        try {
+            return (int) fchmod$plain.CALL.invokeExact(fd, mode);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall fchmod failed", t);
+        }
+    }
+
+
     private static final class chmod$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("chmod", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -84,7 +177,7 @@ public final class stat_h {
      */
     public static int chmod(MemorySegment callState, MemorySegment file, int mode) {
         try {
-            return (int) chmod$.HANDLE.invokeExact(callState, file, mode);
+            return (int) chmod$.CALL.invokeExact(callState, file, mode);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall chmod failed", t);
         }
@@ -94,4 +187,33 @@ public final class stat_h {
     public static MethodHandle chmod$handle() {
         return chmod$.HANDLE;
     }
+
+    /** The function descriptor of {@code chmod}, as jextract names it. */
+    public static FunctionDescriptor chmod$descriptor() {
+        return chmod$.DESC;
+    }
+
+    /** The address of {@code chmod} in the C library. */
+    public static MemorySegment chmod$address() {
+        return Abi.symbol("chmod");
+    }
+
+    private static final class chmod$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("chmod", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int chmod(const char *file, mode_t mode) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int chmod(MemorySegment file, int mode) {
+        try {
+            return (int) chmod$plain.CALL.invokeExact(file, mode);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall chmod failed", t);
+        }
+    }
+
 }

@@ -16,6 +16,7 @@ public final class string_h {
     private static final class strerror$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("strerror", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -23,7 +24,7 @@ public final class string_h {
      */
     public static MemorySegment strerror(int errnum) {
         try {
-            return (MemorySegment) strerror$.HANDLE.invokeExact(errnum);
+            return (MemorySegment) strerror$.CALL.invokeExact(errnum);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall strerror failed", t);
         }
@@ -32,5 +33,15 @@ public final class string_h {
     /** The downcall handle of {@code strerror}. */
     public static MethodHandle strerror$handle() {
         return strerror$.HANDLE;
+    }
+
+    /** The function descriptor of {@code strerror}, as jextract names it. */
+    public static FunctionDescriptor strerror$descriptor() {
+        return strerror$.DESC;
+    }
+
+    /** The address of {@code strerror} in the C library. */
+    public static MemorySegment strerror$address() {
+        return Abi.symbol("strerror");
     }
 }

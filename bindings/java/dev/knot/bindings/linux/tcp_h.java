@@ -8,40 +8,116 @@ public final class tcp_h {
 
     /** {@code TCP_NODELAY} */
     public static final int TCP_NODELAY = 1;
+    /** {@code TCP_NODELAY}, as jextract has it. */
+    public static int TCP_NODELAY() {
+        return TCP_NODELAY;
+    }
     /** {@code TCP_INFO} */
     public static final int TCP_INFO = 11;
+    /** {@code TCP_INFO}, as jextract has it. */
+    public static int TCP_INFO() {
+        return TCP_INFO;
+    }
     /** {@code TCP_KEEPIDLE} */
     public static final int TCP_KEEPIDLE = 4;
+    /** {@code TCP_KEEPIDLE}, as jextract has it. */
+    public static int TCP_KEEPIDLE() {
+        return TCP_KEEPIDLE;
+    }
     /** {@code TCP_KEEPINTVL} */
     public static final int TCP_KEEPINTVL = 5;
+    /** {@code TCP_KEEPINTVL}, as jextract has it. */
+    public static int TCP_KEEPINTVL() {
+        return TCP_KEEPINTVL;
+    }
     /** {@code TCP_KEEPCNT} */
     public static final int TCP_KEEPCNT = 6;
+    /** {@code TCP_KEEPCNT}, as jextract has it. */
+    public static int TCP_KEEPCNT() {
+        return TCP_KEEPCNT;
+    }
     /** {@code TCP_CORK} */
     public static final int TCP_CORK = 3;
+    /** {@code TCP_CORK}, as jextract has it. */
+    public static int TCP_CORK() {
+        return TCP_CORK;
+    }
     /** {@code TCP_QUICKACK} */
     public static final int TCP_QUICKACK = 12;
+    /** {@code TCP_QUICKACK}, as jextract has it. */
+    public static int TCP_QUICKACK() {
+        return TCP_QUICKACK;
+    }
     /** {@code TCP_DEFER_ACCEPT} */
     public static final int TCP_DEFER_ACCEPT = 9;
+    /** {@code TCP_DEFER_ACCEPT}, as jextract has it. */
+    public static int TCP_DEFER_ACCEPT() {
+        return TCP_DEFER_ACCEPT;
+    }
     /** {@code TCP_ESTABLISHED} */
     public static final int TCP_ESTABLISHED = 1;
+    /** {@code TCP_ESTABLISHED}, as jextract has it. */
+    public static int TCP_ESTABLISHED() {
+        return TCP_ESTABLISHED;
+    }
     /** {@code TCP_SYN_SENT} */
     public static final int TCP_SYN_SENT = 2;
+    /** {@code TCP_SYN_SENT}, as jextract has it. */
+    public static int TCP_SYN_SENT() {
+        return TCP_SYN_SENT;
+    }
     /** {@code TCP_SYN_RECV} */
     public static final int TCP_SYN_RECV = 3;
+    /** {@code TCP_SYN_RECV}, as jextract has it. */
+    public static int TCP_SYN_RECV() {
+        return TCP_SYN_RECV;
+    }
     /** {@code TCP_FIN_WAIT1} */
     public static final int TCP_FIN_WAIT1 = 4;
+    /** {@code TCP_FIN_WAIT1}, as jextract has it. */
+    public static int TCP_FIN_WAIT1() {
+        return TCP_FIN_WAIT1;
+    }
     /** {@code TCP_FIN_WAIT2} */
     public static final int TCP_FIN_WAIT2 = 5;
+    /** {@code TCP_FIN_WAIT2}, as jextract has it. */
+    public static int TCP_FIN_WAIT2() {
+        return TCP_FIN_WAIT2;
+    }
     /** {@code TCP_TIME_WAIT} */
     public static final int TCP_TIME_WAIT = 6;
+    /** {@code TCP_TIME_WAIT}, as jextract has it. */
+    public static int TCP_TIME_WAIT() {
+        return TCP_TIME_WAIT;
+    }
     /** {@code TCP_CLOSE} */
     public static final int TCP_CLOSE = 7;
+    /** {@code TCP_CLOSE}, as jextract has it. */
+    public static int TCP_CLOSE() {
+        return TCP_CLOSE;
+    }
     /** {@code TCP_CLOSE_WAIT} */
     public static final int TCP_CLOSE_WAIT = 8;
+    /** {@code TCP_CLOSE_WAIT}, as jextract has it. */
+    public static int TCP_CLOSE_WAIT() {
+        return TCP_CLOSE_WAIT;
+    }
     /** {@code TCP_LAST_ACK} */
     public static final int TCP_LAST_ACK = 9;
+    /** {@code TCP_LAST_ACK}, as jextract has it. */
+    public static int TCP_LAST_ACK() {
+        return TCP_LAST_ACK;
+    }
     /** {@code TCP_LISTEN} */
     public static final int TCP_LISTEN = 10;
+    /** {@code TCP_LISTEN}, as jextract has it. */
+    public static int TCP_LISTEN() {
+        return TCP_LISTEN;
+    }
     /** {@code TCP_CLOSING} */
     public static final int TCP_CLOSING = 11;
+    /** {@code TCP_CLOSING}, as jextract has it. */
+    public static int TCP_CLOSING() {
+        return TCP_CLOSING;
+    }
 }

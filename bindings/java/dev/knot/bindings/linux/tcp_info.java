@@ -56,10 +56,28 @@ public final class tcp_info {
     /** {@code sizeof(struct tcp_info)}: 104 bytes. */
     public static final long SIZEOF = 104;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code tcpi_state}. */
     public static final long tcpi_state$OFFSET = 0;
+    /** Offset of {@code tcpi_state}, as jextract names it. */
+    public static long tcpi_state$offset() {
+        return tcpi_state$OFFSET;
+    }
     /** Layout of {@code tcpi_state}. */
     public static final OfByte tcpi_state$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_state}, as jextract names it. */
+    public static OfByte tcpi_state$layout() {
+        return tcpi_state$LAYOUT;
+    }
 
     /** Reads {@code tcpi_state}. */
     public static byte tcpi_state(MemorySegment struct) {
@@ -73,8 +91,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_ca_state}. */
     public static final long tcpi_ca_state$OFFSET = 1;
+    /** Offset of {@code tcpi_ca_state}, as jextract names it. */
+    public static long tcpi_ca_state$offset() {
+        return tcpi_ca_state$OFFSET;
+    }
     /** Layout of {@code tcpi_ca_state}. */
     public static final OfByte tcpi_ca_state$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_ca_state}, as jextract names it. */
+    public static OfByte tcpi_ca_state$layout() {
+        return tcpi_ca_state$LAYOUT;
+    }
 
     /** Reads {@code tcpi_ca_state}. */
     public static byte tcpi_ca_state(MemorySegment struct) {
@@ -88,8 +114,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_retransmits}. */
     public static final long tcpi_retransmits$OFFSET = 2;
+    /** Offset of {@code tcpi_retransmits}, as jextract names it. */
+    public static long tcpi_retransmits$offset() {
+        return tcpi_retransmits$OFFSET;
+    }
     /** Layout of {@code tcpi_retransmits}. */
     public static final OfByte tcpi_retransmits$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_retransmits}, as jextract names it. */
+    public static OfByte tcpi_retransmits$layout() {
+        return tcpi_retransmits$LAYOUT;
+    }
 
     /** Reads {@code tcpi_retransmits}. */
     public static byte tcpi_retransmits(MemorySegment struct) {
@@ -103,8 +137,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_probes}. */
     public static final long tcpi_probes$OFFSET = 3;
+    /** Offset of {@code tcpi_probes}, as jextract names it. */
+    public static long tcpi_probes$offset() {
+        return tcpi_probes$OFFSET;
+    }
     /** Layout of {@code tcpi_probes}. */
     public static final OfByte tcpi_probes$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_probes}, as jextract names it. */
+    public static OfByte tcpi_probes$layout() {
+        return tcpi_probes$LAYOUT;
+    }
 
     /** Reads {@code tcpi_probes}. */
     public static byte tcpi_probes(MemorySegment struct) {
@@ -118,8 +160,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_backoff}. */
     public static final long tcpi_backoff$OFFSET = 4;
+    /** Offset of {@code tcpi_backoff}, as jextract names it. */
+    public static long tcpi_backoff$offset() {
+        return tcpi_backoff$OFFSET;
+    }
     /** Layout of {@code tcpi_backoff}. */
     public static final OfByte tcpi_backoff$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_backoff}, as jextract names it. */
+    public static OfByte tcpi_backoff$layout() {
+        return tcpi_backoff$LAYOUT;
+    }
 
     /** Reads {@code tcpi_backoff}. */
     public static byte tcpi_backoff(MemorySegment struct) {
@@ -133,8 +183,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_options}. */
     public static final long tcpi_options$OFFSET = 5;
+    /** Offset of {@code tcpi_options}, as jextract names it. */
+    public static long tcpi_options$offset() {
+        return tcpi_options$OFFSET;
+    }
     /** Layout of {@code tcpi_options}. */
     public static final OfByte tcpi_options$LAYOUT = JAVA_BYTE;
+    /** Layout of {@code tcpi_options}, as jextract names it. */
+    public static OfByte tcpi_options$layout() {
+        return tcpi_options$LAYOUT;
+    }
 
     /** Reads {@code tcpi_options}. */
     public static byte tcpi_options(MemorySegment struct) {
@@ -148,8 +206,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rto}. */
     public static final long tcpi_rto$OFFSET = 8;
+    /** Offset of {@code tcpi_rto}, as jextract names it. */
+    public static long tcpi_rto$offset() {
+        return tcpi_rto$OFFSET;
+    }
     /** Layout of {@code tcpi_rto}. */
     public static final OfInt tcpi_rto$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rto}, as jextract names it. */
+    public static OfInt tcpi_rto$layout() {
+        return tcpi_rto$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rto}. */
     public static int tcpi_rto(MemorySegment struct) {
@@ -163,8 +229,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_ato}. */
     public static final long tcpi_ato$OFFSET = 12;
+    /** Offset of {@code tcpi_ato}, as jextract names it. */
+    public static long tcpi_ato$offset() {
+        return tcpi_ato$OFFSET;
+    }
     /** Layout of {@code tcpi_ato}. */
     public static final OfInt tcpi_ato$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_ato}, as jextract names it. */
+    public static OfInt tcpi_ato$layout() {
+        return tcpi_ato$LAYOUT;
+    }
 
     /** Reads {@code tcpi_ato}. */
     public static int tcpi_ato(MemorySegment struct) {
@@ -178,8 +252,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_snd_mss}. */
     public static final long tcpi_snd_mss$OFFSET = 16;
+    /** Offset of {@code tcpi_snd_mss}, as jextract names it. */
+    public static long tcpi_snd_mss$offset() {
+        return tcpi_snd_mss$OFFSET;
+    }
     /** Layout of {@code tcpi_snd_mss}. */
     public static final OfInt tcpi_snd_mss$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_snd_mss}, as jextract names it. */
+    public static OfInt tcpi_snd_mss$layout() {
+        return tcpi_snd_mss$LAYOUT;
+    }
 
     /** Reads {@code tcpi_snd_mss}. */
     public static int tcpi_snd_mss(MemorySegment struct) {
@@ -193,8 +275,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rcv_mss}. */
     public static final long tcpi_rcv_mss$OFFSET = 20;
+    /** Offset of {@code tcpi_rcv_mss}, as jextract names it. */
+    public static long tcpi_rcv_mss$offset() {
+        return tcpi_rcv_mss$OFFSET;
+    }
     /** Layout of {@code tcpi_rcv_mss}. */
     public static final OfInt tcpi_rcv_mss$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rcv_mss}, as jextract names it. */
+    public static OfInt tcpi_rcv_mss$layout() {
+        return tcpi_rcv_mss$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rcv_mss}. */
     public static int tcpi_rcv_mss(MemorySegment struct) {
@@ -208,8 +298,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_unacked}. */
     public static final long tcpi_unacked$OFFSET = 24;
+    /** Offset of {@code tcpi_unacked}, as jextract names it. */
+    public static long tcpi_unacked$offset() {
+        return tcpi_unacked$OFFSET;
+    }
     /** Layout of {@code tcpi_unacked}. */
     public static final OfInt tcpi_unacked$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_unacked}, as jextract names it. */
+    public static OfInt tcpi_unacked$layout() {
+        return tcpi_unacked$LAYOUT;
+    }
 
     /** Reads {@code tcpi_unacked}. */
     public static int tcpi_unacked(MemorySegment struct) {
@@ -223,8 +321,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_sacked}. */
     public static final long tcpi_sacked$OFFSET = 28;
+    /** Offset of {@code tcpi_sacked}, as jextract names it. */
+    public static long tcpi_sacked$offset() {
+        return tcpi_sacked$OFFSET;
+    }
     /** Layout of {@code tcpi_sacked}. */
     public static final OfInt tcpi_sacked$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_sacked}, as jextract names it. */
+    public static OfInt tcpi_sacked$layout() {
+        return tcpi_sacked$LAYOUT;
+    }
 
     /** Reads {@code tcpi_sacked}. */
     public static int tcpi_sacked(MemorySegment struct) {
@@ -238,8 +344,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_lost}. */
     public static final long tcpi_lost$OFFSET = 32;
+    /** Offset of {@code tcpi_lost}, as jextract names it. */
+    public static long tcpi_lost$offset() {
+        return tcpi_lost$OFFSET;
+    }
     /** Layout of {@code tcpi_lost}. */
     public static final OfInt tcpi_lost$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_lost}, as jextract names it. */
+    public static OfInt tcpi_lost$layout() {
+        return tcpi_lost$LAYOUT;
+    }
 
     /** Reads {@code tcpi_lost}. */
     public static int tcpi_lost(MemorySegment struct) {
@@ -253,8 +367,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_retrans}. */
     public static final long tcpi_retrans$OFFSET = 36;
+    /** Offset of {@code tcpi_retrans}, as jextract names it. */
+    public static long tcpi_retrans$offset() {
+        return tcpi_retrans$OFFSET;
+    }
     /** Layout of {@code tcpi_retrans}. */
     public static final OfInt tcpi_retrans$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_retrans}, as jextract names it. */
+    public static OfInt tcpi_retrans$layout() {
+        return tcpi_retrans$LAYOUT;
+    }
 
     /** Reads {@code tcpi_retrans}. */
     public static int tcpi_retrans(MemorySegment struct) {
@@ -268,8 +390,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_fackets}. */
     public static final long tcpi_fackets$OFFSET = 40;
+    /** Offset of {@code tcpi_fackets}, as jextract names it. */
+    public static long tcpi_fackets$offset() {
+        return tcpi_fackets$OFFSET;
+    }
     /** Layout of {@code tcpi_fackets}. */
     public static final OfInt tcpi_fackets$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_fackets}, as jextract names it. */
+    public static OfInt tcpi_fackets$layout() {
+        return tcpi_fackets$LAYOUT;
+    }
 
     /** Reads {@code tcpi_fackets}. */
     public static int tcpi_fackets(MemorySegment struct) {
@@ -283,8 +413,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_last_data_sent}. */
     public static final long tcpi_last_data_sent$OFFSET = 44;
+    /** Offset of {@code tcpi_last_data_sent}, as jextract names it. */
+    public static long tcpi_last_data_sent$offset() {
+        return tcpi_last_data_sent$OFFSET;
+    }
     /** Layout of {@code tcpi_last_data_sent}. */
     public static final OfInt tcpi_last_data_sent$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_last_data_sent}, as jextract names it. */
+    public static OfInt tcpi_last_data_sent$layout() {
+        return tcpi_last_data_sent$LAYOUT;
+    }
 
     /** Reads {@code tcpi_last_data_sent}. */
     public static int tcpi_last_data_sent(MemorySegment struct) {
@@ -298,8 +436,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_last_ack_sent}. */
     public static final long tcpi_last_ack_sent$OFFSET = 48;
+    /** Offset of {@code tcpi_last_ack_sent}, as jextract names it. */
+    public static long tcpi_last_ack_sent$offset() {
+        return tcpi_last_ack_sent$OFFSET;
+    }
     /** Layout of {@code tcpi_last_ack_sent}. */
     public static final OfInt tcpi_last_ack_sent$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_last_ack_sent}, as jextract names it. */
+    public static OfInt tcpi_last_ack_sent$layout() {
+        return tcpi_last_ack_sent$LAYOUT;
+    }
 
     /** Reads {@code tcpi_last_ack_sent}. */
     public static int tcpi_last_ack_sent(MemorySegment struct) {
@@ -313,8 +459,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_last_data_recv}. */
     public static final long tcpi_last_data_recv$OFFSET = 52;
+    /** Offset of {@code tcpi_last_data_recv}, as jextract names it. */
+    public static long tcpi_last_data_recv$offset() {
+        return tcpi_last_data_recv$OFFSET;
+    }
     /** Layout of {@code tcpi_last_data_recv}. */
     public static final OfInt tcpi_last_data_recv$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_last_data_recv}, as jextract names it. */
+    public static OfInt tcpi_last_data_recv$layout() {
+        return tcpi_last_data_recv$LAYOUT;
+    }
 
     /** Reads {@code tcpi_last_data_recv}. */
     public static int tcpi_last_data_recv(MemorySegment struct) {
@@ -328,8 +482,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_last_ack_recv}. */
     public static final long tcpi_last_ack_recv$OFFSET = 56;
+    /** Offset of {@code tcpi_last_ack_recv}, as jextract names it. */
+    public static long tcpi_last_ack_recv$offset() {
+        return tcpi_last_ack_recv$OFFSET;
+    }
     /** Layout of {@code tcpi_last_ack_recv}. */
     public static final OfInt tcpi_last_ack_recv$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_last_ack_recv}, as jextract names it. */
+    public static OfInt tcpi_last_ack_recv$layout() {
+        return tcpi_last_ack_recv$LAYOUT;
+    }
 
     /** Reads {@code tcpi_last_ack_recv}. */
     public static int tcpi_last_ack_recv(MemorySegment struct) {
@@ -343,8 +505,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_pmtu}. */
     public static final long tcpi_pmtu$OFFSET = 60;
+    /** Offset of {@code tcpi_pmtu}, as jextract names it. */
+    public static long tcpi_pmtu$offset() {
+        return tcpi_pmtu$OFFSET;
+    }
     /** Layout of {@code tcpi_pmtu}. */
     public static final OfInt tcpi_pmtu$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_pmtu}, as jextract names it. */
+    public static OfInt tcpi_pmtu$layout() {
+        return tcpi_pmtu$LAYOUT;
+    }
 
     /** Reads {@code tcpi_pmtu}. */
     public static int tcpi_pmtu(MemorySegment struct) {
@@ -358,8 +528,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rcv_ssthresh}. */
     public static final long tcpi_rcv_ssthresh$OFFSET = 64;
+    /** Offset of {@code tcpi_rcv_ssthresh}, as jextract names it. */
+    public static long tcpi_rcv_ssthresh$offset() {
+        return tcpi_rcv_ssthresh$OFFSET;
+    }
     /** Layout of {@code tcpi_rcv_ssthresh}. */
     public static final OfInt tcpi_rcv_ssthresh$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rcv_ssthresh}, as jextract names it. */
+    public static OfInt tcpi_rcv_ssthresh$layout() {
+        return tcpi_rcv_ssthresh$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rcv_ssthresh}. */
     public static int tcpi_rcv_ssthresh(MemorySegment struct) {
@@ -373,8 +551,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rtt}. */
     public static final long tcpi_rtt$OFFSET = 68;
+    /** Offset of {@code tcpi_rtt}, as jextract names it. */
+    public static long tcpi_rtt$offset() {
+        return tcpi_rtt$OFFSET;
+    }
     /** Layout of {@code tcpi_rtt}. */
     public static final OfInt tcpi_rtt$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rtt}, as jextract names it. */
+    public static OfInt tcpi_rtt$layout() {
+        return tcpi_rtt$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rtt}. */
     public static int tcpi_rtt(MemorySegment struct) {
@@ -388,8 +574,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rttvar}. */
     public static final long tcpi_rttvar$OFFSET = 72;
+    /** Offset of {@code tcpi_rttvar}, as jextract names it. */
+    public static long tcpi_rttvar$offset() {
+        return tcpi_rttvar$OFFSET;
+    }
     /** Layout of {@code tcpi_rttvar}. */
     public static final OfInt tcpi_rttvar$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rttvar}, as jextract names it. */
+    public static OfInt tcpi_rttvar$layout() {
+        return tcpi_rttvar$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rttvar}. */
     public static int tcpi_rttvar(MemorySegment struct) {
@@ -403,8 +597,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_snd_ssthresh}. */
     public static final long tcpi_snd_ssthresh$OFFSET = 76;
+    /** Offset of {@code tcpi_snd_ssthresh}, as jextract names it. */
+    public static long tcpi_snd_ssthresh$offset() {
+        return tcpi_snd_ssthresh$OFFSET;
+    }
     /** Layout of {@code tcpi_snd_ssthresh}. */
     public static final OfInt tcpi_snd_ssthresh$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_snd_ssthresh}, as jextract names it. */
+    public static OfInt tcpi_snd_ssthresh$layout() {
+        return tcpi_snd_ssthresh$LAYOUT;
+    }
 
     /** Reads {@code tcpi_snd_ssthresh}. */
     public static int tcpi_snd_ssthresh(MemorySegment struct) {
@@ -418,8 +620,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_snd_cwnd}. */
     public static final long tcpi_snd_cwnd$OFFSET = 80;
+    /** Offset of {@code tcpi_snd_cwnd}, as jextract names it. */
+    public static long tcpi_snd_cwnd$offset() {
+        return tcpi_snd_cwnd$OFFSET;
+    }
     /** Layout of {@code tcpi_snd_cwnd}. */
     public static final OfInt tcpi_snd_cwnd$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_snd_cwnd}, as jextract names it. */
+    public static OfInt tcpi_snd_cwnd$layout() {
+        return tcpi_snd_cwnd$LAYOUT;
+    }
 
     /** Reads {@code tcpi_snd_cwnd}. */
     public static int tcpi_snd_cwnd(MemorySegment struct) {
@@ -433,8 +643,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_advmss}. */
     public static final long tcpi_advmss$OFFSET = 84;
+    /** Offset of {@code tcpi_advmss}, as jextract names it. */
+    public static long tcpi_advmss$offset() {
+        return tcpi_advmss$OFFSET;
+    }
     /** Layout of {@code tcpi_advmss}. */
     public static final OfInt tcpi_advmss$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_advmss}, as jextract names it. */
+    public static OfInt tcpi_advmss$layout() {
+        return tcpi_advmss$LAYOUT;
+    }
 
     /** Reads {@code tcpi_advmss}. */
     public static int tcpi_advmss(MemorySegment struct) {
@@ -448,8 +666,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_reordering}. */
     public static final long tcpi_reordering$OFFSET = 88;
+    /** Offset of {@code tcpi_reordering}, as jextract names it. */
+    public static long tcpi_reordering$offset() {
+        return tcpi_reordering$OFFSET;
+    }
     /** Layout of {@code tcpi_reordering}. */
     public static final OfInt tcpi_reordering$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_reordering}, as jextract names it. */
+    public static OfInt tcpi_reordering$layout() {
+        return tcpi_reordering$LAYOUT;
+    }
 
     /** Reads {@code tcpi_reordering}. */
     public static int tcpi_reordering(MemorySegment struct) {
@@ -463,8 +689,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rcv_rtt}. */
     public static final long tcpi_rcv_rtt$OFFSET = 92;
+    /** Offset of {@code tcpi_rcv_rtt}, as jextract names it. */
+    public static long tcpi_rcv_rtt$offset() {
+        return tcpi_rcv_rtt$OFFSET;
+    }
     /** Layout of {@code tcpi_rcv_rtt}. */
     public static final OfInt tcpi_rcv_rtt$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rcv_rtt}, as jextract names it. */
+    public static OfInt tcpi_rcv_rtt$layout() {
+        return tcpi_rcv_rtt$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rcv_rtt}. */
     public static int tcpi_rcv_rtt(MemorySegment struct) {
@@ -478,8 +712,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_rcv_space}. */
     public static final long tcpi_rcv_space$OFFSET = 96;
+    /** Offset of {@code tcpi_rcv_space}, as jextract names it. */
+    public static long tcpi_rcv_space$offset() {
+        return tcpi_rcv_space$OFFSET;
+    }
     /** Layout of {@code tcpi_rcv_space}. */
     public static final OfInt tcpi_rcv_space$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_rcv_space}, as jextract names it. */
+    public static OfInt tcpi_rcv_space$layout() {
+        return tcpi_rcv_space$LAYOUT;
+    }
 
     /** Reads {@code tcpi_rcv_space}. */
     public static int tcpi_rcv_space(MemorySegment struct) {
@@ -493,8 +735,16 @@ public final class tcp_info {
 
     /** Offset of {@code tcpi_total_retrans}. */
     public static final long tcpi_total_retrans$OFFSET = 100;
+    /** Offset of {@code tcpi_total_retrans}, as jextract names it. */
+    public static long tcpi_total_retrans$offset() {
+        return tcpi_total_retrans$OFFSET;
+    }
     /** Layout of {@code tcpi_total_retrans}. */
     public static final OfInt tcpi_total_retrans$LAYOUT = JAVA_INT;
+    /** Layout of {@code tcpi_total_retrans}, as jextract names it. */
+    public static OfInt tcpi_total_retrans$layout() {
+        return tcpi_total_retrans$LAYOUT;
+    }
 
     /** Reads {@code tcpi_total_retrans}. */
     public static int tcpi_total_retrans(MemorySegment struct) {

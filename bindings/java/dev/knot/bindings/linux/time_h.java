@@ -14,14 +14,27 @@ public final class time_h {
 
     /** {@code CLOCK_REALTIME} */
     public static final int CLOCK_REALTIME = 0;
+    /** {@code CLOCK_REALTIME}, as jextract has it. */
+    public static int CLOCK_REALTIME() {
+        return CLOCK_REALTIME;
+    }
     /** {@code CLOCK_MONOTONIC} */
     public static final int CLOCK_MONOTONIC = 1;
+    /** {@code CLOCK_MONOTONIC}, as jextract has it. */
+    public static int CLOCK_MONOTONIC() {
+        return CLOCK_MONOTONIC;
+    }
     /** {@code CLOCK_BOOTTIME} */
     public static final int CLOCK_BOOTTIME = 7;
+    /** {@code CLOCK_BOOTTIME}, as jextract has it. */
+    public static int CLOCK_BOOTTIME() {
+        return CLOCK_BOOTTIME;
+    }
 
     private static final class clock_gettime$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("clock_gettime", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -30,7 +43,7 @@ public final class time_h {
      */
     public static int clock_gettime(MemorySegment callState, int clockid, MemorySegment tp) {
         try {
-            return (int) clock_gettime$.HANDLE.invokeExact(callState, clockid, tp);
+            return (int) clock_gettime$.CALL.invokeExact(callState, clockid, tp);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall clock_gettime failed", t);
         }
@@ -40,4 +53,33 @@ public final class time_h {
     public static MethodHandle clock_gettime$handle() {
         return clock_gettime$.HANDLE;
     }
+
+    /** The function descriptor of {@code clock_gettime}, as jextract names it. */
+    public static FunctionDescriptor clock_gettime$descriptor() {
+        return clock_gettime$.DESC;
+    }
+
+    /** The address of {@code clock_gettime} in the C library. */
+    public static MemorySegment clock_gettime$address() {
+        return Abi.symbol("clock_gettime");
+    }
+
+    private static final class clock_gettime$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("clock_gettime", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int clock_gettime(clockid_t clockid, struct timespec *tp) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int clock_gettime(int clockid, MemorySegment tp) {
+        try {
+            return (int) clock_gettime$plain.CALL.invokeExact(clockid, tp);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall clock_gettime failed", t);
+        }
+    }
+
 }

@@ -14,16 +14,33 @@ public final class timerfd_h {
 
     /** {@code TFD_CLOEXEC} */
     public static final int TFD_CLOEXEC = 0x80000;
+    /** {@code TFD_CLOEXEC}, as jextract has it. */
+    public static int TFD_CLOEXEC() {
+        return TFD_CLOEXEC;
+    }
     /** {@code TFD_NONBLOCK} */
     public static final int TFD_NONBLOCK = 0x800;
+    /** {@code TFD_NONBLOCK}, as jextract has it. */
+    public static int TFD_NONBLOCK() {
+        return TFD_NONBLOCK;
+    }
     /** {@code TFD_TIMER_ABSTIME} */
     public static final int TFD_TIMER_ABSTIME = 1;
+    /** {@code TFD_TIMER_ABSTIME}, as jextract has it. */
+    public static int TFD_TIMER_ABSTIME() {
+        return TFD_TIMER_ABSTIME;
+    }
     /** {@code TFD_TIMER_CANCEL_ON_SET} */
     public static final int TFD_TIMER_CANCEL_ON_SET = 2;
+    /** {@code TFD_TIMER_CANCEL_ON_SET}, as jextract has it. */
+    public static int TFD_TIMER_CANCEL_ON_SET() {
+        return TFD_TIMER_CANCEL_ON_SET;
+    }
 
     private static final class timerfd_create$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("timerfd_create", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -32,7 +49,7 @@ public final class timerfd_h {
      */
     public static int timerfd_create(MemorySegment callState, int clockid, int flags) {
         try {
-            return (int) timerfd_create$.HANDLE.invokeExact(callState, clockid, flags);
+            return (int) timerfd_create$.CALL.invokeExact(callState, clockid, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall timerfd_create failed", t);
         }
@@ -43,9 +60,39 @@ public final class timerfd_h {
         return timerfd_create$.HANDLE;
     }
 
+    /** The function descriptor of {@code timerfd_create}, as jextract names it. */
+    public static FunctionDescriptor timerfd_create$descriptor() {
+        return timerfd_create$.DESC;
+    }
+
+    /** The address of {@code timerfd_create} in the C library. */
+    public static MemorySegment timerfd_create$address() {
+        return Abi.symbol("timerfd_create");
+    }
+
+    private static final class timerfd_create$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("timerfd_create", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int timerfd_create(clockid_t clockid, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int timerfd_create(int clockid, int flags) {
+        try {
+            return (int) timerfd_create$plain.CALL.invokeExact(clockid, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall timerfd_create failed", t);
+        }
+    }
+
+
     private static final class timerfd_settime$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("timerfd_settime", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -54,7 +101,7 @@ public final class timerfd_h {
      */
     public static int timerfd_settime(MemorySegment callState, int fd, int flags, MemorySegment new_value, MemorySegment old_value) {
         try {
-            return (int) timerfd_settime$.HANDLE.invokeExact(callState, fd, flags, new_value, old_value);
+            return (int) timerfd_settime$.CALL.invokeExact(callState, fd, flags, new_value, old_value);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall timerfd_settime failed", t);
         }
@@ -64,4 +111,33 @@ public final class timerfd_h {
     public static MethodHandle timerfd_settime$handle() {
         return timerfd_settime$.HANDLE;
     }
+
+    /** The function descriptor of {@code timerfd_settime}, as jextract names it. */
+    public static FunctionDescriptor timerfd_settime$descriptor() {
+        return timerfd_settime$.DESC;
+    }
+
+    /** The address of {@code timerfd_settime} in the C library. */
+    public static MemorySegment timerfd_settime$address() {
+        return Abi.symbol("timerfd_settime");
+    }
+
+    private static final class timerfd_settime$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("timerfd_settime", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int timerfd_settime(int fd, int flags, const struct itimerspec *new_value, struct itimerspec *old_value) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int timerfd_settime(int fd, int flags, MemorySegment new_value, MemorySegment old_value) {
+        try {
+            return (int) timerfd_settime$plain.CALL.invokeExact(fd, flags, new_value, old_value);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall timerfd_settime failed", t);
+        }
+    }
+
 }

@@ -27,10 +27,28 @@ public final class timespec {
     /** {@code sizeof(struct timespec)}: 16 bytes. */
     public static final long SIZEOF = 16;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code tv_sec}. */
     public static final long tv_sec$OFFSET = 0;
+    /** Offset of {@code tv_sec}, as jextract names it. */
+    public static long tv_sec$offset() {
+        return tv_sec$OFFSET;
+    }
     /** Layout of {@code tv_sec}. */
     public static final OfLong tv_sec$LAYOUT = JAVA_LONG;
+    /** Layout of {@code tv_sec}, as jextract names it. */
+    public static OfLong tv_sec$layout() {
+        return tv_sec$LAYOUT;
+    }
 
     /** Reads {@code tv_sec}. */
     public static long tv_sec(MemorySegment struct) {
@@ -44,8 +62,16 @@ public final class timespec {
 
     /** Offset of {@code tv_nsec}. */
     public static final long tv_nsec$OFFSET = 8;
+    /** Offset of {@code tv_nsec}, as jextract names it. */
+    public static long tv_nsec$offset() {
+        return tv_nsec$OFFSET;
+    }
     /** Layout of {@code tv_nsec}. */
     public static final OfLong tv_nsec$LAYOUT = JAVA_LONG;
+    /** Layout of {@code tv_nsec}, as jextract names it. */
+    public static OfLong tv_nsec$layout() {
+        return tv_nsec$LAYOUT;
+    }
 
     /** Reads {@code tv_nsec}. */
     public static long tv_nsec(MemorySegment struct) {

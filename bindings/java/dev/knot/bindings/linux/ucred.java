@@ -28,10 +28,28 @@ public final class ucred {
     /** {@code sizeof(struct ucred)}: 12 bytes. */
     public static final long SIZEOF = 12;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code pid}. */
     public static final long pid$OFFSET = 0;
+    /** Offset of {@code pid}, as jextract names it. */
+    public static long pid$offset() {
+        return pid$OFFSET;
+    }
     /** Layout of {@code pid}. */
     public static final OfInt pid$LAYOUT = JAVA_INT;
+    /** Layout of {@code pid}, as jextract names it. */
+    public static OfInt pid$layout() {
+        return pid$LAYOUT;
+    }
 
     /** Reads {@code pid}. */
     public static int pid(MemorySegment struct) {
@@ -45,8 +63,16 @@ public final class ucred {
 
     /** Offset of {@code uid}. */
     public static final long uid$OFFSET = 4;
+    /** Offset of {@code uid}, as jextract names it. */
+    public static long uid$offset() {
+        return uid$OFFSET;
+    }
     /** Layout of {@code uid}. */
     public static final OfInt uid$LAYOUT = JAVA_INT;
+    /** Layout of {@code uid}, as jextract names it. */
+    public static OfInt uid$layout() {
+        return uid$LAYOUT;
+    }
 
     /** Reads {@code uid}. */
     public static int uid(MemorySegment struct) {
@@ -60,8 +86,16 @@ public final class ucred {
 
     /** Offset of {@code gid}. */
     public static final long gid$OFFSET = 8;
+    /** Offset of {@code gid}, as jextract names it. */
+    public static long gid$offset() {
+        return gid$OFFSET;
+    }
     /** Layout of {@code gid}. */
     public static final OfInt gid$LAYOUT = JAVA_INT;
+    /** Layout of {@code gid}, as jextract names it. */
+    public static OfInt gid$layout() {
+        return gid$LAYOUT;
+    }
 
     /** Reads {@code gid}. */
     public static int gid(MemorySegment struct) {

@@ -16,6 +16,7 @@ public final class uio_h {
     private static final class readv$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("readv", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -24,7 +25,7 @@ public final class uio_h {
      */
     public static long readv(MemorySegment callState, int fd, MemorySegment iovec, int count) {
         try {
-            return (long) readv$.HANDLE.invokeExact(callState, fd, iovec, count);
+            return (long) readv$.CALL.invokeExact(callState, fd, iovec, count);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall readv failed", t);
         }
@@ -35,9 +36,39 @@ public final class uio_h {
         return readv$.HANDLE;
     }
 
+    /** The function descriptor of {@code readv}, as jextract names it. */
+    public static FunctionDescriptor readv$descriptor() {
+        return readv$.DESC;
+    }
+
+    /** The address of {@code readv} in the C library. */
+    public static MemorySegment readv$address() {
+        return Abi.symbol("readv");
+    }
+
+    private static final class readv$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("readv", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t readv(int fd, const struct iovec *iovec, int count) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long readv(int fd, MemorySegment iovec, int count) {
+        try {
+            return (long) readv$plain.CALL.invokeExact(fd, iovec, count);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall readv failed", t);
+        }
+    }
+
+
     private static final class writev$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("writev", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -46,7 +77,7 @@ public final class uio_h {
      */
     public static long writev(MemorySegment callState, int fd, MemorySegment iovec, int count) {
         try {
-            return (long) writev$.HANDLE.invokeExact(callState, fd, iovec, count);
+            return (long) writev$.CALL.invokeExact(callState, fd, iovec, count);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall writev failed", t);
         }
@@ -56,4 +87,33 @@ public final class uio_h {
     public static MethodHandle writev$handle() {
         return writev$.HANDLE;
     }
+
+    /** The function descriptor of {@code writev}, as jextract names it. */
+    public static FunctionDescriptor writev$descriptor() {
+        return writev$.DESC;
+    }
+
+    /** The address of {@code writev} in the C library. */
+    public static MemorySegment writev$address() {
+        return Abi.symbol("writev");
+    }
+
+    private static final class writev$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("writev", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t writev(int fd, const struct iovec *iovec, int count) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long writev(int fd, MemorySegment iovec, int count) {
+        try {
+            return (long) writev$plain.CALL.invokeExact(fd, iovec, count);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall writev failed", t);
+        }
+    }
+
 }

@@ -14,30 +14,75 @@ public final class unistd_h {
 
     /** {@code STDIN_FILENO} */
     public static final int STDIN_FILENO = 0;
+    /** {@code STDIN_FILENO}, as jextract has it. */
+    public static int STDIN_FILENO() {
+        return STDIN_FILENO;
+    }
     /** {@code STDOUT_FILENO} */
     public static final int STDOUT_FILENO = 1;
+    /** {@code STDOUT_FILENO}, as jextract has it. */
+    public static int STDOUT_FILENO() {
+        return STDOUT_FILENO;
+    }
     /** {@code STDERR_FILENO} */
     public static final int STDERR_FILENO = 2;
+    /** {@code STDERR_FILENO}, as jextract has it. */
+    public static int STDERR_FILENO() {
+        return STDERR_FILENO;
+    }
     /** {@code SEEK_SET} */
     public static final int SEEK_SET = 0;
+    /** {@code SEEK_SET}, as jextract has it. */
+    public static int SEEK_SET() {
+        return SEEK_SET;
+    }
     /** {@code SEEK_CUR} */
     public static final int SEEK_CUR = 1;
+    /** {@code SEEK_CUR}, as jextract has it. */
+    public static int SEEK_CUR() {
+        return SEEK_CUR;
+    }
     /** {@code SEEK_END} */
     public static final int SEEK_END = 2;
+    /** {@code SEEK_END}, as jextract has it. */
+    public static int SEEK_END() {
+        return SEEK_END;
+    }
     /** {@code IOV_MAX} */
     public static final int IOV_MAX = 0x400;
+    /** {@code IOV_MAX}, as jextract has it. */
+    public static int IOV_MAX() {
+        return IOV_MAX;
+    }
     /** {@code SYS_pidfd_open} */
     public static final int SYS_pidfd_open = 434;
+    /** {@code SYS_pidfd_open}, as jextract has it. */
+    public static int SYS_pidfd_open() {
+        return SYS_pidfd_open;
+    }
     /** {@code SYS_pidfd_send_signal} */
     public static final int SYS_pidfd_send_signal = 424;
+    /** {@code SYS_pidfd_send_signal}, as jextract has it. */
+    public static int SYS_pidfd_send_signal() {
+        return SYS_pidfd_send_signal;
+    }
     /** {@code SYS_pidfd_getfd} */
     public static final int SYS_pidfd_getfd = 438;
+    /** {@code SYS_pidfd_getfd}, as jextract has it. */
+    public static int SYS_pidfd_getfd() {
+        return SYS_pidfd_getfd;
+    }
     /** {@code SYS_close_range} */
     public static final int SYS_close_range = 436;
+    /** {@code SYS_close_range}, as jextract has it. */
+    public static int SYS_close_range() {
+        return SYS_close_range;
+    }
 
     private static final class close$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("close", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -46,7 +91,7 @@ public final class unistd_h {
      */
     public static int close(MemorySegment callState, int fd) {
         try {
-            return (int) close$.HANDLE.invokeExact(callState, fd);
+            return (int) close$.CALL.invokeExact(callState, fd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall close failed", t);
         }
@@ -57,9 +102,39 @@ public final class unistd_h {
         return close$.HANDLE;
     }
 
+    /** The function descriptor of {@code close}, as jextract names it. */
+    public static FunctionDescriptor close$descriptor() {
+        return close$.DESC;
+    }
+
+    /** The address of {@code close} in the C library. */
+    public static MemorySegment close$address() {
+        return Abi.symbol("close");
+    }
+
+    private static final class close$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("close", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int close(int fd) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int close(int fd) {
+        try {
+            return (int) close$plain.CALL.invokeExact(fd);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall close failed", t);
+        }
+    }
+
+
     private static final class read$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
         static final MethodHandle HANDLE = Abi.downcall("read", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -68,7 +143,7 @@ public final class unistd_h {
      */
     public static long read(MemorySegment callState, int fd, MemorySegment buf, long nbytes) {
         try {
-            return (long) read$.HANDLE.invokeExact(callState, fd, buf, nbytes);
+            return (long) read$.CALL.invokeExact(callState, fd, buf, nbytes);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall read failed", t);
         }
@@ -79,9 +154,39 @@ public final class unistd_h {
         return read$.HANDLE;
     }
 
+    /** The function descriptor of {@code read}, as jextract names it. */
+    public static FunctionDescriptor read$descriptor() {
+        return read$.DESC;
+    }
+
+    /** The address of {@code read} in the C library. */
+    public static MemorySegment read$address() {
+        return Abi.symbol("read");
+    }
+
+    private static final class read$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("read", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t read(int fd, void *buf, size_t nbytes) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long read(int fd, MemorySegment buf, long nbytes) {
+        try {
+            return (long) read$plain.CALL.invokeExact(fd, buf, nbytes);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall read failed", t);
+        }
+    }
+
+
     private static final class write$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
         static final MethodHandle HANDLE = Abi.downcall("write", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -90,7 +195,7 @@ public final class unistd_h {
      */
     public static long write(MemorySegment callState, int fd, MemorySegment buf, long n) {
         try {
-            return (long) write$.HANDLE.invokeExact(callState, fd, buf, n);
+            return (long) write$.CALL.invokeExact(callState, fd, buf, n);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall write failed", t);
         }
@@ -101,9 +206,39 @@ public final class unistd_h {
         return write$.HANDLE;
     }
 
+    /** The function descriptor of {@code write}, as jextract names it. */
+    public static FunctionDescriptor write$descriptor() {
+        return write$.DESC;
+    }
+
+    /** The address of {@code write} in the C library. */
+    public static MemorySegment write$address() {
+        return Abi.symbol("write");
+    }
+
+    private static final class write$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("write", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t write(int fd, const void *buf, size_t n) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long write(int fd, MemorySegment buf, long n) {
+        try {
+            return (long) write$plain.CALL.invokeExact(fd, buf, n);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall write failed", t);
+        }
+    }
+
+
     private static final class pipe2$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("pipe2", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -112,7 +247,7 @@ public final class unistd_h {
      */
     public static int pipe2(MemorySegment callState, MemorySegment pipedes, int flags) {
         try {
-            return (int) pipe2$.HANDLE.invokeExact(callState, pipedes, flags);
+            return (int) pipe2$.CALL.invokeExact(callState, pipedes, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall pipe2 failed", t);
         }
@@ -123,9 +258,39 @@ public final class unistd_h {
         return pipe2$.HANDLE;
     }
 
+    /** The function descriptor of {@code pipe2}, as jextract names it. */
+    public static FunctionDescriptor pipe2$descriptor() {
+        return pipe2$.DESC;
+    }
+
+    /** The address of {@code pipe2} in the C library. */
+    public static MemorySegment pipe2$address() {
+        return Abi.symbol("pipe2");
+    }
+
+    private static final class pipe2$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("pipe2", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int pipe2(int *pipedes, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int pipe2(MemorySegment pipedes, int flags) {
+        try {
+            return (int) pipe2$plain.CALL.invokeExact(pipedes, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall pipe2 failed", t);
+        }
+    }
+
+
     private static final class dup$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("dup", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -134,7 +299,7 @@ public final class unistd_h {
      */
     public static int dup(MemorySegment callState, int fd) {
         try {
-            return (int) dup$.HANDLE.invokeExact(callState, fd);
+            return (int) dup$.CALL.invokeExact(callState, fd);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall dup failed", t);
         }
@@ -145,9 +310,39 @@ public final class unistd_h {
         return dup$.HANDLE;
     }
 
+    /** The function descriptor of {@code dup}, as jextract names it. */
+    public static FunctionDescriptor dup$descriptor() {
+        return dup$.DESC;
+    }
+
+    /** The address of {@code dup} in the C library. */
+    public static MemorySegment dup$address() {
+        return Abi.symbol("dup");
+    }
+
+    private static final class dup$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("dup", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int dup(int fd) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int dup(int fd) {
+        try {
+            return (int) dup$plain.CALL.invokeExact(fd);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall dup failed", t);
+        }
+    }
+
+
     private static final class dup3$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("dup3", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -156,7 +351,7 @@ public final class unistd_h {
      */
     public static int dup3(MemorySegment callState, int fd, int fd2, int flags) {
         try {
-            return (int) dup3$.HANDLE.invokeExact(callState, fd, fd2, flags);
+            return (int) dup3$.CALL.invokeExact(callState, fd, fd2, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall dup3 failed", t);
         }
@@ -167,9 +362,39 @@ public final class unistd_h {
         return dup3$.HANDLE;
     }
 
+    /** The function descriptor of {@code dup3}, as jextract names it. */
+    public static FunctionDescriptor dup3$descriptor() {
+        return dup3$.DESC;
+    }
+
+    /** The address of {@code dup3} in the C library. */
+    public static MemorySegment dup3$address() {
+        return Abi.symbol("dup3");
+    }
+
+    private static final class dup3$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("dup3", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int dup3(int fd, int fd2, int flags) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int dup3(int fd, int fd2, int flags) {
+        try {
+            return (int) dup3$plain.CALL.invokeExact(fd, fd2, flags);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall dup3 failed", t);
+        }
+    }
+
+
     private static final class lseek$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("lseek", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -178,7 +403,7 @@ public final class unistd_h {
      */
     public static long lseek(MemorySegment callState, int fd, long offset, int whence) {
         try {
-            return (long) lseek$.HANDLE.invokeExact(callState, fd, offset, whence);
+            return (long) lseek$.CALL.invokeExact(callState, fd, offset, whence);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall lseek failed", t);
         }
@@ -189,9 +414,39 @@ public final class unistd_h {
         return lseek$.HANDLE;
     }
 
+    /** The function descriptor of {@code lseek}, as jextract names it. */
+    public static FunctionDescriptor lseek$descriptor() {
+        return lseek$.DESC;
+    }
+
+    /** The address of {@code lseek} in the C library. */
+    public static MemorySegment lseek$address() {
+        return Abi.symbol("lseek");
+    }
+
+    private static final class lseek$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("lseek", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : off_t lseek(int fd, off_t offset, int whence) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static long lseek(int fd, long offset, int whence) {
+        try {
+            return (long) lseek$plain.CALL.invokeExact(fd, offset, whence);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall lseek failed", t);
+        }
+    }
+
+
     private static final class unlink$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("unlink", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -200,7 +455,7 @@ public final class unistd_h {
      */
     public static int unlink(MemorySegment callState, MemorySegment name) {
         try {
-            return (int) unlink$.HANDLE.invokeExact(callState, name);
+            return (int) unlink$.CALL.invokeExact(callState, name);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall unlink failed", t);
         }
@@ -211,9 +466,39 @@ public final class unistd_h {
         return unlink$.HANDLE;
     }
 
+    /** The function descriptor of {@code unlink}, as jextract names it. */
+    public static FunctionDescriptor unlink$descriptor() {
+        return unlink$.DESC;
+    }
+
+    /** The address of {@code unlink} in the C library. */
+    public static MemorySegment unlink$address() {
+        return Abi.symbol("unlink");
+    }
+
+    private static final class unlink$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("unlink", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int unlink(const char *name) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int unlink(MemorySegment name) {
+        try {
+            return (int) unlink$plain.CALL.invokeExact(name);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall unlink failed", t);
+        }
+    }
+
+
     private static final class getpid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("getpid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -221,7 +506,7 @@ public final class unistd_h {
      */
     public static int getpid() {
         try {
-            return (int) getpid$.HANDLE.invokeExact();
+            return (int) getpid$.CALL.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getpid failed", t);
         }
@@ -232,9 +517,20 @@ public final class unistd_h {
         return getpid$.HANDLE;
     }
 
+    /** The function descriptor of {@code getpid}, as jextract names it. */
+    public static FunctionDescriptor getpid$descriptor() {
+        return getpid$.DESC;
+    }
+
+    /** The address of {@code getpid} in the C library. */
+    public static MemorySegment getpid$address() {
+        return Abi.symbol("getpid");
+    }
+
     private static final class getppid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("getppid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -242,7 +538,7 @@ public final class unistd_h {
      */
     public static int getppid() {
         try {
-            return (int) getppid$.HANDLE.invokeExact();
+            return (int) getppid$.CALL.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getppid failed", t);
         }
@@ -253,9 +549,20 @@ public final class unistd_h {
         return getppid$.HANDLE;
     }
 
+    /** The function descriptor of {@code getppid}, as jextract names it. */
+    public static FunctionDescriptor getppid$descriptor() {
+        return getppid$.DESC;
+    }
+
+    /** The address of {@code getppid} in the C library. */
+    public static MemorySegment getppid$address() {
+        return Abi.symbol("getppid");
+    }
+
     private static final class getuid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("getuid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -263,7 +570,7 @@ public final class unistd_h {
      */
     public static int getuid() {
         try {
-            return (int) getuid$.HANDLE.invokeExact();
+            return (int) getuid$.CALL.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getuid failed", t);
         }
@@ -274,9 +581,20 @@ public final class unistd_h {
         return getuid$.HANDLE;
     }
 
+    /** The function descriptor of {@code getuid}, as jextract names it. */
+    public static FunctionDescriptor getuid$descriptor() {
+        return getuid$.DESC;
+    }
+
+    /** The address of {@code getuid} in the C library. */
+    public static MemorySegment getuid$address() {
+        return Abi.symbol("getuid");
+    }
+
     private static final class geteuid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("geteuid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -284,7 +602,7 @@ public final class unistd_h {
      */
     public static int geteuid() {
         try {
-            return (int) geteuid$.HANDLE.invokeExact();
+            return (int) geteuid$.CALL.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall geteuid failed", t);
         }
@@ -295,9 +613,20 @@ public final class unistd_h {
         return geteuid$.HANDLE;
     }
 
+    /** The function descriptor of {@code geteuid}, as jextract names it. */
+    public static FunctionDescriptor geteuid$descriptor() {
+        return geteuid$.DESC;
+    }
+
+    /** The address of {@code geteuid} in the C library. */
+    public static MemorySegment geteuid$address() {
+        return Abi.symbol("geteuid");
+    }
+
     private static final class getgid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("getgid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -305,7 +634,7 @@ public final class unistd_h {
      */
     public static int getgid() {
         try {
-            return (int) getgid$.HANDLE.invokeExact();
+            return (int) getgid$.CALL.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall getgid failed", t);
         }
@@ -316,9 +645,20 @@ public final class unistd_h {
         return getgid$.HANDLE;
     }
 
+    /** The function descriptor of {@code getgid}, as jextract names it. */
+    public static FunctionDescriptor getgid$descriptor() {
+        return getgid$.DESC;
+    }
+
+    /** The address of {@code getgid} in the C library. */
+    public static MemorySegment getgid$address() {
+        return Abi.symbol("getgid");
+    }
+
     private static final class syscall$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
         static final MethodHandle HANDLE = Abi.downcall("syscall", DESC, true, 1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -328,7 +668,7 @@ public final class unistd_h {
      */
     public static long syscall(MemorySegment callState, long sysno, long a1, long a2) {
         try {
-            return (long) syscall$.HANDLE.invokeExact(callState, sysno, a1, a2);
+            return (long) syscall$.CALL.invokeExact(callState, sysno, a1, a2);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall syscall failed", t);
         }
@@ -337,5 +677,15 @@ public final class unistd_h {
     /** The downcall handle of {@code syscall}, taking the call-state segment first. */
     public static MethodHandle syscall$handle() {
         return syscall$.HANDLE;
+    }
+
+    /** The function descriptor of {@code syscall}, as jextract names it. */
+    public static FunctionDescriptor syscall$descriptor() {
+        return syscall$.DESC;
+    }
+
+    /** The address of {@code syscall} in the C library. */
+    public static MemorySegment syscall$address() {
+        return Abi.symbol("syscall");
     }
 }

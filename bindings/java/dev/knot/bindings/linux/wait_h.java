@@ -14,50 +14,135 @@ public final class wait_h {
 
     /** {@code WNOHANG} */
     public static final int WNOHANG = 1;
+    /** {@code WNOHANG}, as jextract has it. */
+    public static int WNOHANG() {
+        return WNOHANG;
+    }
     /** {@code WUNTRACED} */
     public static final int WUNTRACED = 2;
+    /** {@code WUNTRACED}, as jextract has it. */
+    public static int WUNTRACED() {
+        return WUNTRACED;
+    }
     /** {@code WEXITED} */
     public static final int WEXITED = 4;
+    /** {@code WEXITED}, as jextract has it. */
+    public static int WEXITED() {
+        return WEXITED;
+    }
     /** {@code WSTOPPED} */
     public static final int WSTOPPED = 2;
+    /** {@code WSTOPPED}, as jextract has it. */
+    public static int WSTOPPED() {
+        return WSTOPPED;
+    }
     /** {@code WCONTINUED} */
     public static final int WCONTINUED = 8;
+    /** {@code WCONTINUED}, as jextract has it. */
+    public static int WCONTINUED() {
+        return WCONTINUED;
+    }
     /** {@code WNOWAIT} */
     public static final int WNOWAIT = 0x1000000;
+    /** {@code WNOWAIT}, as jextract has it. */
+    public static int WNOWAIT() {
+        return WNOWAIT;
+    }
     /** {@code P_ALL} */
     public static final int P_ALL = 0;
+    /** {@code P_ALL}, as jextract has it. */
+    public static int P_ALL() {
+        return P_ALL;
+    }
     /** {@code P_PID} */
     public static final int P_PID = 1;
+    /** {@code P_PID}, as jextract has it. */
+    public static int P_PID() {
+        return P_PID;
+    }
     /** {@code P_PGID} */
     public static final int P_PGID = 2;
+    /** {@code P_PGID}, as jextract has it. */
+    public static int P_PGID() {
+        return P_PGID;
+    }
     /** {@code P_PIDFD} */
     public static final int P_PIDFD = 3;
+    /** {@code P_PIDFD}, as jextract has it. */
+    public static int P_PIDFD() {
+        return P_PIDFD;
+    }
     /** {@code CLD_EXITED} */
     public static final int CLD_EXITED = 1;
+    /** {@code CLD_EXITED}, as jextract has it. */
+    public static int CLD_EXITED() {
+        return CLD_EXITED;
+    }
     /** {@code CLD_KILLED} */
     public static final int CLD_KILLED = 2;
+    /** {@code CLD_KILLED}, as jextract has it. */
+    public static int CLD_KILLED() {
+        return CLD_KILLED;
+    }
     /** {@code CLD_DUMPED} */
     public static final int CLD_DUMPED = 3;
+    /** {@code CLD_DUMPED}, as jextract has it. */
+    public static int CLD_DUMPED() {
+        return CLD_DUMPED;
+    }
     /** {@code CLD_TRAPPED} */
     public static final int CLD_TRAPPED = 4;
+    /** {@code CLD_TRAPPED}, as jextract has it. */
+    public static int CLD_TRAPPED() {
+        return CLD_TRAPPED;
+    }
     /** {@code CLD_STOPPED} */
     public static final int CLD_STOPPED = 5;
+    /** {@code CLD_STOPPED}, as jextract has it. */
+    public static int CLD_STOPPED() {
+        return CLD_STOPPED;
+    }
     /** {@code CLD_CONTINUED} */
     public static final int CLD_CONTINUED = 6;
+    /** {@code CLD_CONTINUED}, as jextract has it. */
+    public static int CLD_CONTINUED() {
+        return CLD_CONTINUED;
+    }
     /** {@code WCOREFLAG} */
     public static final int WCOREFLAG = 128;
+    /** {@code WCOREFLAG}, as jextract has it. */
+    public static int WCOREFLAG() {
+        return WCOREFLAG;
+    }
     /** {@code W_EXITCODE(1, 0)} */
     public static final int W_EXITCODE_RET_UNIT = 0x100;
+    /** {@code W_EXITCODE_RET_UNIT}, as jextract has it. */
+    public static int W_EXITCODE_RET_UNIT() {
+        return W_EXITCODE_RET_UNIT;
+    }
     /** {@code W_EXITCODE(0, 1)} */
     public static final int W_EXITCODE_SIG_UNIT = 1;
+    /** {@code W_EXITCODE_SIG_UNIT}, as jextract has it. */
+    public static int W_EXITCODE_SIG_UNIT() {
+        return W_EXITCODE_SIG_UNIT;
+    }
     /** {@code WTERMSIG(~0)} */
     public static final int W_TERMSIG_MASK = 127;
+    /** {@code W_TERMSIG_MASK}, as jextract has it. */
+    public static int W_TERMSIG_MASK() {
+        return W_TERMSIG_MASK;
+    }
     /** {@code WEXITSTATUS(~0)} */
     public static final int W_EXITSTATUS_MASK = 255;
+    /** {@code W_EXITSTATUS_MASK}, as jextract has it. */
+    public static int W_EXITSTATUS_MASK() {
+        return W_EXITSTATUS_MASK;
+    }
 
     private static final class waitid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("waitid", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -66,7 +151,7 @@ public final class wait_h {
      */
     public static int waitid(MemorySegment callState, int idtype, int id, MemorySegment infop, int options) {
         try {
-            return (int) waitid$.HANDLE.invokeExact(callState, idtype, id, infop, options);
+            return (int) waitid$.CALL.invokeExact(callState, idtype, id, infop, options);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall waitid failed", t);
         }
@@ -77,9 +162,39 @@ public final class wait_h {
         return waitid$.HANDLE;
     }
 
+    /** The function descriptor of {@code waitid}, as jextract names it. */
+    public static FunctionDescriptor waitid$descriptor() {
+        return waitid$.DESC;
+    }
+
+    /** The address of {@code waitid} in the C library. */
+    public static MemorySegment waitid$address() {
+        return Abi.symbol("waitid");
+    }
+
+    private static final class waitid$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("waitid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int waitid(int idtype, int id, MemorySegment infop, int options) {
+        try {
+            return (int) waitid$plain.CALL.invokeExact(idtype, id, infop, options);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall waitid failed", t);
+        }
+    }
+
+
     private static final class waitpid$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("waitpid", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -88,7 +203,7 @@ public final class wait_h {
      */
     public static int waitpid(MemorySegment callState, int pid, MemorySegment stat_loc, int options) {
         try {
-            return (int) waitpid$.HANDLE.invokeExact(callState, pid, stat_loc, options);
+            return (int) waitpid$.CALL.invokeExact(callState, pid, stat_loc, options);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall waitpid failed", t);
         }
@@ -98,4 +213,33 @@ public final class wait_h {
     public static MethodHandle waitpid$handle() {
         return waitpid$.HANDLE;
     }
+
+    /** The function descriptor of {@code waitpid}, as jextract names it. */
+    public static FunctionDescriptor waitpid$descriptor() {
+        return waitpid$.DESC;
+    }
+
+    /** The address of {@code waitpid} in the C library. */
+    public static MemorySegment waitpid$address() {
+        return Abi.symbol("waitpid");
+    }
+
+    private static final class waitpid$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("waitpid", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : pid_t waitpid(pid_t pid, int *stat_loc, int options) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int waitpid(int pid, MemorySegment stat_loc, int options) {
+        try {
+            return (int) waitpid$plain.CALL.invokeExact(pid, stat_loc, options);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall waitpid failed", t);
+        }
+    }
+
 }

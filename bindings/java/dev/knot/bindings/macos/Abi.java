@@ -61,9 +61,21 @@ public final class Abi {
         return callState.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
     }
 
-    static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic) {
-        MemorySegment address = Linker.nativeLinker().defaultLookup().find(name)
+    /** The address of {@code name} in the C library; a clear error when it has none. */
+    public static MemorySegment symbol(String name) {
+        return Linker.nativeLinker().defaultLookup().find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("knot: the C library has no symbol " + name));
+    }
+
+    /*
+     * Every function is called through a non-final copy of its handle (CALL), so the JIT compiles the
+     * handle's adapter chain as a unit of its own instead of inlining it into the caller. In a large caller
+     * (an event loop's run method) the inlining budget runs out inside that chain, and then the call-state
+     * slice the JDK makes for captureCallState (SharedUtils.checkCaptureSegment) is allocated on every call;
+     * in its own unit it is always scalar-replaced. The price is one indirect call per downcall.
+     */
+    static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic) {
+        MemorySegment address = symbol(name);
         List<Linker.Option> options = new java.util.ArrayList<>();
         if (errno) options.add(Linker.Option.captureCallState("errno"));
         if (firstVariadic >= 0) options.add(Linker.Option.firstVariadicArg(firstVariadic));

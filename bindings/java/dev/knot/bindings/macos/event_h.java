@@ -14,134 +14,387 @@ public final class event_h {
 
     /** {@code EVFILT_READ} */
     public static final int EVFILT_READ = -1;
+    /** {@code EVFILT_READ}, as jextract has it. */
+    public static int EVFILT_READ() {
+        return EVFILT_READ;
+    }
     /** {@code EVFILT_WRITE} */
     public static final int EVFILT_WRITE = -2;
+    /** {@code EVFILT_WRITE}, as jextract has it. */
+    public static int EVFILT_WRITE() {
+        return EVFILT_WRITE;
+    }
     /** {@code EVFILT_AIO} */
     public static final int EVFILT_AIO = -3;
+    /** {@code EVFILT_AIO}, as jextract has it. */
+    public static int EVFILT_AIO() {
+        return EVFILT_AIO;
+    }
     /** {@code EVFILT_VNODE} */
     public static final int EVFILT_VNODE = -4;
+    /** {@code EVFILT_VNODE}, as jextract has it. */
+    public static int EVFILT_VNODE() {
+        return EVFILT_VNODE;
+    }
     /** {@code EVFILT_PROC} */
     public static final int EVFILT_PROC = -5;
+    /** {@code EVFILT_PROC}, as jextract has it. */
+    public static int EVFILT_PROC() {
+        return EVFILT_PROC;
+    }
     /** {@code EVFILT_SIGNAL} */
     public static final int EVFILT_SIGNAL = -6;
+    /** {@code EVFILT_SIGNAL}, as jextract has it. */
+    public static int EVFILT_SIGNAL() {
+        return EVFILT_SIGNAL;
+    }
     /** {@code EVFILT_TIMER} */
     public static final int EVFILT_TIMER = -7;
+    /** {@code EVFILT_TIMER}, as jextract has it. */
+    public static int EVFILT_TIMER() {
+        return EVFILT_TIMER;
+    }
     /** {@code EVFILT_MACHPORT} */
     public static final int EVFILT_MACHPORT = -8;
+    /** {@code EVFILT_MACHPORT}, as jextract has it. */
+    public static int EVFILT_MACHPORT() {
+        return EVFILT_MACHPORT;
+    }
     /** {@code EVFILT_FS} */
     public static final int EVFILT_FS = -9;
+    /** {@code EVFILT_FS}, as jextract has it. */
+    public static int EVFILT_FS() {
+        return EVFILT_FS;
+    }
     /** {@code EVFILT_USER} */
     public static final int EVFILT_USER = -10;
+    /** {@code EVFILT_USER}, as jextract has it. */
+    public static int EVFILT_USER() {
+        return EVFILT_USER;
+    }
     /** {@code EVFILT_VM} */
     public static final int EVFILT_VM = -12;
+    /** {@code EVFILT_VM}, as jextract has it. */
+    public static int EVFILT_VM() {
+        return EVFILT_VM;
+    }
     /** {@code EVFILT_EXCEPT} */
     public static final int EVFILT_EXCEPT = -15;
+    /** {@code EVFILT_EXCEPT}, as jextract has it. */
+    public static int EVFILT_EXCEPT() {
+        return EVFILT_EXCEPT;
+    }
     /** {@code EV_ADD} */
     public static final int EV_ADD = 1;
+    /** {@code EV_ADD}, as jextract has it. */
+    public static int EV_ADD() {
+        return EV_ADD;
+    }
     /** {@code EV_DELETE} */
     public static final int EV_DELETE = 2;
+    /** {@code EV_DELETE}, as jextract has it. */
+    public static int EV_DELETE() {
+        return EV_DELETE;
+    }
     /** {@code EV_ENABLE} */
     public static final int EV_ENABLE = 4;
+    /** {@code EV_ENABLE}, as jextract has it. */
+    public static int EV_ENABLE() {
+        return EV_ENABLE;
+    }
     /** {@code EV_DISABLE} */
     public static final int EV_DISABLE = 8;
+    /** {@code EV_DISABLE}, as jextract has it. */
+    public static int EV_DISABLE() {
+        return EV_DISABLE;
+    }
     /** {@code EV_ONESHOT} */
     public static final int EV_ONESHOT = 16;
+    /** {@code EV_ONESHOT}, as jextract has it. */
+    public static int EV_ONESHOT() {
+        return EV_ONESHOT;
+    }
     /** {@code EV_CLEAR} */
     public static final int EV_CLEAR = 32;
+    /** {@code EV_CLEAR}, as jextract has it. */
+    public static int EV_CLEAR() {
+        return EV_CLEAR;
+    }
     /** {@code EV_RECEIPT} */
     public static final int EV_RECEIPT = 64;
+    /** {@code EV_RECEIPT}, as jextract has it. */
+    public static int EV_RECEIPT() {
+        return EV_RECEIPT;
+    }
     /** {@code EV_DISPATCH} */
     public static final int EV_DISPATCH = 128;
+    /** {@code EV_DISPATCH}, as jextract has it. */
+    public static int EV_DISPATCH() {
+        return EV_DISPATCH;
+    }
     /** {@code EV_UDATA_SPECIFIC} */
     public static final int EV_UDATA_SPECIFIC = 0x100;
+    /** {@code EV_UDATA_SPECIFIC}, as jextract has it. */
+    public static int EV_UDATA_SPECIFIC() {
+        return EV_UDATA_SPECIFIC;
+    }
     /** {@code EV_DISPATCH2} */
     public static final int EV_DISPATCH2 = 384;
+    /** {@code EV_DISPATCH2}, as jextract has it. */
+    public static int EV_DISPATCH2() {
+        return EV_DISPATCH2;
+    }
     /** {@code EV_VANISHED} */
     public static final int EV_VANISHED = 0x200;
+    /** {@code EV_VANISHED}, as jextract has it. */
+    public static int EV_VANISHED() {
+        return EV_VANISHED;
+    }
     /** {@code EV_SYSFLAGS} */
     public static final int EV_SYSFLAGS = 61440;
+    /** {@code EV_SYSFLAGS}, as jextract has it. */
+    public static int EV_SYSFLAGS() {
+        return EV_SYSFLAGS;
+    }
     /** {@code EV_FLAG0} */
     public static final int EV_FLAG0 = 0x1000;
+    /** {@code EV_FLAG0}, as jextract has it. */
+    public static int EV_FLAG0() {
+        return EV_FLAG0;
+    }
     /** {@code EV_FLAG1} */
     public static final int EV_FLAG1 = 0x2000;
+    /** {@code EV_FLAG1}, as jextract has it. */
+    public static int EV_FLAG1() {
+        return EV_FLAG1;
+    }
     /** {@code EV_EOF} */
     public static final int EV_EOF = 0x8000;
+    /** {@code EV_EOF}, as jextract has it. */
+    public static int EV_EOF() {
+        return EV_EOF;
+    }
     /** {@code EV_ERROR} */
     public static final int EV_ERROR = 0x4000;
+    /** {@code EV_ERROR}, as jextract has it. */
+    public static int EV_ERROR() {
+        return EV_ERROR;
+    }
     /** {@code NOTE_FFNOP} */
     public static final int NOTE_FFNOP = 0;
+    /** {@code NOTE_FFNOP}, as jextract has it. */
+    public static int NOTE_FFNOP() {
+        return NOTE_FFNOP;
+    }
     /** {@code NOTE_FFAND} */
     public static final int NOTE_FFAND = 0x40000000;
+    /** {@code NOTE_FFAND}, as jextract has it. */
+    public static int NOTE_FFAND() {
+        return NOTE_FFAND;
+    }
     /** {@code NOTE_FFOR} */
     public static final int NOTE_FFOR = 0x80000000;
+    /** {@code NOTE_FFOR}, as jextract has it. */
+    public static int NOTE_FFOR() {
+        return NOTE_FFOR;
+    }
     /** {@code NOTE_FFCOPY} */
     public static final int NOTE_FFCOPY = 0xc0000000;
+    /** {@code NOTE_FFCOPY}, as jextract has it. */
+    public static int NOTE_FFCOPY() {
+        return NOTE_FFCOPY;
+    }
     /** {@code NOTE_FFCTRLMASK} */
     public static final int NOTE_FFCTRLMASK = 0xc0000000;
+    /** {@code NOTE_FFCTRLMASK}, as jextract has it. */
+    public static int NOTE_FFCTRLMASK() {
+        return NOTE_FFCTRLMASK;
+    }
     /** {@code NOTE_FFLAGSMASK} */
     public static final int NOTE_FFLAGSMASK = 0xffffff;
+    /** {@code NOTE_FFLAGSMASK}, as jextract has it. */
+    public static int NOTE_FFLAGSMASK() {
+        return NOTE_FFLAGSMASK;
+    }
     /** {@code NOTE_TRIGGER} */
     public static final int NOTE_TRIGGER = 0x1000000;
+    /** {@code NOTE_TRIGGER}, as jextract has it. */
+    public static int NOTE_TRIGGER() {
+        return NOTE_TRIGGER;
+    }
     /** {@code NOTE_LOWAT} */
     public static final int NOTE_LOWAT = 1;
+    /** {@code NOTE_LOWAT}, as jextract has it. */
+    public static int NOTE_LOWAT() {
+        return NOTE_LOWAT;
+    }
     /** {@code NOTE_OOB} */
     public static final int NOTE_OOB = 2;
+    /** {@code NOTE_OOB}, as jextract has it. */
+    public static int NOTE_OOB() {
+        return NOTE_OOB;
+    }
     /** {@code NOTE_DELETE} */
     public static final int NOTE_DELETE = 1;
+    /** {@code NOTE_DELETE}, as jextract has it. */
+    public static int NOTE_DELETE() {
+        return NOTE_DELETE;
+    }
     /** {@code NOTE_WRITE} */
     public static final int NOTE_WRITE = 2;
+    /** {@code NOTE_WRITE}, as jextract has it. */
+    public static int NOTE_WRITE() {
+        return NOTE_WRITE;
+    }
     /** {@code NOTE_EXTEND} */
     public static final int NOTE_EXTEND = 4;
+    /** {@code NOTE_EXTEND}, as jextract has it. */
+    public static int NOTE_EXTEND() {
+        return NOTE_EXTEND;
+    }
     /** {@code NOTE_ATTRIB} */
     public static final int NOTE_ATTRIB = 8;
+    /** {@code NOTE_ATTRIB}, as jextract has it. */
+    public static int NOTE_ATTRIB() {
+        return NOTE_ATTRIB;
+    }
     /** {@code NOTE_LINK} */
     public static final int NOTE_LINK = 16;
+    /** {@code NOTE_LINK}, as jextract has it. */
+    public static int NOTE_LINK() {
+        return NOTE_LINK;
+    }
     /** {@code NOTE_RENAME} */
     public static final int NOTE_RENAME = 32;
+    /** {@code NOTE_RENAME}, as jextract has it. */
+    public static int NOTE_RENAME() {
+        return NOTE_RENAME;
+    }
     /** {@code NOTE_REVOKE} */
     public static final int NOTE_REVOKE = 64;
+    /** {@code NOTE_REVOKE}, as jextract has it. */
+    public static int NOTE_REVOKE() {
+        return NOTE_REVOKE;
+    }
     /** {@code NOTE_NONE} */
     public static final int NOTE_NONE = 128;
+    /** {@code NOTE_NONE}, as jextract has it. */
+    public static int NOTE_NONE() {
+        return NOTE_NONE;
+    }
     /** {@code NOTE_FUNLOCK} */
     public static final int NOTE_FUNLOCK = 0x100;
+    /** {@code NOTE_FUNLOCK}, as jextract has it. */
+    public static int NOTE_FUNLOCK() {
+        return NOTE_FUNLOCK;
+    }
     /** {@code NOTE_EXIT} */
     public static final int NOTE_EXIT = 0x80000000;
+    /** {@code NOTE_EXIT}, as jextract has it. */
+    public static int NOTE_EXIT() {
+        return NOTE_EXIT;
+    }
     /** {@code NOTE_FORK} */
     public static final int NOTE_FORK = 0x40000000;
+    /** {@code NOTE_FORK}, as jextract has it. */
+    public static int NOTE_FORK() {
+        return NOTE_FORK;
+    }
     /** {@code NOTE_EXEC} */
     public static final int NOTE_EXEC = 0x20000000;
+    /** {@code NOTE_EXEC}, as jextract has it. */
+    public static int NOTE_EXEC() {
+        return NOTE_EXEC;
+    }
     /** {@code NOTE_SIGNAL} */
     public static final int NOTE_SIGNAL = 0x8000000;
+    /** {@code NOTE_SIGNAL}, as jextract has it. */
+    public static int NOTE_SIGNAL() {
+        return NOTE_SIGNAL;
+    }
     /** {@code NOTE_EXITSTATUS} */
     public static final int NOTE_EXITSTATUS = 0x4000000;
+    /** {@code NOTE_EXITSTATUS}, as jextract has it. */
+    public static int NOTE_EXITSTATUS() {
+        return NOTE_EXITSTATUS;
+    }
     /** {@code NOTE_EXIT_DETAIL} */
     public static final int NOTE_EXIT_DETAIL = 0x2000000;
+    /** {@code NOTE_EXIT_DETAIL}, as jextract has it. */
+    public static int NOTE_EXIT_DETAIL() {
+        return NOTE_EXIT_DETAIL;
+    }
     /** {@code NOTE_PDATAMASK} */
     public static final int NOTE_PDATAMASK = 0xfffff;
+    /** {@code NOTE_PDATAMASK}, as jextract has it. */
+    public static int NOTE_PDATAMASK() {
+        return NOTE_PDATAMASK;
+    }
     /** {@code NOTE_PCTRLMASK} */
     public static final int NOTE_PCTRLMASK = 0xfff00000;
+    /** {@code NOTE_PCTRLMASK}, as jextract has it. */
+    public static int NOTE_PCTRLMASK() {
+        return NOTE_PCTRLMASK;
+    }
     /** {@code NOTE_SECONDS} */
     public static final int NOTE_SECONDS = 1;
+    /** {@code NOTE_SECONDS}, as jextract has it. */
+    public static int NOTE_SECONDS() {
+        return NOTE_SECONDS;
+    }
     /** {@code NOTE_USECONDS} */
     public static final int NOTE_USECONDS = 2;
+    /** {@code NOTE_USECONDS}, as jextract has it. */
+    public static int NOTE_USECONDS() {
+        return NOTE_USECONDS;
+    }
     /** {@code NOTE_NSECONDS} */
     public static final int NOTE_NSECONDS = 4;
+    /** {@code NOTE_NSECONDS}, as jextract has it. */
+    public static int NOTE_NSECONDS() {
+        return NOTE_NSECONDS;
+    }
     /** {@code NOTE_ABSOLUTE} */
     public static final int NOTE_ABSOLUTE = 8;
+    /** {@code NOTE_ABSOLUTE}, as jextract has it. */
+    public static int NOTE_ABSOLUTE() {
+        return NOTE_ABSOLUTE;
+    }
     /** {@code NOTE_LEEWAY} */
     public static final int NOTE_LEEWAY = 16;
+    /** {@code NOTE_LEEWAY}, as jextract has it. */
+    public static int NOTE_LEEWAY() {
+        return NOTE_LEEWAY;
+    }
     /** {@code NOTE_CRITICAL} */
     public static final int NOTE_CRITICAL = 32;
+    /** {@code NOTE_CRITICAL}, as jextract has it. */
+    public static int NOTE_CRITICAL() {
+        return NOTE_CRITICAL;
+    }
     /** {@code NOTE_BACKGROUND} */
     public static final int NOTE_BACKGROUND = 64;
+    /** {@code NOTE_BACKGROUND}, as jextract has it. */
+    public static int NOTE_BACKGROUND() {
+        return NOTE_BACKGROUND;
+    }
     /** {@code NOTE_MACH_CONTINUOUS_TIME} */
     public static final int NOTE_MACH_CONTINUOUS_TIME = 128;
+    /** {@code NOTE_MACH_CONTINUOUS_TIME}, as jextract has it. */
+    public static int NOTE_MACH_CONTINUOUS_TIME() {
+        return NOTE_MACH_CONTINUOUS_TIME;
+    }
     /** {@code NOTE_MACHTIME} */
     public static final int NOTE_MACHTIME = 0x100;
+    /** {@code NOTE_MACHTIME}, as jextract has it. */
+    public static int NOTE_MACHTIME() {
+        return NOTE_MACHTIME;
+    }
 
     private static final class kqueue$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("kqueue", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -150,7 +403,7 @@ public final class event_h {
      */
     public static int kqueue(MemorySegment callState) {
         try {
-            return (int) kqueue$.HANDLE.invokeExact(callState);
+            return (int) kqueue$.CALL.invokeExact(callState);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kqueue failed", t);
         }
@@ -161,9 +414,39 @@ public final class event_h {
         return kqueue$.HANDLE;
     }
 
+    /** The function descriptor of {@code kqueue}, as jextract names it. */
+    public static FunctionDescriptor kqueue$descriptor() {
+        return kqueue$.DESC;
+    }
+
+    /** The address of {@code kqueue} in the C library. */
+    public static MemorySegment kqueue$address() {
+        return Abi.symbol("kqueue");
+    }
+
+    private static final class kqueue$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("kqueue", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kqueue() }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kqueue() {
+        try {
+            return (int) kqueue$plain.CALL.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kqueue failed", t);
+        }
+    }
+
+
     private static final class kevent$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Abi.downcall("kevent", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
     }
 
     /**
@@ -172,7 +455,7 @@ public final class event_h {
      */
     public static int kevent(MemorySegment callState, int kq, MemorySegment changelist, int nchanges, MemorySegment eventlist, int nevents, MemorySegment timeout) {
         try {
-            return (int) kevent$.HANDLE.invokeExact(callState, kq, changelist, nchanges, eventlist, nevents, timeout);
+            return (int) kevent$.CALL.invokeExact(callState, kq, changelist, nchanges, eventlist, nevents, timeout);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall kevent failed", t);
         }
@@ -182,4 +465,33 @@ public final class event_h {
     public static MethodHandle kevent$handle() {
         return kevent$.HANDLE;
     }
+
+    /** The function descriptor of {@code kevent}, as jextract names it. */
+    public static FunctionDescriptor kevent$descriptor() {
+        return kevent$.DESC;
+    }
+
+    /** The address of {@code kevent} in the C library. */
+    public static MemorySegment kevent$address() {
+        return Abi.symbol("kevent");
+    }
+
+    private static final class kevent$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Abi.downcall("kevent", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist, int nevents, const struct timespec *timeout) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int kevent(int kq, MemorySegment changelist, int nchanges, MemorySegment eventlist, int nevents, MemorySegment timeout) {
+        try {
+            return (int) kevent$plain.CALL.invokeExact(kq, changelist, nchanges, eventlist, nevents, timeout);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall kevent failed", t);
+        }
+    }
+
 }

@@ -31,10 +31,28 @@ public final class kevent {
     /** {@code sizeof(struct kevent)}: 32 bytes. */
     public static final long SIZEOF = 32;
 
+    /** {@link #LAYOUT}, as jextract names it. */
+    public static StructLayout layout() {
+        return LAYOUT;
+    }
+
+    /** {@link #SIZEOF}, as jextract names it. */
+    public static long sizeof() {
+        return SIZEOF;
+    }
+
     /** Offset of {@code ident}. */
     public static final long ident$OFFSET = 0;
+    /** Offset of {@code ident}, as jextract names it. */
+    public static long ident$offset() {
+        return ident$OFFSET;
+    }
     /** Layout of {@code ident}. */
     public static final OfLong ident$LAYOUT = JAVA_LONG;
+    /** Layout of {@code ident}, as jextract names it. */
+    public static OfLong ident$layout() {
+        return ident$LAYOUT;
+    }
 
     /** Reads {@code ident}. */
     public static long ident(MemorySegment struct) {
@@ -48,8 +66,16 @@ public final class kevent {
 
     /** Offset of {@code filter}. */
     public static final long filter$OFFSET = 8;
+    /** Offset of {@code filter}, as jextract names it. */
+    public static long filter$offset() {
+        return filter$OFFSET;
+    }
     /** Layout of {@code filter}. */
     public static final OfShort filter$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code filter}, as jextract names it. */
+    public static OfShort filter$layout() {
+        return filter$LAYOUT;
+    }
 
     /** Reads {@code filter}. */
     public static short filter(MemorySegment struct) {
@@ -63,8 +89,16 @@ public final class kevent {
 
     /** Offset of {@code flags}. */
     public static final long flags$OFFSET = 10;
+    /** Offset of {@code flags}, as jextract names it. */
+    public static long flags$offset() {
+        return flags$OFFSET;
+    }
     /** Layout of {@code flags}. */
     public static final OfShort flags$LAYOUT = JAVA_SHORT;
+    /** Layout of {@code flags}, as jextract names it. */
+    public static OfShort flags$layout() {
+        return flags$LAYOUT;
+    }
 
     /** Reads {@code flags}. */
     public static short flags(MemorySegment struct) {
@@ -78,8 +112,16 @@ public final class kevent {
 
     /** Offset of {@code fflags}. */
     public static final long fflags$OFFSET = 12;
+    /** Offset of {@code fflags}, as jextract names it. */
+    public static long fflags$offset() {
+        return fflags$OFFSET;
+    }
     /** Layout of {@code fflags}. */
     public static final OfInt fflags$LAYOUT = JAVA_INT;
+    /** Layout of {@code fflags}, as jextract names it. */
+    public static OfInt fflags$layout() {
+        return fflags$LAYOUT;
+    }
 
     /** Reads {@code fflags}. */
     public static int fflags(MemorySegment struct) {
@@ -93,8 +135,16 @@ public final class kevent {
 
     /** Offset of {@code data}. */
     public static final long data$OFFSET = 16;
+    /** Offset of {@code data}, as jextract names it. */
+    public static long data$offset() {
+        return data$OFFSET;
+    }
     /** Layout of {@code data}. */
     public static final OfLong data$LAYOUT = JAVA_LONG;
+    /** Layout of {@code data}, as jextract names it. */
+    public static OfLong data$layout() {
+        return data$LAYOUT;
+    }
 
     /** Reads {@code data}. */
     public static long data(MemorySegment struct) {
@@ -108,8 +158,16 @@ public final class kevent {
 
     /** Offset of {@code udata}. */
     public static final long udata$OFFSET = 24;
+    /** Offset of {@code udata}, as jextract names it. */
+    public static long udata$offset() {
+        return udata$OFFSET;
+    }
     /** Layout of {@code udata}. */
     public static final AddressLayout udata$LAYOUT = ADDRESS;
+    /** Layout of {@code udata}, as jextract names it. */
+    public static AddressLayout udata$layout() {
+        return udata$LAYOUT;
+    }
 
     /** Reads {@code udata}. */
     public static MemorySegment udata(MemorySegment struct) {
