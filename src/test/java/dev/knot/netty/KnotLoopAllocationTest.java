@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * What the event loop allocates per event: a one-byte echo ping-pong against a Knot server whose handler writes with
  * the void promise (so that nothing but the transport runs on the loop), measured with the loop thread's allocation
  * counter (com.sun.management.ThreadMXBean). Each round trip is a READ event, a read into a pooled buffer, a write
- * and a kevent wait on the loop.
+ * and a kevent wait on the loop; a second case holds the first of two bytes so that each flush is a gathering write
+ * (writev of two iovecs).
  *
  * <p>The assertion is zero: after a warm-up, the loop reaches a steady state in which {@link #BATCH} consecutive
  * round trips, twice in a row, allocate no byte at all. Batches are measured until that happens (for at most
@@ -51,6 +53,41 @@ class KnotLoopAllocationTest {
 
     @Test
     void echoRoundTripsAllocateNothingOnTheLoopThread() throws Exception {
+        measure("echo", 1, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ctx.writeAndFlush(msg, ctx.voidPromise());
+            }
+        });
+    }
+
+    /** Two buffers in the outbound buffer at the flush: one writev of two iovecs instead of one send. */
+    @Test
+    void gatheringWritesAllocateNothingOnTheLoopThread() throws Exception {
+        measure("gathering-write", 2, new ChannelInboundHandlerAdapter() {
+            private ByteBuf held;
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                // Each round trip is two bytes; they may come in one read or two. Hold the first byte of a round trip
+                // and send both when the second arrives: two buffers, one flush.
+                ByteBuf b = (ByteBuf) msg;
+                while (b.isReadable()) {
+                    if (held == null) {
+                        held = b.readRetainedSlice(1);
+                    } else {
+                        ctx.write(held, ctx.voidPromise());
+                        held = null;
+                        ctx.write(b.readRetainedSlice(1), ctx.voidPromise());
+                        ctx.flush();
+                    }
+                }
+                b.release();
+            }
+        });
+    }
+
+    private static void measure(String what, int bytesPerRound, ChannelInboundHandlerAdapter handler) throws Exception {
         ResourceLeakDetector.Level leakLevel = ResourceLeakDetector.getLevel();
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, KnotIoHandler.newFactory());
@@ -59,12 +96,7 @@ class KnotLoopAllocationTest {
             long tid = loop.submit(() -> Thread.currentThread().threadId()).get(10, TimeUnit.SECONDS);
             Channel server = new ServerBootstrap().group(group).channel(KnotServerSocketChannel.class)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                    .childHandler(new ChannelInboundHandlerAdapter() {
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ctx.writeAndFlush(msg, ctx.voidPromise());
-                        }
-                    })
+                    .childHandler(handler)
                     .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             try (Socket s = new Socket()) {
@@ -73,22 +105,23 @@ class KnotLoopAllocationTest {
                 s.connect(server.localAddress());
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
-                pingPong(in, out, WARMUP);
+                byte[] buf = new byte[bytesPerRound];
+                pingPong(in, out, buf, WARMUP);
                 assertTrue(mx.getThreadAllocatedBytes(tid) > 0, "the allocation counter works on this JVM");
                 List<Long> batches = new ArrayList<>();
                 int zeros = 0;
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MAX_SECONDS);
                 while (zeros < 2 && System.nanoTime() < deadline) {
                     long before = mx.getThreadAllocatedBytes(tid);
-                    pingPong(in, out, BATCH);
+                    pingPong(in, out, buf, BATCH);
                     long bytes = mx.getThreadAllocatedBytes(tid) - before;
                     batches.add(bytes);
                     zeros = bytes == 0 ? zeros + 1 : 0;
                 }
-                System.out.println("Knot event loop: bytes allocated per batch of " + BATCH + " echo round trips after "
-                        + WARMUP + " of warm-up: " + batches);
-                assertEquals(2, zeros, "no two consecutive batches of " + BATCH + " round trips without allocation on the loop"
-                        + " thread in " + MAX_SECONDS + " s; bytes per batch: " + batches);
+                System.out.println("Knot event loop (" + what + "): bytes allocated per batch of " + BATCH
+                        + " round trips after " + WARMUP + " of warm-up: " + batches);
+                assertEquals(2, zeros, what + ": no two consecutive batches of " + BATCH + " round trips without allocation"
+                        + " on the loop thread in " + MAX_SECONDS + " s; bytes per batch: " + batches);
             } finally {
                 server.close().sync();
             }
@@ -98,11 +131,14 @@ class KnotLoopAllocationTest {
         }
     }
 
-    private static void pingPong(InputStream in, OutputStream out, int rounds) throws Exception {
+    private static void pingPong(InputStream in, OutputStream out, byte[] buf, int rounds) throws Exception {
         for (int i = 0; i < rounds; i++) {
-            out.write(i);
-            int b = in.read();
-            if (b != (i & 0xff)) throw new AssertionError("round " + i + ": got " + b);
+            for (int k = 0; k < buf.length; k++) buf[k] = (byte) (i + k);
+            out.write(buf);
+            for (int k = 0; k < buf.length; k++) {
+                int b = in.read();
+                if (b != ((i + k) & 0xff)) throw new AssertionError("round " + i + ", byte " + k + ": got " + b);
+            }
         }
     }
 }
