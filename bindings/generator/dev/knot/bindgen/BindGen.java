@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
 
 
 public final class BindGen {
-    static final String VERSION = "1";
+    static final String VERSION = "2";
     static final String ABI_FORMAT = "1";
 
     public static void main(String[] args) throws Exception {

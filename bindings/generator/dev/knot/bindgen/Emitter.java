@@ -155,9 +155,21 @@ final class Emitter {
                     return callState.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
                 }
 
-                static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic) {
-                    MemorySegment address = Linker.nativeLinker().defaultLookup().find(name)
+                /** The address of {@code name} in the C library; a clear error when it has none. */
+                public static MemorySegment symbol(String name) {
+                    return Linker.nativeLinker().defaultLookup().find(name)
                             .orElseThrow(() -> new UnsatisfiedLinkError("knot: the C library has no symbol " + name));
+                }
+
+                /*
+                 * Every function is called through a non-final copy of its handle (CALL), so the JIT compiles the
+                 * handle's adapter chain as a unit of its own instead of inlining it into the caller. In a large caller
+                 * (an event loop's run method) the inlining budget runs out inside that chain, and then the call-state
+                 * slice the JDK makes for captureCallState (SharedUtils.checkCaptureSegment) is allocated on every call;
+                 * in its own unit it is always scalar-replaced. The price is one indirect call per downcall.
+                 */
+                static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic) {
+                    MemorySegment address = symbol(name);
                     List<Linker.Option> options = new java.util.ArrayList<>();
                     if (errno) options.add(Linker.Option.captureCallState("errno"));
                     if (firstVariadic >= 0) options.add(Linker.Option.firstVariadicArg(firstVariadic));
@@ -207,9 +219,10 @@ final class Emitter {
             String origin = hc.exprs.containsKey(k) ? "{@code " + escape(hc.exprs.get(k)) + "}" : "{@code " + k + "}";
             body.append("    /** ").append(origin).append(" */\n");
             body.append("    public static final ").append(c.type).append(' ').append(k).append(" = ").append(c.value).append(";\n");
+            body.append(constMethod(c.type, k));
         }
         if (!hc.errnos.isEmpty()) body.append(errnoMembers(hc));
-        for (Func f : hc.funcs) body.append(function(f));
+        for (Func f : hc.funcs) body.append(new Downcalls(this).function(f));
         StringBuilder sb = new StringBuilder(banner());
         if (!hc.funcs.isEmpty()) {
             sb.append("import java.lang.foreign.FunctionDescriptor;\nimport java.lang.foreign.MemorySegment;\n")
@@ -224,6 +237,12 @@ final class Emitter {
         return sb.toString();
     }
 
+    /** jextract's shape of a constant, next to the field that {@code case} labels need. */
+    static String constMethod(String type, String name) {
+        return "    /** {@code " + name + "}, as jextract has it. */\n    public static " + type + " " + name + "() {\n        return "
+                + name + ";\n    }\n";
+    }
+
     String errnoMembers(HeaderClass hc) {
         StringBuilder sb = new StringBuilder();
         Map<String, String> firstNameByValue = new LinkedHashMap<>();
@@ -231,6 +250,7 @@ final class Emitter {
             JavaConst c = javaConst("errno", k);
             sb.append("    /** {@code ").append(k).append("} */\n");
             sb.append("    public static final int ").append(k).append(" = ").append(c.value).append(";\n");
+            sb.append(constMethod("int", k));
             firstNameByValue.putIfAbsent(k, k);
         }
         sb.append("\n    /** The symbolic name of an errno value (the first name the spec lists for it), or {@code \"E<n>\"}. */\n");
@@ -268,50 +288,6 @@ final class Emitter {
             case "JAVA_LONG" -> "long";
             default -> throw new AssertionError(carrier);
         };
-    }
-
-    String function(Func f) {
-        String arch0 = arches.get(0);
-        List<String> descs = new ArrayList<>();
-        for (String a : arches) {
-            List<String> parts = new ArrayList<>();
-            for (Param p : f.params) parts.add(carrier(p.cType, a));
-            String args = String.join(", ", parts);
-            descs.add(f.ret.equals("void")
-                    ? "FunctionDescriptor.ofVoid(" + args + ")"
-                    : "FunctionDescriptor.of(" + carrier(f.ret, a) + (args.isEmpty() ? "" : ", " + args) + ")");
-        }
-        String retJava = f.ret.equals("void") ? "void" : javaType(carrier(f.ret, arch0));
-        List<String> sig = new ArrayList<>();
-        List<String> call = new ArrayList<>();
-        if (f.errno) { sig.add("MemorySegment callState"); call.add("callState"); }
-        Set<String> used = new LinkedHashSet<>();
-        for (int i = 0; i < f.params.size(); i++) {
-            Param p = f.params.get(i);
-            String n = p.name == null ? "x" + i : javaName(p.name);
-            if (!used.add(n)) n = n + i;
-            sig.add(javaType(carrier(p.cType, arch0)) + " " + n);
-            call.add(n);
-        }
-        String holder = f.name + "$";
-        StringBuilder sb = new StringBuilder();
-        sb.append("\n    private static final class ").append(holder).append(" {\n");
-        sb.append("        static final FunctionDescriptor DESC = ").append(perArch(descs)).append(";\n");
-        sb.append("        static final MethodHandle HANDLE = Abi.downcall(\"").append(f.name).append("\", DESC, ")
-          .append(f.errno).append(", ").append(f.firstVariadic()).append(");\n    }\n\n");
-        sb.append("    /**\n     * {@snippet lang=c : ").append(escape(f.line.replace(" errno", "").replace("...", "..."))).append(" }\n");
-        if (f.variadic()) sb.append("     * <p>Variadic: the arguments from the first variadic one on are passed as the types shown.\n");
-        if (f.errno) sb.append("     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState(\"errno\")}); read it with {@link Abi#errno}.\n");
-        sb.append("     */\n");
-        sb.append("    public static ").append(retJava).append(' ').append(f.name).append('(').append(String.join(", ", sig)).append(") {\n");
-        sb.append("        try {\n            ");
-        if (!retJava.equals("void")) sb.append("return (").append(retJava).append(") ");
-        sb.append(holder).append(".HANDLE.invokeExact(").append(String.join(", ", call)).append(");\n");
-        sb.append("        } catch (Throwable t) {\n            throw new AssertionError(\"knot: downcall ").append(f.name)
-          .append(" failed\", t);\n        }\n    }\n\n");
-        sb.append("    /** The downcall handle of {@code ").append(f.name).append("}").append(f.errno ? ", taking the call-state segment first" : "").append(". */\n");
-        sb.append("    public static MethodHandle ").append(f.name).append("$handle() {\n        return ").append(holder).append(".HANDLE;\n    }\n");
-        return sb.toString();
     }
 
     record FieldInfo(Field f, long offset, long size, boolean signed) {}
@@ -407,7 +383,9 @@ final class Emitter {
         body.append("    /** The layout of {@code ").append(st.cType()).append("}").append(dependent ? " on the running arch" : "").append(". */\n");
         body.append("    public static final StructLayout LAYOUT = ").append(perArch(layouts)).append(";\n\n");
         body.append("    /** {@code sizeof(").append(st.cType()).append(")}: ").append(sizeSummary(sizes)).append(". */\n");
-        body.append("    public static final long SIZEOF = ").append(perArch(sizes)).append(";\n");
+        body.append("    public static final long SIZEOF = ").append(perArch(sizes)).append(";\n\n");
+        body.append("    /** {@link #LAYOUT}, as jextract names it. */\n    public static StructLayout layout() {\n        return LAYOUT;\n    }\n\n");
+        body.append("    /** {@link #SIZEOF}, as jextract names it. */\n    public static long sizeof() {\n        return SIZEOF;\n    }\n");
         for (int i = 0; i < st.fields.size(); i++) {
             Field f = st.fields.get(i);
             List<String> offsets = new ArrayList<>();
@@ -424,6 +402,8 @@ final class Emitter {
             String fn = javaName(f.name);
             body.append("\n    /** Offset of {@code ").append(f.name).append("}. */\n");
             body.append("    public static final long ").append(fn).append("$OFFSET = ").append(perArch(offsets)).append(";\n");
+            body.append("    /** Offset of {@code ").append(f.name).append("}, as jextract names it. */\n");
+            body.append("    public static long ").append(fn).append("$offset() {\n        return ").append(fn).append("$OFFSET;\n    }\n");
             if (f.hint.equals("bytes")) {
                 List<String> sz = new ArrayList<>();
                 for (String a : arches) sz.add(Long.toString(infos.get(a).get(i).size));
@@ -440,7 +420,9 @@ final class Emitter {
             }
             String lc = layoutClass(jt);
             body.append("    /** Layout of {@code ").append(f.name).append("}. */\n");
-            body.append("    public static final ").append(lc).append(' ').append(fn).append("$LAYOUT = ").append(perArch(fieldLayouts)).append(";\n\n");
+            body.append("    public static final ").append(lc).append(' ').append(fn).append("$LAYOUT = ").append(perArch(fieldLayouts)).append(";\n");
+            body.append("    /** Layout of {@code ").append(f.name).append("}, as jextract names it. */\n");
+            body.append("    public static ").append(lc).append(' ').append(fn).append("$layout() {\n        return ").append(fn).append("$LAYOUT;\n    }\n\n");
             body.append("    /** Reads {@code ").append(f.name).append("}. */\n");
             body.append("    public static ").append(jt).append(' ').append(fn).append("(MemorySegment struct) {\n");
             body.append("        return struct.get(").append(fn).append("$LAYOUT, ").append(fn).append("$OFFSET);\n    }\n\n");
@@ -548,6 +530,8 @@ final class Emitter {
         sb.append("    public static final long ALIGNOF = ").append(perArch(aligns)).append(";\n\n");
         sb.append("    /** The layout: opaque bytes of the right size and alignment. */\n");
         sb.append("    public static final MemoryLayout LAYOUT = MemoryLayout.paddingLayout(SIZEOF).withByteAlignment(ALIGNOF);\n\n");
+        sb.append("    /** {@link #LAYOUT}, as jextract names it. */\n    public static MemoryLayout layout() {\n        return LAYOUT;\n    }\n\n");
+        sb.append("    /** {@link #SIZEOF}, as jextract names it. */\n    public static long sizeof() {\n        return SIZEOF;\n    }\n\n");
         sb.append("    /** Allocates one zeroed {@code ").append(o).append("}. */\n");
         sb.append("    public static MemorySegment allocate(SegmentAllocator allocator) {\n");
         sb.append("        return allocator.allocate(SIZEOF, ALIGNOF);\n    }\n}\n");

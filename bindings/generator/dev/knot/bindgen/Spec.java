@@ -66,10 +66,16 @@ final class Func {
     final String name;
     final List<Param> params;
     final boolean errno;
+    /** Also bind a variant taking pointer arguments as raw addresses ({@code long}), for callers that hold one. */
+    final boolean raw;
     final String line;
 
     Func(String ret, String name, List<Param> params, boolean errno, String line) {
-        this.ret = ret; this.name = name; this.params = params; this.errno = errno; this.line = line;
+        this(ret, name, params, errno, false, line);
+    }
+
+    Func(String ret, String name, List<Param> params, boolean errno, boolean raw, String line) {
+        this.ret = ret; this.name = name; this.params = params; this.errno = errno; this.raw = raw; this.line = line;
     }
 
     boolean variadic() { return params.stream().anyMatch(p -> p.variadic); }
@@ -124,7 +130,7 @@ final class Spec {
         return new ArrayList<>(all);
     }
 
-    static final Pattern FUNC = Pattern.compile("func\\s+(.+?)\\s*\\b(\\w+)\\s*\\((.*)\\)\\s*(errno)?\\s*");
+    static final Pattern FUNC = Pattern.compile("func\\s+(.+?)\\s*\\b(\\w+)\\s*\\((.*)\\)((?:\\s*\\b(?:errno|raw)\\b)*)\\s*");
 
     static Spec parse(Path path) throws IOException {
         Spec s = new Spec();
@@ -206,7 +212,9 @@ final class Spec {
                 params.add(new Param(type, name, variadic));
             }
         }
-        return new Func(m.group(1).strip(), m.group(2), params, m.group(4) != null, line.substring(4).strip());
+        List<String> flags = List.of(m.group(4).strip().split("\\s+"));
+        return new Func(m.group(1).strip(), m.group(2), params, flags.contains("errno"), flags.contains("raw"),
+                line.substring(4, line.lastIndexOf(')') + 1).strip());
     }
 
     static boolean isTypeWord(String w) {

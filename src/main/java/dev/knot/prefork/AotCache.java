@@ -41,9 +41,16 @@ import java.util.stream.Stream;
  * JVM options, every class path entry of Knot's and the app's (each file's path, size and modification time; a
  * directory's files likewise) and the app class. When any of them changes the name changes, so the cache is
  * trained again and the old files are removed. A cache the JVM cannot use (damaged, or made by another JVM) only
- * makes it print a warning and start without one: a worker never fails because of it. Classes that a worker loads
- * through the app's own class loader ({@code --classpath}) are not archived by JDK 25, only those of the JDK and of
- * Knot's class path.
+ * makes it print a warning and start without one: a worker never fails because of it.
+ *
+ * <p>What JDK 25 keeps out of the cache, as {@code -Xlog:aot} and {@code -Xlog:class+load} show it (checked
+ * against JEP 483/514/515: Knot's class path entries are jars, the same in training and use, and the cache is
+ * written in one step with {@code -XX:AOTCacheOutput}): the classes the app's own class loader ({@code --classpath})
+ * defines (the assembly step processes them, but a worker loads them from their jar again), and everything the
+ * FFM linker generates when a downcall is first linked: the binding stubs ({@code DowncallStub}), about 170
+ * {@code LambdaForm$MH} classes and the {@code BoundMethodHandle} species ("Skipping ... because it is dynamically
+ * generated"). A worker links about 16 downcalls before it is ready, so that linking, not class loading, is most of
+ * what the cache leaves of a worker's start-up (benchmarks/RESULTS.md).
  *
  * <p>Threading: {@link #prepare} runs on the master's thread before its loop starts, and blocks while it trains.
  */

@@ -174,10 +174,11 @@ public final class Sockets {
      * direct buffer): bytes read, 0 at end of stream, or {@link #WOULD_BLOCK}.
      */
     public static long recvAddress(int fd, long address, long length) throws ErrnoException {
-        MemorySegment dst = MemorySegment.ofAddress(address);
         MemorySegment st = CallState.forThread();
         while (true) {
-            long r = socket_h.recv(st, fd, dst, length, 0);
+            // By address, not MemorySegment.ofAddress: a segment made here is allocated whenever the JIT cannot see
+            // through the whole downcall (KnotLoopAllocationTest).
+            long r = socket_h.recv$raw(st, fd, address, length, 0);
             if (r >= 0) return r;
             int e = CallState.errno(st);
             if (e == errno_h.EAGAIN) return WOULD_BLOCK;
@@ -187,10 +188,9 @@ public final class Sockets {
 
     /** send(2) with MSG_NOSIGNAL of {@code length} bytes at {@code address}: bytes taken, or {@link #WOULD_BLOCK}. */
     public static long sendAddress(int fd, long address, long length) throws ErrnoException {
-        MemorySegment src = MemorySegment.ofAddress(address);
         MemorySegment st = CallState.forThread();
         while (true) {
-            long r = socket_h.send(st, fd, src, length, socket_h.MSG_NOSIGNAL);
+            long r = socket_h.send$raw(st, fd, address, length, socket_h.MSG_NOSIGNAL);
             if (r >= 0) return r;
             int e = CallState.errno(st);
             if (e == errno_h.EAGAIN) return WOULD_BLOCK;

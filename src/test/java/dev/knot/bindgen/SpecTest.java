@@ -91,6 +91,15 @@ class SpecTest {
         Func k = Spec.parseFunc("func ssize_t read(int fd, void *buf, size_t count) errno", "x: ");
         assertEquals("void *", k.params.get(1).cType);
         assertEquals("buf", k.params.get(1).name);
+        assertFalse(k.raw);
+        assertEquals("ssize_t read(int fd, void *buf, size_t count)", k.line);
+
+        // Flags in any order; the prototype the javadoc shows stops at the parenthesis.
+        Func r = Spec.parseFunc("func ssize_t recv(int fd, void *buf, size_t n, int flags) raw errno", "x: ");
+        assertTrue(r.errno);
+        assertTrue(r.raw);
+        assertEquals("ssize_t recv(int fd, void *buf, size_t n, int flags)", r.line);
+        assertThrows(Failure.class, () -> Spec.parseFunc("func int f(int a) errnoo", "x: "));
     }
 
     @Test
