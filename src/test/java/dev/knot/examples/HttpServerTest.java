@@ -281,10 +281,12 @@ class HttpServerTest {
     }
 
     /**
-     * Borrowing and giving back buffers per request must not turn into garbage: keep-alive requests in steady state
-     * allocate (almost) nothing on the loop thread. The bound leaves room for the JDK's errno-capture slices in
-     * downcalls C2 does not fully inline (see KnotLoopAllocationTest) and the Date refresh once a second; a buffer or
-     * a request object per request would be hundreds to thousands of bytes.
+     * Borrowing and giving back buffers per request must not turn into garbage. Until C2 has compiled the downcalls'
+     * adapter chains, C1 code still allocates per call (see KnotLoopAllocationTest), so batches run until two in a row
+     * stay at the steady state: 80 B per request here, two 40 B segment slices, one each in StreamSocket's
+     * read(segment, offset, length) and write(segment, offset, length), which pass a slice to the downcall so that
+     * the JDK keeps the arena alive during the call (an address would not). A buffer or a request object per request
+     * would be hundreds of bytes on top.
      */
     @Test
     void keptAliveRequestsAllocateNothingOnTheLoopThread() throws Exception {
@@ -300,15 +302,23 @@ class HttpServerTest {
                 out.write(get);
                 readHello(in);
             }
-            int rounds = 10_000;
-            long before = mx.getThreadAllocatedBytes(tid);
-            for (int i = 0; i < rounds; i++) {
-                out.write(get);
-                readHello(in);
+            assertTrue(mx.getThreadAllocatedBytes(tid) > 0, "the allocation counter works on this JVM");
+            java.util.List<Long> perRequest = new java.util.ArrayList<>();
+            int quiet = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (quiet < 2 && System.nanoTime() < deadline) {
+                int rounds = 5_000;
+                long before = mx.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < rounds; i++) {
+                    out.write(get);
+                    readHello(in);
+                }
+                long b = (mx.getThreadAllocatedBytes(tid) - before) / rounds;
+                perRequest.add(b);
+                quiet = b <= 96 ? quiet + 1 : 0;
             }
-            long perRequest = (mx.getThreadAllocatedBytes(tid) - before) / rounds;
-            assertTrue(before > 0, "the allocation counter works on this JVM");
-            assertTrue(perRequest <= 128, perRequest + " bytes allocated per kept-alive request on the loop thread");
+            assertEquals(2, quiet, "bytes allocated per kept-alive request on the loop thread, per batch of 5,000: " + perRequest);
+            System.out.println("loop-thread bytes per kept-alive request, per batch of 5,000: " + perRequest);
         }
     }
 }
