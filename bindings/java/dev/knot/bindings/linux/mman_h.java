@@ -16,6 +16,14 @@ public final class mman_h {
     public static final int MFD_CLOEXEC = 1;
     /** {@code MFD_ALLOW_SEALING} */
     public static final int MFD_ALLOW_SEALING = 2;
+    /** {@code PROT_READ} */
+    public static final int PROT_READ = 1;
+    /** {@code PROT_WRITE} */
+    public static final int PROT_WRITE = 2;
+    /** {@code MAP_SHARED} */
+    public static final int MAP_SHARED = 1;
+    /** {@code MAP_POPULATE} */
+    public static final int MAP_POPULATE = 0x8000;
 
     private static final class memfd_create$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
@@ -37,5 +45,49 @@ public final class mman_h {
     /** The downcall handle of {@code memfd_create}, taking the call-state segment first. */
     public static MethodHandle memfd_create$handle() {
         return memfd_create$.HANDLE;
+    }
+
+    private static final class mmap$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("mmap", DESC, true, -1);
+    }
+
+    /**
+     * {@snippet lang=c : void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static MemorySegment mmap(MemorySegment callState, MemorySegment addr, long len, int prot, int flags, int fd, long offset) {
+        try {
+            return (MemorySegment) mmap$.HANDLE.invokeExact(callState, addr, len, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall mmap failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code mmap}, taking the call-state segment first. */
+    public static MethodHandle mmap$handle() {
+        return mmap$.HANDLE;
+    }
+
+    private static final class munmap$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("munmap", DESC, true, -1);
+    }
+
+    /**
+     * {@snippet lang=c : int munmap(void *addr, size_t len) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static int munmap(MemorySegment callState, MemorySegment addr, long len) {
+        try {
+            return (int) munmap$.HANDLE.invokeExact(callState, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall munmap failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code munmap}, taking the call-state segment first. */
+    public static MethodHandle munmap$handle() {
+        return munmap$.HANDLE;
     }
 }
