@@ -151,7 +151,8 @@ public final class Uring implements AutoCloseable {
     }
 
     /**
-     * Whether rings can be used here: {@code -Dknot.uring=false} says no; otherwise the first ring of the pool is
+     * Whether rings can be used here: {@code -Dknot.uring=false} (or the environment's {@code KNOT_URING=false}, which
+     * child processes inherit) says no; otherwise the first ring of the pool is
      * opened and probed, once per process. See {@link #unavailableReason()}.
      */
     public static boolean available() {
@@ -164,8 +165,9 @@ public final class Uring implements AutoCloseable {
         if (u != null) return u;
         synchronized (POOL_LOCK) {
             if (unavailable != null) return unavailable;
-            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, "true"))) {
-                u = "disabled by -D" + PROPERTY + "=false";
+            String env = System.getenv("KNOT_URING");
+            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, env == null ? "true" : env))) {
+                u = System.getProperty(PROPERTY) != null ? "disabled by -D" + PROPERTY + "=false" : "disabled by KNOT_URING=false";
             } else {
                 try {
                     pool[poolSize++] = open(POOL_ENTRIES);
