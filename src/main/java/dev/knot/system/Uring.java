@@ -61,6 +61,9 @@ public final class Uring implements AutoCloseable {
     private final long sqHead, sqTail, sqMask, sqArray, cqHead, cqTail, cqMask, cqCqes;
     private final int[] results, slots;
     private int pending;
+    private int tail;                                     // the SQ tail when the batch began
+    private final int mask;
+    private final long eventsAddress;
     private boolean linked;
     private long submissions;
 
@@ -97,6 +100,8 @@ public final class Uring implements AutoCloseable {
         sqes = s;
         sqesSize = entries * io_uring_sqe.SIZEOF;
         events = epoll_event.allocateArray(entries, arena);
+        eventsAddress = events.address();
+        mask = sqRing.get(U32, sqMask);
         results = new int[entries];
         slots = new int[entries];
     }
@@ -261,29 +266,26 @@ public final class Uring implements AutoCloseable {
     public int epollCtl(int epfd, int op, int fd, int events, long data) {
         int i = pending;
         if (i >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
-        MemorySegment ev = epoll_event.asSlice(this.events, i);
-        epoll_event.events(ev, events);
-        epoll_event.data(ev, data);
-        int tail = (int) U32_VH.getAcquire(sqRing, sqTail);
-        int idx = (int) ((tail + i) & sqMask(sqRing));
-        MemorySegment sqe = sqes.asSlice(idx * io_uring_sqe.SIZEOF, io_uring_sqe.SIZEOF);
-        sqe.fill((byte) 0);
-        io_uring_sqe.opcode(sqe, (byte) IORING_OP_EPOLL_CTL);
-        io_uring_sqe.fd(sqe, epfd);
-        io_uring_sqe.off(sqe, fd);
-        io_uring_sqe.addr(sqe, ev.address());
-        io_uring_sqe.len(sqe, op);
-        io_uring_sqe.user_data(sqe, i);
-        if (linked) io_uring_sqe.flags(sqe, (byte) IOSQE_IO_LINK);
+        long ev = i * epoll_event.SIZEOF;
+        this.events.set(epoll_event.events$LAYOUT, ev + epoll_event.events$OFFSET, events);
+        this.events.set(epoll_event.data$LAYOUT, ev + epoll_event.data$OFFSET, data);
+        if (i == 0) tail = (int) U32_VH.getAcquire(sqRing, sqTail);
+        int idx = (tail + i) & mask;
+        long q = idx * io_uring_sqe.SIZEOF;
+        for (long o = 0; o < io_uring_sqe.SIZEOF; o += 8) sqes.set(ValueLayout.JAVA_LONG, q + o, 0L);
+        sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) IORING_OP_EPOLL_CTL);
+        if (linked) sqes.set(io_uring_sqe.flags$LAYOUT, q + io_uring_sqe.flags$OFFSET, (byte) IOSQE_IO_LINK);
+        sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, epfd);
+        sqes.set(io_uring_sqe.off$LAYOUT, q + io_uring_sqe.off$OFFSET, fd);
+        sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, eventsAddress + ev);
+        sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, op);
+        sqes.set(io_uring_sqe.user_data$LAYOUT, q + io_uring_sqe.user_data$OFFSET, i);
         sqRing.set(U32, sqArray + idx * 4L, idx);
         slots[i] = idx;
         pending = i + 1;
         return i;
     }
 
-    private int sqMask(MemorySegment ring) {
-        return ring.get(U32, sqMask);
-    }
 
     /**
      * Submits the queued batch in one {@code io_uring_enter} (more only if a signal or a short submission interrupts
