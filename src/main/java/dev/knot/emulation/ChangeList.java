@@ -111,10 +111,13 @@ final class ChangeList {
     }
 
     /**
-     * A batch of one gains nothing from io_uring (one io_uring_enter instead of one epoll_ctl, plus the ring's
-     * bookkeeping): below this many changes a kevent call uses plain epoll_ctl.
+     * The fewest epoll_ctl calls that go through io_uring; smaller batches make plain epoll_ctl calls. Measured on
+     * this project's 2-vCPU VM (benchmarks/report/changelist.py, N MODs of socket READ knotes per kevent call,
+     * io_uring/epoll_ctl time): 1.23 at 2, 1.12 at 4, 1.03 at 8, 0.95 at 16, 0.92 at 32, 0.93 at 64. A submission costs
+     * about 230 ns more than a system call and saves about 28 ns per call it carries, so the break-even is near 8.
+     * {@code -Dknot.uring.minBatch=N} overrides it (2 gives the fewest system calls at any N).
      */
-    static final int MIN_BATCH = 2;
+    static final int MIN_BATCH = Math.max(2, Integer.getInteger("knot.uring.minBatch", 10));
 
     /**
      * Submits the batch and finishes its changes in order, each from its own epoll_ctl result, writing their

@@ -40,8 +40,8 @@ class ChangelistPathTest {
     @BeforeEach
     void open() throws Exception {
         kq = Kqueue.open();
-        ch = KeventArray.allocate(16);
-        ev = KeventArray.allocate(16);
+        ch = KeventArray.allocate(32);
+        ev = KeventArray.allocate(32);
     }
 
     @AfterEach
@@ -72,9 +72,14 @@ class ChangelistPathTest {
     void everyChangeOfABatchGetsItsOwnOutcomeInOrder() throws Exception {
         int[] sp = track(Posix.socketpair());
         int[] pp = track(Posix.pipe());
+        int[] extra = new int[6];
+        for (int k = 0; k < extra.length; k++) extra[k] = track(Posix.socketpair())[0];
         int closed = Posix.dup(sp[0]);
         Posix.rawClose(closed);
         int n = 0;
+        for (int k = 0; k < extra.length; k++) {                           // enough calls for a batch at any minBatch
+            ch.set(n++, extra[k], EVFILT_READ, EV_ADD, 0, 0, 100 + k);
+        }
         ch.set(n++, sp[0], EVFILT_READ, EV_ADD | EV_RECEIPT, 0, 0, 10);
         ch.set(n++, closed, EVFILT_READ, EV_ADD, 0, 0, 11);                  // EBADF from the kernel
         ch.set(n++, sp[1], EVFILT_WRITE, EV_DELETE, 0, 0, 12);               // ENOENT without the kernel
@@ -84,7 +89,7 @@ class ChangelistPathTest {
         ch.set(n++, 7, EVFILT_USER, EV_ADD | EV_RECEIPT, 0, 0, 16);          // not a descriptor change
         ch.set(n++, sp[1], EVFILT_WRITE, EV_ADD | EV_RECEIPT, 0, 0, 17);
         String before = kq.changelistPath();
-        int r = kq.kevent(ch, n, ev, 16, 0);
+        int r = kq.kevent(ch, n, ev, 32, 0);
         long[][] want = {{sp[0], 10, 0}, {closed, 11, errno_h.EBADF}, {sp[1], 12, errno_h.ENOENT},
             {pp[1], 14, 0}, {sp[0], 15, 0}, {7, 16, 0}, {sp[1], 17, 0}};
         assertEquals(want.length, r, "one entry per receipt or error");
@@ -97,7 +102,7 @@ class ChangelistPathTest {
         if (!forcedOff() && Uring.available()) assertTrue(!kq.changelistPath().equals(before), "a batch was submitted");
         // What the batch registered works: the pipe has a byte, the socket can be written.
         Posix.write(pp[1], "x");
-        r = kq.kevent(null, 0, ev, 16, 1_000_000_000L);
+        r = kq.kevent(null, 0, ev, 32, 1_000_000_000L);
         List<Long> ready = new ArrayList<>();
         for (int i = 0; i < r; i++) ready.add(ev.udata(i));
         assertTrue(ready.contains(13L) && ready.contains(14L) && ready.contains(17L), "ready: " + ready);
