@@ -16,7 +16,8 @@ TRACE = "io_uring_enter,epoll_ctl,epoll_wait,epoll_pwait,epoll_pwait2"
 
 
 def cmd(a, mode, n, ops, rounds):
-    return [a.java, "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m", f"-Dknot.uring={mode}", "-cp", a.cp,
+    return [a.java, "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m", f"-Dknot.uring={mode}",
+            f"-Dknot.uring.minBatch={a.min_batch}", "-cp", a.cp,
             "dev.knot.bench.jmh.KeventChangelistBench", str(n), str(ops), str(rounds)]
 
 
@@ -45,6 +46,7 @@ def main():
     ap.add_argument("--cp", required=True)
     ap.add_argument("--changes", default="1,8,64")
     ap.add_argument("--reps", type=int, default=3, help="JVMs per mode and N, interleaved")
+    ap.add_argument("--min-batch", type=int, default=2, help="-Dknot.uring.minBatch: 2 measures io_uring at every N >= 2")
     ap.add_argument("--budget", type=int, default=2_000_000, help="changes per timed round")
     a = ap.parse_args()
     print("| N | path | syscalls per kevent call (strace) | ns/op median [min-max] of warm rounds | io_uring / epoll_ctl |")
