@@ -9,7 +9,6 @@ import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQ_RING;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_CTL;
 import static dev.knot.bindings.linux.io_uring_h.IORING_REGISTER_PROBE;
 import static dev.knot.bindings.linux.io_uring_h.IORING_SETUP_CLAMP;
-import static dev.knot.bindings.linux.io_uring_h.IOSQE_IO_LINK;
 import static dev.knot.bindings.linux.io_uring_h.IO_URING_OP_SUPPORTED;
 import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_enter;
 import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_register;
@@ -59,13 +58,13 @@ public final class Uring implements AutoCloseable {
     private final MemorySegment sqRing, cqRing, sqes, events;
     private final long sqRingSize, cqRingSize, sqesSize;
     private final long sqHead, sqTail, sqMask, sqArray, cqHead, cqTail, cqMask, cqCqes;
-    private final int[] results, slots;
+    private final int[] results;
     private int pending;
     private int tail;                                     // the SQ tail when the batch began
     private final int mask;
     private final long eventsAddress;
-    private boolean linked;
     private long submissions;
+    private boolean broken;
 
     private Uring(int fd, MemorySegment p) throws ErrnoException {
         this.fd = fd;
@@ -103,7 +102,6 @@ public final class Uring implements AutoCloseable {
         eventsAddress = events.address();
         mask = sqRing.get(U32, sqMask);
         results = new int[entries];
-        slots = new int[entries];
     }
 
     private static long u32(MemorySegment p, long off) {
@@ -222,7 +220,10 @@ public final class Uring implements AutoCloseable {
     /** Returns a ring taken with {@link #acquire} (empty: every batch it carried was submitted). */
     public static void release(Uring r) {
         r.pending = 0;                                     // queued but never submitted (an exception): drop them
-        r.linked = false;
+        if (r.broken) {
+            r.close();
+            return;
+        }
         synchronized (POOL_LOCK) {
             if (poolSize == pool.length) pool = java.util.Arrays.copyOf(pool, pool.length * 2);
             pool[poolSize++] = r;
@@ -252,14 +253,6 @@ public final class Uring implements AutoCloseable {
     }
 
     /**
-     * Whether a failed operation cancels the ones queued after it in this batch (IOSQE_IO_LINK): they then report
-     * ECANCELED. Set before the first {@link #epollCtl} of a batch.
-     */
-    public void linked(boolean linked) {
-        this.linked = linked;
-    }
-
-    /**
      * Queues {@code epoll_ctl(epfd, op, fd, {events, data})} at position {@link #pending()}; the caller keeps the
      * batch within {@link #capacity()}.
      */
@@ -274,14 +267,12 @@ public final class Uring implements AutoCloseable {
         long q = idx * io_uring_sqe.SIZEOF;
         for (long o = 0; o < io_uring_sqe.SIZEOF; o += 8) sqes.set(ValueLayout.JAVA_LONG, q + o, 0L);
         sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) IORING_OP_EPOLL_CTL);
-        if (linked) sqes.set(io_uring_sqe.flags$LAYOUT, q + io_uring_sqe.flags$OFFSET, (byte) IOSQE_IO_LINK);
         sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, epfd);
         sqes.set(io_uring_sqe.off$LAYOUT, q + io_uring_sqe.off$OFFSET, fd);
         sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, eventsAddress + ev);
         sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, op);
         sqes.set(io_uring_sqe.user_data$LAYOUT, q + io_uring_sqe.user_data$OFFSET, i);
         sqRing.set(U32, sqArray + idx * 4L, idx);
-        slots[i] = idx;
         pending = i + 1;
         return i;
     }
@@ -297,8 +288,6 @@ public final class Uring implements AutoCloseable {
         if (n == 0) return 0;
         pending = 0;
         java.util.Arrays.fill(results, 0, n, NOT_DONE);
-        if (linked) sqes.set(ValueLayout.JAVA_BYTE, slots[n - 1] * io_uring_sqe.SIZEOF + io_uring_sqe.flags$OFFSET, (byte) 0);
-        linked = false;
         int tail0 = (int) U32_VH.getAcquire(sqRing, sqTail);
         U32_VH.setRelease(sqRing, sqTail, tail0 + n);
         int done = 0;
@@ -314,6 +303,8 @@ public final class Uring implements AutoCloseable {
         // What the kernel never took stays NOT_DONE; take it back so that the ring is empty for the next batch.
         int consumed = (int) U32_VH.getAcquire(sqRing, sqHead) - tail0;
         if (consumed < n) U32_VH.setRelease(sqRing, sqTail, tail0 + consumed);
+        // Completions still owed would land in a later batch under the wrong positions: never reuse this ring.
+        if (done < consumed) broken = true;
         return n;
     }
 
