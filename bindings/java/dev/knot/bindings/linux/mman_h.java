@@ -24,6 +24,30 @@ public final class mman_h {
     public static int MFD_ALLOW_SEALING() {
         return MFD_ALLOW_SEALING;
     }
+    /** {@code PROT_READ} */
+    public static final int PROT_READ = 1;
+    /** {@code PROT_READ}, as jextract has it. */
+    public static int PROT_READ() {
+        return PROT_READ;
+    }
+    /** {@code PROT_WRITE} */
+    public static final int PROT_WRITE = 2;
+    /** {@code PROT_WRITE}, as jextract has it. */
+    public static int PROT_WRITE() {
+        return PROT_WRITE;
+    }
+    /** {@code MAP_SHARED} */
+    public static final int MAP_SHARED = 1;
+    /** {@code MAP_SHARED}, as jextract has it. */
+    public static int MAP_SHARED() {
+        return MAP_SHARED;
+    }
+    /** {@code MAP_POPULATE} */
+    public static final int MAP_POPULATE = 0x8000;
+    /** {@code MAP_POPULATE}, as jextract has it. */
+    public static int MAP_POPULATE() {
+        return MAP_POPULATE;
+    }
 
     private static final class memfd_create$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
@@ -73,6 +97,110 @@ public final class mman_h {
             return (int) memfd_create$plain.CALL.invokeExact(name, flags);
         } catch (Throwable t) {
             throw new AssertionError("knot: downcall memfd_create failed", t);
+        }
+    }
+
+
+    private static final class mmap$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("mmap", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static MemorySegment mmap(MemorySegment callState, MemorySegment addr, long len, int prot, int flags, int fd, long offset) {
+        try {
+            return (MemorySegment) mmap$.CALL.invokeExact(callState, addr, len, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall mmap failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code mmap}, taking the call-state segment first. */
+    public static MethodHandle mmap$handle() {
+        return mmap$.HANDLE;
+    }
+
+    /** The function descriptor of {@code mmap}, as jextract names it. */
+    public static FunctionDescriptor mmap$descriptor() {
+        return mmap$.DESC;
+    }
+
+    /** The address of {@code mmap} in the C library. */
+    public static MemorySegment mmap$address() {
+        return Abi.symbol("mmap");
+    }
+
+    private static final class mmap$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("mmap", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static MemorySegment mmap(MemorySegment addr, long len, int prot, int flags, int fd, long offset) {
+        try {
+            return (MemorySegment) mmap$plain.CALL.invokeExact(addr, len, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall mmap failed", t);
+        }
+    }
+
+
+    private static final class munmap$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("munmap", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int munmap(void *addr, size_t len) }
+     * <p>{@code callState} receives errno ({@code Linker.Option.captureCallState("errno")}); read it with {@link Abi#errno}.
+     */
+    public static int munmap(MemorySegment callState, MemorySegment addr, long len) {
+        try {
+            return (int) munmap$.CALL.invokeExact(callState, addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall munmap failed", t);
+        }
+    }
+
+    /** The downcall handle of {@code munmap}, taking the call-state segment first. */
+    public static MethodHandle munmap$handle() {
+        return munmap$.HANDLE;
+    }
+
+    /** The function descriptor of {@code munmap}, as jextract names it. */
+    public static FunctionDescriptor munmap$descriptor() {
+        return munmap$.DESC;
+    }
+
+    /** The address of {@code munmap} in the C library. */
+    public static MemorySegment munmap$address() {
+        return Abi.symbol("munmap");
+    }
+
+    private static final class munmap$plain {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("munmap", DESC, false, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : int munmap(void *addr, size_t len) }
+     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters.
+     */
+    public static int munmap(MemorySegment addr, long len) {
+        try {
+            return (int) munmap$plain.CALL.invokeExact(addr, len);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall munmap failed", t);
         }
     }
 

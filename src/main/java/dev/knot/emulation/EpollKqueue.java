@@ -27,10 +27,8 @@ import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_ADD;
 import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_DEL;
 import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_MOD;
 import static dev.knot.bindings.linux.errno_h.EBADF;
-import static dev.knot.bindings.linux.errno_h.EEXIST;
 import static dev.knot.bindings.linux.errno_h.EINTR;
 import static dev.knot.bindings.linux.errno_h.EINVAL;
-import static dev.knot.bindings.linux.errno_h.ENOENT;
 
 import dev.knot.bindings.freebsd.kevent;
 import dev.knot.bindings.linux.epoll_event;
@@ -42,6 +40,7 @@ import dev.knot.bindings.linux.unistd_h;
 import dev.knot.system.CallState;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.FdWatchers;
+import dev.knot.system.Uring;
 import dev.knot.sys.Platform;
 
 import java.lang.foreign.Arena;
@@ -133,6 +132,11 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     boolean staleMain, staleWrite;
     long rebuilds;
     int liveKnotes;
+    /** The most epoll_ctl calls of one io_uring submission (the pooled rings' size). */
+    static final int BATCH_ENTRIES = 64;
+    private ChangeBatch batch;
+    /** Probed when the first kqueue opens, so that the pool's first ring exists before anyone counts descriptors. */
+    private static final boolean USE_URING = Uring.available();
 
     private EpollKqueue(int epfd, int wepfd, int wakefd, boolean cloexec) {
         this.epfd = epfd;
@@ -362,12 +366,43 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         return epoll_h.epoll_ctl(s.callState, ep, op, fd, s.ctlEvent) == 0 ? 0 : s.errno();
     }
 
-    /** Adds or modifies a registration, whichever the kernel needs (a disarmed one may linger from a oneshot). */
-    int ctlSet(int ep, int fd, int events, long token, boolean expectExisting, Scratch s) {
-        int e = ctl(ep, expectExisting ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events, token, s);
-        if (e == EEXIST) e = ctl(ep, EPOLL_CTL_MOD, fd, events, token, s);
-        else if (e == ENOENT && expectExisting) e = ctl(ep, EPOLL_CTL_ADD, fd, events, token, s);
-        return e;
+    /**
+     * The one epoll_ctl of a change: made now, or, while the change list collects a batch for io_uring
+     * ({@link Scratch#batch} set), queued there; then it returns {@link ChangeBatch#PENDING} and the change list
+     * finishes the change ({@code kind}) when the result is in.
+     */
+    int ctlOrDefer(int kind, int ep, int op, int fd, int events, long token, Knote kn, boolean expectExisting, Scratch s) {
+        ChangeBatch b = s.batch;
+        if (b == null) return ctl(ep, op, fd, events, token, s);
+        s.batch = null;                                   // one call per change goes into the batch
+        b.add(kind, ep, op, fd, events, token, kn, expectExisting);
+        return ChangeBatch.PENDING;
+    }
+
+    /**
+     * The batch for this kqueue's change lists, opened on first use; null when io_uring is not used (unavailable,
+     * forced off, or the ring could not be opened), and then every epoll_ctl is a plain system call.
+     */
+    ChangeBatch batch() {
+        ChangeBatch b = batch;
+        if (b != null || !USE_URING) return b;
+        return batch = new ChangeBatch();
+    }
+
+    /**
+     * How this kqueue's change lists reach the kernel: "io_uring" (the epoll_ctl calls of one kevent call in one
+     * submission), or "epoll_ctl" with the reason io_uring is not used.
+     */
+    public String changelistPath() {
+        lock.lock();
+        try {
+            if (!USE_URING) return "epoll_ctl (" + Uring.unavailableReason() + ")";
+            ChangeBatch b = batch;
+            return "io_uring (" + (b == null ? 0 : b.batches) + " submissions of " + (b == null ? 0 : b.batchedChanges)
+                    + " changes; " + ChangeList.MIN_BATCH + "+ changes per call; epoll_ctl otherwise)";
+        } finally {
+            lock.unlock();
+        }
     }
 
     boolean fdOpen(int fd, Scratch s) {

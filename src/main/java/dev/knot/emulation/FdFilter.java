@@ -13,9 +13,11 @@ import static dev.knot.bindings.linux.epoll_h.EPOLLIN;
 import static dev.knot.bindings.linux.epoll_h.EPOLLONESHOT;
 import static dev.knot.bindings.linux.epoll_h.EPOLLOUT;
 import static dev.knot.bindings.linux.epoll_h.EPOLLRDHUP;
+import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_ADD;
 import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_DEL;
 import static dev.knot.bindings.linux.epoll_h.EPOLL_CTL_MOD;
 import static dev.knot.bindings.linux.errno_h.EBADF;
+import static dev.knot.bindings.linux.errno_h.EEXIST;
 import static dev.knot.bindings.linux.errno_h.ENOENT;
 import static dev.knot.bindings.linux.errno_h.EPERM;
 import static dev.knot.bindings.linux.errno_h.EPIPE;
@@ -110,8 +112,18 @@ final class FdFilter extends Filter {
         }
         int events = kn.isDisabled() ? 0 : armedEvents(kn);
         boolean lingers = write ? rec.writeLingers : rec.readLingers;
-        int e = kq.ctlSet(ep(kq), kn.fd, events, EpollKqueue.token(kn), lingers, s);
+        int e = kq.ctlOrDefer(ChangeBatch.ATTACH, ep(kq), lingers ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, kn.fd, events,
+                EpollKqueue.token(kn), kn, lingers, s);
         if (write) rec.writeLingers = false; else rec.readLingers = false;
+        if (e == ChangeBatch.PENDING) return e;
+        return attached(kq, kn, e, events, lingers, s);
+    }
+
+    /** The rest of {@link #attach} once its first epoll_ctl returned {@code e}. */
+    int attached(EpollKqueue kq, Knote kn, int e, int events, boolean lingers, Scratch s) {
+        // A disarmed registration may linger from a oneshot, or be gone when we thought it lingered.
+        if (e == EEXIST) e = kq.ctl(ep(kq), EPOLL_CTL_MOD, kn.fd, events, EpollKqueue.token(kn), s);
+        else if (e == ENOENT && lingers) e = kq.ctl(ep(kq), EPOLL_CTL_ADD, kn.fd, events, EpollKqueue.token(kn), s);
         if (e == EPERM) return attachPolled(kq, kn, s);
         if (e != 0) return e;
         kn.armed = events != 0;
@@ -353,7 +365,13 @@ final class FdFilter extends Filter {
         if (!mod) return 0;
         kn.kmode = mode;
         int events = enabled ? armedEvents(kn) : 0;
-        int e = kq.ctl(ep(kq), EPOLL_CTL_MOD, kn.fd, events, EpollKqueue.token(kn), s);
+        int e = kq.ctlOrDefer(ChangeBatch.MODIFY, ep(kq), EPOLL_CTL_MOD, kn.fd, events, EpollKqueue.token(kn), kn, true, s);
+        if (e == ChangeBatch.PENDING) return e;
+        return modifiedDone(kn, e, events);
+    }
+
+    /** The rest of {@link #modified} once its epoll_ctl returned {@code e}. */
+    static int modifiedDone(Knote kn, int e, int events) {
         if (e == ENOENT) return EpollKqueue.STALE;
         if (e != 0) return e;
         kn.armed = events != 0;
@@ -371,10 +389,15 @@ final class FdFilter extends Filter {
             // A oneshot that fired: EPOLLONESHOT disarmed it; keep the registration (no syscall), re-add with MOD.
             if (write) rec.writeLingers = true; else rec.readLingers = true;
         } else {
-            int e = kq.ctl(ep(kq), EPOLL_CTL_DEL, kn.fd, 0, 0, s);
-            if (e == EBADF || e == ENOENT) r = e;
+            int e = kq.ctlOrDefer(ChangeBatch.DETACH, ep(kq), EPOLL_CTL_DEL, kn.fd, 0, 0, null, true, s);
+            r = e == ChangeBatch.PENDING ? e : detached(e);
         }
         return r;
+    }
+
+    /** What EV_DELETE reports once the EPOLL_CTL_DEL of {@link #detach} returned {@code e}. */
+    static int detached(int e) {
+        return e == EBADF || e == ENOENT ? e : 0;
     }
 
     @Override

@@ -36,6 +36,8 @@ final class Scratch {
     final MemorySegment path = arena.allocate(64);
     MemorySegment events = epoll_event.allocateArray(64, arena);
     int eventCapacity = 64;
+    /** Set by the change list while the change it applies may queue its epoll_ctl in this batch. */
+    ChangeBatch batch;
     Scratch next;                       // free-list link, guarded by the kqueue's lock
 
     /** An epoll event array of at least {@code n} entries (capped at {@link #MAX_EPOLL_EVENTS}). */

@@ -31,6 +31,11 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
         throw new UnsupportedOperationException("a native kqueue's knote state is the kernel's: it cannot be restored");
     }
 
+    /** See {@link Kqueue#changelistPath}. */
+    default String changelistPath() {
+        return "kevent";
+    }
+
     /** Wakes every thread blocked in {@link #kevent}; later calls fail. */
     void wakeAll();
 

@@ -52,6 +52,11 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public String changelistPath() {
+        return kq.changelistPath();
+    }
+
+    @Override
     public void wakeAll() {
         kq.wakeAll();
     }

@@ -100,6 +100,20 @@ public final class Kqueue implements AutoCloseable {
         return Platform.CURRENT == Platform.LINUX ? "epoll-emulation" : "kqueue";
     }
 
+    /**
+     * Knot extension, for diagnostics: how this kqueue's changelists reach the kernel. On FreeBSD and macOS
+     * {@code "kevent"}: the kernel applies a changelist in the call itself. On Linux {@code "io_uring (...)"} when the
+     * epoll_ctl calls that the changes of one kevent call need go to the kernel in one io_uring submission (with the
+     * counts so far), or {@code "epoll_ctl (reason)"} when each is its own system call because io_uring is
+     * unavailable (the kernel lacks it or {@code IORING_OP_EPOLL_CTL}, {@code kernel.io_uring_disabled}, a seccomp
+     * filter) or was turned off with {@code -Dknot.uring=false} or {@code KNOT_URING=false}. Thread-safe.
+     *
+     * @return a one-line description that starts with {@code "kevent"}, {@code "io_uring"} or {@code "epoll_ctl"}
+     */
+    public String changelistPath() {
+        return backend.changelistPath();
+    }
+
     /** {@return true where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS} */
     public static boolean copiesOnFork() {
         return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.knot.system;
+
+import static dev.knot.bindings.linux.io_uring_h.IORING_ENTER_GETEVENTS;
+import static dev.knot.bindings.linux.io_uring_h.IORING_FEAT_SINGLE_MMAP;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_CQ_RING;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQES;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQ_RING;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_CTL;
+import static dev.knot.bindings.linux.io_uring_h.IORING_REGISTER_PROBE;
+import static dev.knot.bindings.linux.io_uring_h.IORING_SETUP_CLAMP;
+import static dev.knot.bindings.linux.io_uring_h.IO_URING_OP_SUPPORTED;
+import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_enter;
+import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_register;
+import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_setup;
+
+import dev.knot.bindings.linux.epoll_event;
+import dev.knot.bindings.linux.errno_h;
+import dev.knot.bindings.linux.io_cqring_offsets;
+import dev.knot.bindings.linux.io_sqring_offsets;
+import dev.knot.bindings.linux.io_uring_cqe;
+import dev.knot.bindings.linux.io_uring_h;
+import dev.knot.bindings.linux.io_uring_params;
+import dev.knot.bindings.linux.io_uring_probe;
+import dev.knot.bindings.linux.io_uring_probe_op;
+import dev.knot.bindings.linux.io_uring_sqe;
+import dev.knot.bindings.linux.mman_h;
+import dev.knot.bindings.linux.unistd_h;
+import dev.knot.sys.ErrnoException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A small io_uring that carries epoll_ctl calls ({@code IORING_OP_EPOLL_CTL}): a batch of them is queued with
+ * {@link #epollCtl}, then {@link #submit} hands the whole batch to the kernel in one {@code io_uring_enter} and
+ * waits for every completion, whose result ({@code 0} or an errno) {@link #result} returns by position.
+ *
+ * <p>Ownership and threading: one owner opens, uses and closes a ring; it is not thread-safe (the kqueue emulation
+ * uses it under its lock). Errors: {@link #open} throws; {@link #submit} never does: an operation the kernel did
+ * not take reports {@link #NOT_DONE}, and the caller then makes that call itself.
+ */
+public final class Uring implements AutoCloseable {
+    /** The result of an operation the kernel never took (the ring failed): do it with a plain system call. */
+    public static final int NOT_DONE = -1;
+
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT;
+    private static final VarHandle U32_VH = U32.varHandle();
+    private static final String PROPERTY = "knot.uring";
+    private static volatile String unavailable;           // null until probed; "" once io_uring is known to work
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment callState = CallState.allocate(arena);
+    private final int fd;
+    private final int entries;
+    private final MemorySegment sqRing, cqRing, sqes, events;
+    private final long sqRingSize, cqRingSize, sqesSize;
+    private final long sqHead, sqTail, sqMask, sqArray, cqHead, cqTail, cqMask, cqCqes;
+    private final int[] results;
+    private int pending;
+    private int tail;                                     // the SQ tail when the batch began
+    private final int mask;
+    private final long eventsAddress;
+    private long submissions;
+    private boolean broken;
+
+    private Uring(int fd, MemorySegment p) throws ErrnoException {
+        this.fd = fd;
+        this.entries = io_uring_params.sq_entries(p);
+        int cqEntries = io_uring_params.cq_entries(p);
+        long so = io_uring_params.sq_off$OFFSET, co = io_uring_params.cq_off$OFFSET;
+        sqHead = u32(p, so + io_sqring_offsets.head$OFFSET);
+        sqTail = u32(p, so + io_sqring_offsets.tail$OFFSET);
+        sqMask = u32(p, so + io_sqring_offsets.ring_mask$OFFSET);
+        sqArray = u32(p, so + io_sqring_offsets.array$OFFSET);
+        cqHead = u32(p, co + io_cqring_offsets.head$OFFSET);
+        cqTail = u32(p, co + io_cqring_offsets.tail$OFFSET);
+        cqMask = u32(p, co + io_cqring_offsets.ring_mask$OFFSET);
+        cqCqes = u32(p, co + io_cqring_offsets.cqes$OFFSET);
+        long sqSize = sqArray + entries * 4L;
+        long cqSize = cqCqes + cqEntries * io_uring_cqe.SIZEOF;
+        boolean single = (io_uring_params.features(p) & IORING_FEAT_SINGLE_MMAP) != 0;
+        if (single) sqSize = cqSize = Math.max(sqSize, cqSize);
+        sqRingSize = sqSize;
+        sqRing = map(sqSize, IORING_OFF_SQ_RING);
+        MemorySegment cq = null, s = null;
+        try {
+            cq = single ? sqRing : map(cqSize, IORING_OFF_CQ_RING);
+            s = map(entries * io_uring_sqe.SIZEOF, IORING_OFF_SQES);
+        } catch (ErrnoException e) {
+            if (cq != null && cq != sqRing) mman_h.munmap(callState, cq, cqSize);
+            mman_h.munmap(callState, sqRing, sqSize);
+            throw e;
+        }
+        cqRing = cq;
+        cqRingSize = single ? 0 : cqSize;
+        sqes = s;
+        sqesSize = entries * io_uring_sqe.SIZEOF;
+        events = epoll_event.allocateArray(entries, arena);
+        eventsAddress = events.address();
+        mask = sqRing.get(U32, sqMask);
+        results = new int[entries];
+    }
+
+    private static long u32(MemorySegment p, long off) {
+        return Integer.toUnsignedLong(p.get(U32, off));
+    }
+
+    private MemorySegment map(long size, long offset) throws ErrnoException {
+        MemorySegment m = mman_h.mmap(callState, MemorySegment.NULL, size, mman_h.PROT_READ | mman_h.PROT_WRITE,
+                mman_h.MAP_SHARED | mman_h.MAP_POPULATE, fd, offset);
+        if (m.address() == -1L) throw new ErrnoException("mmap(io_uring)", CallState.errno(callState));
+        return m.reinterpret(size);
+    }
+
+    /**
+     * Opens a ring of (at least) {@code entries} submission slots, after checking that this kernel runs epoll_ctl
+     * through io_uring.
+     *
+     * @throws ErrnoException if io_uring is unavailable (ENOSYS, EPERM from {@code kernel.io_uring_disabled} or a
+     *     seccomp filter, EINVAL on old kernels), or EOPNOTSUPP if {@code IORING_OP_EPOLL_CTL} is not supported
+     */
+    public static Uring open(int entries) throws ErrnoException {
+        if (entries < 1 || entries > 4096) throw new IllegalArgumentException("io_uring entries out of range: " + entries);
+        MemorySegment st = CallState.forThread();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = io_uring_params.allocate(a);
+            io_uring_params.flags(p, IORING_SETUP_CLAMP);
+            int fd = (int) io_uring_h.syscall(st, SYS_io_uring_setup, entries, p.address(), 0, 0, 0, 0);
+            if (fd < 0) throw new ErrnoException("io_uring_setup", CallState.errno(st));
+            try {
+                requireEpollCtl(fd, a, st);
+                return new Uring(fd, p);
+            } catch (ErrnoException | RuntimeException e) {
+                unistd_h.close(st, fd);
+                throw e;
+            }
+        }
+    }
+
+    private static void requireEpollCtl(int fd, Arena a, MemorySegment st) throws ErrnoException {
+        int ops = 256;
+        MemorySegment probe = a.allocate(io_uring_probe.SIZEOF + ops * io_uring_probe_op.SIZEOF, 8);
+        long r = io_uring_h.syscall(st, SYS_io_uring_register, fd, IORING_REGISTER_PROBE, probe.address(), ops, 0, 0);
+        if (r < 0) throw new ErrnoException("io_uring_register(PROBE)", CallState.errno(st));
+        int last = Byte.toUnsignedInt(io_uring_probe.last_op(probe));
+        MemorySegment op = probe.asSlice(io_uring_probe.SIZEOF + IORING_OP_EPOLL_CTL * io_uring_probe_op.SIZEOF,
+                io_uring_probe_op.SIZEOF);
+        if (last < IORING_OP_EPOLL_CTL || (io_uring_probe_op.flags(op) & IO_URING_OP_SUPPORTED) == 0) {
+            throw new ErrnoException("io_uring IORING_OP_EPOLL_CTL", errno_h.EOPNOTSUPP);
+        }
+    }
+
+    /**
+     * Whether rings can be used here: {@code -Dknot.uring=false} (or the environment's {@code KNOT_URING=false}, which
+     * child processes inherit) says no; otherwise the first ring of the pool is
+     * opened and probed, once per process. See {@link #unavailableReason()}.
+     */
+    public static boolean available() {
+        return unavailableReason().isEmpty();
+    }
+
+    /** Why io_uring is not used ("" if it is): the property, or the call that failed and its errno name. */
+    public static String unavailableReason() {
+        String u = unavailable;
+        if (u != null) return u;
+        synchronized (POOL_LOCK) {
+            if (unavailable != null) return unavailable;
+            String env = System.getenv("KNOT_URING");
+            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, env == null ? "true" : env))) {
+                u = System.getProperty(PROPERTY) != null ? "disabled by -D" + PROPERTY + "=false" : "disabled by KNOT_URING=false";
+            } else {
+                try {
+                    pool[poolSize++] = open(POOL_ENTRIES);
+                    opened++;
+                    u = "";
+                } catch (ErrnoException e) {
+                    u = e.getMessage();
+                }
+            }
+            unavailable = u;
+            return u;
+        }
+    }
+
+    // Rings are pooled for the life of the process, never closed: closing one makes the kernel queue task work on
+    // every thread that submitted to it, flagged like a signal, and that thread's next blocking epoll_wait would fail
+    // with a spurious EINTR. The pool grows to the number of batches submitted at the same time.
+    private static final Object POOL_LOCK = new Object();
+    private static final int POOL_ENTRIES = 64;
+    private static Uring[] pool = new Uring[4];
+    private static int poolSize, opened;
+
+    /**
+     * Takes a ring of {@value #POOL_ENTRIES} slots from the process's pool (opening one if all are in use), or null if
+     * io_uring is not {@link #available()} or no further ring can be opened. Give it back with {@link #release}.
+     */
+    public static Uring acquire() {
+        if (!available()) return null;
+        synchronized (POOL_LOCK) {
+            if (poolSize > 0) {
+                Uring r = pool[--poolSize];
+                pool[poolSize] = null;
+                return r;
+            }
+        }
+        try {
+            Uring r = open(POOL_ENTRIES);
+            synchronized (POOL_LOCK) {
+                opened++;
+            }
+            return r;
+        } catch (ErrnoException e) {
+            return null;                                   // e.g. EMFILE: this batch goes through epoll_ctl
+        }
+    }
+
+    /** Returns a ring taken with {@link #acquire} (empty: every batch it carried was submitted). */
+    public static void release(Uring r) {
+        r.pending = 0;                                     // queued but never submitted (an exception): drop them
+        if (r.broken) {
+            r.close();
+            return;
+        }
+        synchronized (POOL_LOCK) {
+            if (poolSize == pool.length) pool = java.util.Arrays.copyOf(pool, pool.length * 2);
+            pool[poolSize++] = r;
+        }
+    }
+
+    /** How many rings the pool has opened in this process. */
+    public static int pooledRings() {
+        synchronized (POOL_LOCK) {
+            return opened;
+        }
+    }
+
+    /** How many operations fit in one batch. */
+    public int capacity() {
+        return entries;
+    }
+
+    /** How many operations are queued and not yet submitted. */
+    public int pending() {
+        return pending;
+    }
+
+    /** How many io_uring_enter calls this ring made (for diagnostics and the syscall-count benchmark). */
+    public long enterCalls() {
+        return submissions;
+    }
+
+    /**
+     * Queues {@code epoll_ctl(epfd, op, fd, {events, data})} at position {@link #pending()}; the caller keeps the
+     * batch within {@link #capacity()}.
+     */
+    public int epollCtl(int epfd, int op, int fd, int events, long data) {
+        int i = pending;
+        if (i >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
+        long ev = i * epoll_event.SIZEOF;
+        this.events.set(epoll_event.events$LAYOUT, ev + epoll_event.events$OFFSET, events);
+        this.events.set(epoll_event.data$LAYOUT, ev + epoll_event.data$OFFSET, data);
+        if (i == 0) tail = (int) U32_VH.getAcquire(sqRing, sqTail);
+        int idx = (tail + i) & mask;
+        long q = idx * io_uring_sqe.SIZEOF;
+        for (long o = 0; o < io_uring_sqe.SIZEOF; o += 8) sqes.set(ValueLayout.JAVA_LONG, q + o, 0L);
+        sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) IORING_OP_EPOLL_CTL);
+        sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, epfd);
+        sqes.set(io_uring_sqe.off$LAYOUT, q + io_uring_sqe.off$OFFSET, fd);
+        sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, eventsAddress + ev);
+        sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, op);
+        sqes.set(io_uring_sqe.user_data$LAYOUT, q + io_uring_sqe.user_data$OFFSET, i);
+        sqRing.set(U32, sqArray + idx * 4L, idx);
+        pending = i + 1;
+        return i;
+    }
+
+
+    /**
+     * Submits the queued batch in one {@code io_uring_enter} (more only if a signal or a short submission interrupts
+     * it) and waits for all of it; afterwards {@link #result} gives each operation's outcome and the ring is empty
+     * again. Returns the number of operations in the batch.
+     */
+    public int submit() {
+        int n = pending;
+        if (n == 0) return 0;
+        pending = 0;
+        java.util.Arrays.fill(results, 0, n, NOT_DONE);
+        int tail0 = (int) U32_VH.getAcquire(sqRing, sqTail);
+        U32_VH.setRelease(sqRing, sqTail, tail0 + n);
+        int done = 0;
+        // The kernel waits only when it took the whole submission, so asking for all n completions cannot hang.
+        for (int tries = 0; done < n && tries < 8; tries++) {
+            int toSubmit = n - ((int) U32_VH.getAcquire(sqRing, sqHead) - tail0);
+            submissions++;
+            long r = io_uring_h.syscall(callState, SYS_io_uring_enter, fd, toSubmit, n - done, IORING_ENTER_GETEVENTS, 0, 0);
+            int e = r < 0 ? CallState.errno(callState) : 0;
+            done += reap();
+            if (r < 0 && e != errno_h.EINTR && e != errno_h.EAGAIN && e != errno_h.EBUSY) break;
+        }
+        // What the kernel never took stays NOT_DONE; take it back so that the ring is empty for the next batch.
+        int consumed = (int) U32_VH.getAcquire(sqRing, sqHead) - tail0;
+        if (consumed < n) U32_VH.setRelease(sqRing, sqTail, tail0 + consumed);
+        // Completions still owed would land in a later batch under the wrong positions: never reuse this ring.
+        if (done < consumed) broken = true;
+        return n;
+    }
+
+    private int reap() {
+        int head = (int) U32_VH.getAcquire(cqRing, cqHead);
+        int tail = (int) U32_VH.getAcquire(cqRing, cqTail);
+        int mask = cqRing.get(U32, cqMask);
+        int count = 0;
+        for (; head != tail; head++, count++) {
+            long c = cqCqes + (long) (head & mask) * io_uring_cqe.SIZEOF;
+            int i = (int) cqRing.get(ValueLayout.JAVA_LONG, c + io_uring_cqe.user_data$OFFSET);
+            int res = cqRing.get(U32, c + io_uring_cqe.res$OFFSET);
+            if (i >= 0 && i < results.length) results[i] = res >= 0 ? 0 : -res;
+        }
+        U32_VH.setRelease(cqRing, cqHead, head);
+        return count;
+    }
+
+    /** The outcome of operation {@code i} of the last {@link #submit}: 0, an errno, or {@link #NOT_DONE}. */
+    public int result(int i) {
+        return results[i];
+    }
+
+    /**
+     * Unmaps the rings and closes the ring's descriptor. Never for a pooled ring; note that threads that submitted to
+     * this ring may see one spurious EINTR from their next blocking system call (see the pool).
+     */
+    @Override
+    public void close() {
+        mman_h.munmap(callState, sqes, sqesSize);
+        if (cqRingSize != 0) mman_h.munmap(callState, cqRing, cqRingSize);
+        mman_h.munmap(callState, sqRing, sqRingSize);
+        unistd_h.close(callState, fd);
+        arena.close();
+    }
+}
