@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * echo_client: the load client of the echo ping-pong benchmark (scripts/bench, benchmarks/load/loadtest.py).
  *

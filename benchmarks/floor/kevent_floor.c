@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * kevent_floor: the C floor for Knot's kevent batch path on Linux.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Load tests of Knot's echo and HTTP examples against NIO and Netty-epoll servers (run by scripts/bench).
 
 Each server runs alone in its own JVM, pinned to CPU 0 (taskset -c 0); the load client (benchmarks/floor/echo_client

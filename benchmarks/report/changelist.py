@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Changelist path on Linux: io_uring batch vs one epoll_ctl per change (KeventChangelistBench).
 
 For N changes per kevent call, runs KeventChangelistBench.main in fresh JVMs with -Dknot.uring=true and false,

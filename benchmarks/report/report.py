@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns one scripts/bench run (a raw directory) into benchmarks/RESULTS.md and benchmarks/results/comparison.svg.
 
 Inputs in RAW: meta.json, jmh.json (JMH -rf json), floor.jsonl (kevent_floor), syscalls.json (strace counts),

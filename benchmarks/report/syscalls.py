@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Counts the system calls one batch-path operation makes (KeventFdBatchBench / KeventUserBatchBench).
 
 Runs dev.knot.bench.jmh.BatchProbe under `strace -f -c` twice, with the same warm-up and 0 or OPS measured

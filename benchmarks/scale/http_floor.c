@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * http_floor: the C floor of the idle-connections scale benchmark (scripts/bench --scale). The least a server can
  * hold per keep-alive connection: one epoll registration and the kernel's socket, no user-space state at all.

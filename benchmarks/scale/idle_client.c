@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * idle_client: the client of the idle-connections scale benchmark (scripts/bench --scale, benchmarks/scale/scale.py).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by scripts/bench: makes sure the benchmark tools are there, installing Debian packages if needed.
 # Benchmarks are not CI: .ci/run never installs these.
 

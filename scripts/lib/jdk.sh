@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by every script: finds a JDK 25 or newer (Knot's one supported range, the same as the pom's release)
 # and exports JAVA_HOME and PATH.
 # Order: $JAVA_HOME if it is 25+, else the newest JDK 25+ under /usr/lib/jvm (or $KNOT_JVM_DIRS).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by scripts that build: runs Maven quietly with the JDK chosen by jdk.sh.
 # Maven's own libraries touch sun.misc.Unsafe, which JDK 24+ warns about; that warning is not Knot's.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by scripts/test: prints one closing line with the JUnit counts of every surefire and failsafe report under target/
 # (the run's own reports only: scripts/test cleans them first), whether the build passed or failed.
 knot_test_summary() {

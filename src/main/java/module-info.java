@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Knot: BSD kqueue on the JVM through the FFM API.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.emulation;
 
 import dev.knot.system.DeadlineHeap;

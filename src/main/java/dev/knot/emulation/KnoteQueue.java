@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.emulation;
 
 /** The kqueue's active queue (kq_head): an intrusive FIFO of knotes, guarded by the kqueue's lock. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.fork;
 
 import static dev.knot.kqueue.Kevent.EVFILT_PROC;

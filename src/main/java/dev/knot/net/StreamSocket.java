@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.net;
 
 import dev.knot.system.SocketAddresses;

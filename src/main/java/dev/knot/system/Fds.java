@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.system;
 
 import static dev.knot.bindings.linux.fcntl_h.FD_CLOEXEC;

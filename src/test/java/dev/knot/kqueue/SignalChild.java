@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.kqueue;
 
 import dev.knot.bindings.linux.signal_h;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.bench.jmh;
 
 import java.lang.management.ManagementFactory;

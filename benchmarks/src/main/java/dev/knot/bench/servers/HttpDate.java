@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.knot.bench.servers;
 
 import java.nio.charset.StandardCharsets;
