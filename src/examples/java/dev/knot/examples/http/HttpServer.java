@@ -220,7 +220,9 @@ public final class HttpServer {
         refreshDate();
         this.clock = loop.scheduleAtFixedRate(this::refreshDate, 1, 1, TimeUnit.SECONDS);
         long shortest = Math.min(config.headerTimeoutMillis(), Math.min(config.idleTimeoutMillis(), config.bodyTimeoutMillis()));
-        this.evictAfterNanos = TimeUnit.MILLISECONDS.toNanos(Math.min(200, config.headerTimeoutMillis() / 2 + 1));
+        // 100 ms: a client that connected has had a round trip or more to send its request; longer, and a flood at the
+        // cap (each batch of waiting connections evictable only this much later) keeps new clients queued for seconds.
+        this.evictAfterNanos = TimeUnit.MILLISECONDS.toNanos(Math.min(100, config.headerTimeoutMillis() / 2 + 1));
         this.timeouts = new TimeoutWheel(loop, Math.clamp(shortest / 10, 10, 1000), TimeUnit.MILLISECONDS, 1024);
     }
 
