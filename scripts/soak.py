@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The soak run behind scripts/soak: a prefork master under continuous loopback load while workers are killed,
-reloaded and rescaled, and (in runs of two minutes or more) upgraded once half-way through. Bounded (a fixed number of client threads, loopback only, a deadline) and self-cleaning.
+reloaded and rescaled, and (in runs of three minutes or more) upgraded once after the first minute. Bounded (a fixed number of client threads, loopback only, a deadline) and self-cleaning.
 
 Failures are split by cause: a request that fails on a connection whose worker was SIGKILLed while it was open is
 the kill's doing ("on a killed worker's connection"); any other failed request is a real failure. A kept-alive
@@ -210,7 +210,9 @@ def main():
             t.start()
         t0 = time.time()
         end = t0 + minutes * 60
-        upgrade_at = t0 + minutes * 30 if minutes >= 2 else None     # one master upgrade, half-way through
+        # One master upgrade after the first minute: the new master then serves the rest of the run, long enough to
+        # see whether its descriptors and RSS stay flat once warm.
+        upgrade_at = t0 + 60 if minutes >= 3 else None
         actions = ["kill", "reload", "scale 3", "kill", "scale 2", "kill"]
         events = {}
         i = 0
