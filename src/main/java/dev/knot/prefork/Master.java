@@ -318,6 +318,7 @@ public final class Master {
         if (w.ready) return;
         w.ready = true;
         w.readyAt = System.nanoTime();
+        w.openFiles = FileLimit.softOf(w.pid);           // a worker raises its limit at start, before it is ready
         log("worker " + w.slot + " (pid " + w.pid + ") ready");
         Worker old = w.replaces;
         if (old != null && !(w.holdUntilLimit && !old.atLimit)) {
@@ -456,7 +457,6 @@ public final class Master {
         for (Worker w : List.copyOf(workers.values())) {
             if (w.killed) continue;
             w.pssKb = Pss.kilobytes(w.pid);
-            w.openFiles = FileLimit.softOf(w.pid);
             long limitKb = config.maxWorkerMemoryMb() * 1024;
             if (limitKb > 0 && w.pssKb > limitKb && w.serving()) {
                 replace(w, Worker.Retiring.RECYCLE, "PSS " + w.pssKb / 1024 + " MiB over the limit of " + config.maxWorkerMemoryMb() + " MiB");
