@@ -129,11 +129,7 @@ public final class DatagramSocket extends SocketBase {
      * @throws IllegalArgumentException if it is not a datagram socket of AF_INET or AF_INET6
      */
     public static DatagramSocket adopt(int fd) throws IOException {
-        Platform.requireLinux("Knot's sockets");
-        if (Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE, "SO_TYPE") != Datagrams.SOCK_DGRAM) {
-            throw new IllegalArgumentException("fd " + fd + " is not a datagram socket");
-        }
-        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
+        int family = adoptable(fd, Datagrams.SOCK_DGRAM, "datagram");
         if (family != Sockets.AF_INET && family != Sockets.AF_INET6) {
             throw new IllegalArgumentException("fd " + fd + " is a datagram socket of family " + family + ", not IPv4 or IPv6");
         }

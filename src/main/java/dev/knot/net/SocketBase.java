@@ -3,6 +3,7 @@ package dev.knot.net;
 
 import dev.knot.loop.Pollable;
 import dev.knot.sys.ErrnoException;
+import dev.knot.sys.Platform;
 import dev.knot.system.Fds;
 import dev.knot.system.Sockets;
 
@@ -14,6 +15,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /** What listening, connected and datagram sockets share: the descriptor, its close, its local address and buffer options. */
 abstract sealed class SocketBase implements Pollable, AutoCloseable permits StreamSocket, ListenSocket, DatagramSocket {
     final int fd;
+
+    /**
+     * The checks {@code adopt} makes of a descriptor from elsewhere, once for every kind of socket: Linux and the
+     * socket type.
+     *
+     * @return its address family
+     * @throws IllegalArgumentException if it is not a socket of {@code type}
+     */
+    static int adoptable(int fd, int type, String kind) throws IOException {
+        Platform.requireLinux("Knot's sockets");
+        if (Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE, "SO_TYPE") != type) {
+            throw new IllegalArgumentException("fd " + fd + " is not a " + kind + " socket");
+        }
+        return Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
+    }
     final int family;
     private final AtomicBoolean closed = new AtomicBoolean();
 

@@ -69,11 +69,7 @@ public final class StreamSocket extends SocketBase {
      * @throws IllegalArgumentException if it is not a stream socket
      */
     public static StreamSocket adopt(int fd) throws IOException {
-        Platform.requireLinux("Knot's sockets");
-        if (Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE, "SO_TYPE") != Sockets.SOCK_STREAM) {
-            throw new IllegalArgumentException("fd " + fd + " is not a stream socket");
-        }
-        int family = Sockets.getInt(fd, Sockets.SOL_SOCKET, Sockets.SO_DOMAIN, "SO_DOMAIN");
+        int family = adoptable(fd, Sockets.SOCK_STREAM, "stream");
         Fds.setNonBlocking(fd, true);
         Fds.setCloseOnExec(fd, true);
         return new StreamSocket(fd, family, true);
