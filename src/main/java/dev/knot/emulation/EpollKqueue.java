@@ -97,6 +97,8 @@ public final class EpollKqueue implements FdWatchers.Watcher {
      * readable, 0 at EOF), which saves a FIONREAD per event; knotes with NOTE_LOWAT always get the exact count.
      */
     volatile boolean readDataExact = true;
+    /** As {@link #readDataExact} for EVFILT_WRITE on sockets: 1 while writable saves SIOCOUTQ and SO_SNDBUF. */
+    volatile boolean writeDataExact = true;
     final int epfd;
     int wepfd;
     final int wakefd;
@@ -191,6 +193,16 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     /** See {@link #readDataExact}. */
     public boolean isReadDataExact() {
         return readDataExact;
+    }
+
+    /** See {@link #writeDataExact}; applies to events evaluated after the call. */
+    public void setWriteDataExact(boolean exact) {
+        writeDataExact = exact;
+    }
+
+    /** See {@link #writeDataExact}. */
+    public boolean isWriteDataExact() {
+        return writeDataExact;
     }
 
     /** The kqueue's descriptor: its epoll instance, which polls readable while events are pending. */

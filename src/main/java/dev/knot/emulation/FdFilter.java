@@ -51,7 +51,9 @@ import java.lang.foreign.ValueLayout;
  * <p>{@code data} is computed when the event is returned, as each filter defines it: FIONREAD for streams and
  * pipes, the accept-queue length (TCP_INFO's {@code tcpi_unacked}) for listening TCP sockets, SO_SNDBUF minus
  * SIOCOUTQ for sockets' free send space, F_GETPIPE_SZ minus FIONREAD for pipes. A kqueue whose owner does not need
- * the exact byte count ({@code readDataExact} false) skips the FIONREAD on streams and pipes and reports 1 (0 at EOF).
+ * the exact byte count ({@code readDataExact} false) skips the FIONREAD on streams and pipes and reports 1 (0 at EOF);
+ * one that does not need the free space ({@code writeDataExact} false) skips SIOCOUTQ and SO_SNDBUF on sockets the
+ * same way.
  */
 final class FdFilter extends Filter {
     static final int LEVEL = 0, EDGE = 1, ONCE = 2;
@@ -189,7 +191,7 @@ final class FdFilter extends Filter {
     int evaluate(EpollKqueue kq, Knote kn, int ev, Scratch s) {
         FdRecord rec = kn.rec;
         if ((ev & EPOLLERR) != 0) Sys.readSocketError(rec, s);
-        return write ? evaluateWrite(kn, rec, ev, s) : evaluateRead(kq, kn, rec, ev, s);
+        return write ? evaluateWrite(kq, kn, rec, ev, s) : evaluateRead(kq, kn, rec, ev, s);
     }
 
     private int evaluateRead(EpollKqueue kq, Knote kn, FdRecord rec, int ev, Scratch s) {
@@ -275,9 +277,12 @@ final class FdFilter extends Filter {
         return rec.fileType == stat_h.S_IFSOCK;
     }
 
-    private int evaluateWrite(Knote kn, FdRecord rec, int ev, Scratch s) {
+    private int evaluateWrite(EpollKqueue kq, Knote kn, FdRecord rec, int ev, Scratch s) {
         long data = 0;
-        if (rec.writeKind == K_UNKNOWN || rec.writeKind == K_SOCKET) {
+        if (!kq.writeDataExact && rec.writeKind == K_SOCKET && (kn.sfflags & NOTE_LOWAT) == 0) {
+            // The owner takes a lower bound (Kqueue.setWriteDataExact(false)): EPOLLOUT alone means room for a byte.
+            data = (ev & EPOLLOUT) != 0 && (ev & (EPOLLHUP | EPOLLERR)) == 0 && !rec.sendShut ? 1 : 0;
+        } else if (rec.writeKind == K_UNKNOWN || rec.writeKind == K_SOCKET) {
             if (ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.SIOCOUTQ, s.intArg) == 0) {
                 rec.writeKind = K_SOCKET;
                 long queued = s.intArg.get(ValueLayout.JAVA_INT, 0);

@@ -22,6 +22,15 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
         return true;
     }
 
+    /** See {@link Kqueue#setWriteDataExact}: as for READ, only the emulation listens. */
+    default void setWriteDataExact(boolean exact) {
+    }
+
+    /** See {@link Kqueue#isWriteDataExact}. */
+    default boolean isWriteDataExact() {
+        return true;
+    }
+
     /** See {@link Kqueue#knoteState}: {state, fflags, data, expiry}, or null; only the emulation can. */
     default long[] knoteState(long ident, int filter) {
         throw new UnsupportedOperationException("a native kqueue's knote state is the kernel's: it cannot be exported");

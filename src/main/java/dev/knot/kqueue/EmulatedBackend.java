@@ -43,6 +43,16 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public void setWriteDataExact(boolean exact) {
+        kq.setWriteDataExact(exact);
+    }
+
+    @Override
+    public boolean isWriteDataExact() {
+        return kq.isWriteDataExact();
+    }
+
+    @Override
     public long[] knoteState(long ident, int filter) {
         return kq.knoteState(ident, filter);
     }

@@ -230,6 +230,25 @@ public final class Kqueue implements AutoCloseable {
     }
 
     /**
+     * Knot extension: whether EVFILT_WRITE's {@code data} must be the exact free send space on sockets. The default
+     * is exact, as FreeBSD reports it. The Linux emulation pays two system calls per WRITE event on a socket for it
+     * (SIOCOUTQ and SO_SNDBUF), so an owner that never looks at the number (a selector that writes until EAGAIN) can
+     * set {@code false} and get a lower bound instead: 1 while the socket is writable, 0 at EOF or with a pending
+     * socket error. Knotes with NOTE_LOWAT, pipes and other descriptors keep the exact value. FreeBSD and macOS
+     * ignore it. Takes effect for events reported after the call; any thread may call it.
+     *
+     * @param exact {@code false} to accept a lower bound for WRITE data on sockets
+     */
+    public void setWriteDataExact(boolean exact) {
+        backend.setWriteDataExact(exact);
+    }
+
+    /** {@return true unless {@link #setWriteDataExact}{@code (false)} took effect (it never does on a native kqueue)} */
+    public boolean isWriteDataExact() {
+        return backend.isWriteDataExact();
+    }
+
+    /**
      * {@return true where {@link #knoteState} and {@link #restoreKnoteState} work: the Linux emulation, whose knotes
      * live in this JVM; false on a native kqueue, whose state only the kernel can copy (KQUEUE_CPONFORK)}
      */

@@ -79,8 +79,10 @@ public final class Selector implements AutoCloseable {
 
     private Selector(Kqueue kq) {
         this.kq = kq;
-        // Dispatch never needs the byte count, and on the emulation it costs a FIONREAD per READ event.
+        // Dispatch never needs the byte counts, and on the emulation they cost a FIONREAD per READ event and a
+        // SIOCOUTQ plus a getsockopt per WRITE event; Key.readData()/writeData() ask for them on demand.
         kq.setReadDataExact(false);
+        kq.setWriteDataExact(false);
         this.changes = KeventArray.allocate(256);
         this.events = KeventArray.allocate(1024);
         this.wakeChange = KeventArray.allocate(1);

@@ -10,6 +10,7 @@ import static dev.knot.bindings.linux.fcntl_h.O_NONBLOCK;
 
 import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.bindings.linux.ioctl_h;
+import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.unistd_h;
 
 import dev.knot.sys.ErrnoException;
@@ -86,6 +87,24 @@ public final class Fds {
         MemorySegment cell = INT_CELL.get();
         if (ioctl_h.ioctl(CallState.forThread(), fd, ioctl_h.FIONREAD, cell) != 0) return -1;
         return cell.get(ValueLayout.JAVA_INT, 0);
+    }
+
+    /**
+     * Free space in a socket's send buffer now (SO_SNDBUF minus SIOCOUTQ, as the emulation's EVFILT_WRITE reports
+     * it), or -1 where that does not apply (not a socket, a closed descriptor).
+     */
+    public static long sendSpace(int fd) {
+        MemorySegment cell = INT_CELL.get();
+        MemorySegment st = CallState.forThread();
+        if (ioctl_h.ioctl(st, fd, ioctl_h.SIOCOUTQ, cell) != 0) return -1;
+        long queued = cell.get(ValueLayout.JAVA_INT, 0);
+        long sndbuf;
+        try {
+            sndbuf = Sockets.getInt(fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, "SO_SNDBUF");
+        } catch (ErrnoException e) {
+            return -1;
+        }
+        return Math.max(0, sndbuf - queued);
     }
 
     /** True if {@code fd} is an open descriptor of this process. */
