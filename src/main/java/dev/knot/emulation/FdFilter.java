@@ -243,9 +243,10 @@ final class FdFilter extends Filter {
             }
             default -> { }
         }
-        if (ioctl_h.ioctl(s.callState, fd, ioctl_h.FIONREAD, s.intArg) == 0) {
+        int readable = Sys.ioctlInt(fd, ioctl_h.FIONREAD, s);
+        if (readable >= 0) {
             rec.readKind = K_IOCTL;
-            return s.intArg.get(ValueLayout.JAVA_INT, 0);
+            return readable;
         }
         if (s.errno() == EBADF) return Long.MIN_VALUE;
         // FIONREAD fails with EINVAL on listening sockets, whose queue length is in TCP_INFO, and with ENOTTY on
@@ -283,9 +284,9 @@ final class FdFilter extends Filter {
             // The owner takes a lower bound (Kqueue.setWriteDataExact(false)): EPOLLOUT alone means room for a byte.
             data = (ev & EPOLLOUT) != 0 && (ev & (EPOLLHUP | EPOLLERR)) == 0 && !rec.sendShut ? 1 : 0;
         } else if (rec.writeKind == K_UNKNOWN || rec.writeKind == K_SOCKET) {
-            if (ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.SIOCOUTQ, s.intArg) == 0) {
+            long queued = Sys.ioctlInt(kn.fd, ioctl_h.SIOCOUTQ, s);
+            if (queued >= 0) {
                 rec.writeKind = K_SOCKET;
-                long queued = s.intArg.get(ValueLayout.JAVA_INT, 0);
                 long sndbuf = Sys.sockOptInt(kn.fd, socket_h.SOL_SOCKET, socket_h.SO_SNDBUF, s);
                 data = Math.max(0, sndbuf - queued);
             } else if (s.errno() == EBADF) {
@@ -300,7 +301,7 @@ final class FdFilter extends Filter {
                 // Not a pipe either (an eventfd, a tty...): Linux says EBADF for F_GETPIPE_SZ on those. Data 0.
                 rec.writeKind = K_OTHER;
             } else {
-                int used = ioctl_h.ioctl(s.callState, kn.fd, ioctl_h.FIONREAD, s.intArg) == 0 ? s.intArg.get(ValueLayout.JAVA_INT, 0) : 0;
+                int used = Math.max(0, Sys.ioctlInt(kn.fd, ioctl_h.FIONREAD, s));
                 data = Math.max(0, size - used);
             }
         }
