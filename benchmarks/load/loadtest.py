@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,8 @@ SERVERS = {
         "netty-epoll": "dev.knot.bench.servers.NettyEchoServer epoll",
         "netty-io_uring": "dev.knot.bench.servers.NettyEchoServer io_uring",
         "netty-nio": "dev.knot.bench.servers.NettyEchoServer nio",
+        # The C floor (benchmarks/floor/echo_server.c): one read and one write per message.
+        "floor": "bin:echo_server",
     },
     "http": {
         "knot": "dev.knot.examples.http.HttpServer",
@@ -41,6 +44,8 @@ SERVERS = {
         "netty-epoll": "dev.knot.bench.servers.NettyHttpServer epoll",
         "netty-io_uring": "dev.knot.bench.servers.NettyHttpServer io_uring",
         "netty-nio": "dev.knot.bench.servers.NettyHttpServer nio",
+        # The C floor (benchmarks/floor/http_server.c): one read and one write per batch of pipelined requests.
+        "floor": "bin:http_server",
     },
 }
 
@@ -89,11 +94,56 @@ def port_free(port):
         s.close()
 
 
+class Syscalls:
+    """Counts the system calls a process makes in a window: perf's syscalls:sys_enter_* tracepoints (in-kernel
+    counters, so the server is not slowed as under strace). Unavailable (no perf, no tracefs) means no counts."""
+
+    def __init__(self, pid, path):
+        self.path = path
+        self.proc = None
+        if shutil.which("perf") is None:
+            return
+        self.proc = subprocess.Popen(["perf", "stat", "-x,", "-e", "syscalls:sys_enter_*", "-p", str(pid), "-o", path],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        """Returns {syscall: count} for the window, or None."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+        counts = {}
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    parts = line.strip().split(",")
+                    if len(parts) >= 3 and parts[0].isdigit() and parts[2].startswith("syscalls:sys_enter_"):
+                        if int(parts[0]):
+                            counts[parts[2][len("syscalls:sys_enter_"):]] = int(parts[0])
+        except OSError:
+            return None
+        return counts or None
+
+
+def per_request(counts, requests):
+    if not counts or not requests:
+        return None
+    per = {k: v / requests for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
+    return {"total": sum(per.values()), **{k: round(v, 4) for k, v in per.items() if v >= 0.001}}
+
+
 class Server:
-    def __init__(self, java, jar, cls, port, logpath):
+    def __init__(self, java, jar, cls, port, logpath, bindir=None):
         self.port = port
         self.log = open(logpath, "wb")
-        cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar] + cls.split() + [str(port)]
+        if cls.startswith("bin:"):
+            cmd = ["taskset", "-c", "0", os.path.join(bindir, cls[4:]), str(port)]
+        else:
+            cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar] + cls.split() + [str(port)]
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -177,17 +227,20 @@ def verify_echo(port):
     return [] if got == msg else ["echo returned different bytes"]
 
 
-def run_echo(client, server, conns, warmup, duration):
+def run_echo(client, server, conns, warmup, duration, sc_path):
     cmd = ["taskset", "-c", "1", client, "127.0.0.1", str(server.port), str(conns), "64", str(warmup), str(duration)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     c0 = c1 = t0 = t1 = None
     result = None
+    counter = None
     for line in p.stdout:
         line = line.strip()
         if line == "MEASURE_START":
+            counter = Syscalls(server.pid, sc_path)
             c0, t0 = cpu_ticks(server.pid), time.time()
         elif line == "MEASURE_END":
             c1, t1 = cpu_ticks(server.pid), time.time()
+            server.syscalls = counter.stop() if counter else None
         elif line.startswith("{"):
             result = json.loads(line)
     err = p.stderr.read()
@@ -230,9 +283,11 @@ def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag):
         subprocess.run(base + [f"-d{max(1, round(warmup))}s"] + extra + [url] + tail, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True)
     cmd = base + [f"-d{max(1, round(duration))}s", "--latency"] + extra + [url] + tail
+    counter = Syscalls(server.pid, os.path.join(raw, f"syscalls-{tag}.csv"))
     c0, t0 = cpu_ticks(server.pid), time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     c1, t1 = cpu_ticks(server.pid), time.time()
+    server.syscalls = counter.stop()
     with open(os.path.join(raw, f"wrk-{tag}.txt"), "w") as f:
         f.write(p.stdout + p.stderr)
     if p.returncode != 0:
@@ -254,8 +309,9 @@ def main():
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--servers", default="knot,nio,netty",
-                    help="servers to run (comma-separated: knot, nio, netty; netty-knot, netty-epoll, netty-io_uring, netty-nio)")
+    ap.add_argument("--servers", default="knot,nio,netty,floor",
+                    help="servers to run (comma-separated: knot, nio, netty, floor (the C servers in the --echo-client's "
+                         "directory); netty-knot, netty-epoll, netty-io_uring, netty-nio)")
     ap.add_argument("--port", type=int, default=18080)
     a = ap.parse_args()
 
@@ -279,14 +335,16 @@ def main():
                            "port": port, "warmup_s": a.warmup, "duration_s": a.duration}
                     srv = None
                     try:
-                        srv = Server(a.java, a.jar, SERVERS[kind][name], port, os.path.join(a.out, f"server-{tag}.log"))
+                        srv = Server(a.java, a.jar, SERVERS[kind][name], port, os.path.join(a.out, f"server-{tag}.log"),
+                                     os.path.dirname(os.path.abspath(a.echo_client)))
                         rec["server_command"] = " ".join(srv.cmd)
                         problems = verify_http(port) if kind == "http" else verify_echo(port)
                         rec["verified"] = not problems
                         if problems:
                             rec["verify_problems"] = problems
                         if client == "echo":
-                            r, ticks, wall = run_echo(a.echo_client, srv, param, a.warmup, a.duration)
+                            r, ticks, wall = run_echo(a.echo_client, srv, param, a.warmup, a.duration,
+                                                      os.path.join(a.out, f"syscalls-{tag}.csv"))
                         else:
                             r, ticks, wall = run_wrk(a.wrk, a.pipeline_script, srv, param, a.warmup, a.duration, a.out, tag)
                         rec.update(r)
@@ -294,8 +352,11 @@ def main():
                         rec["server_cpu_util"] = ticks / CLK_TCK / wall if wall > 0 else None
                         rec["cpu_us_per_req"] = ticks / CLK_TCK * 1e6 / r["requests"] if r["requests"] else None
                         rec["server_alive"] = srv.alive()
+                        rec["syscalls_per_req"] = per_request(getattr(srv, "syscalls", None), r["requests"])
+                        spr = rec["syscalls_per_req"]
                         log(f"[{tag}] {r['rps']:.0f} req/s, p50 {r.get('p50_us', 0):.0f} us, p99 {r.get('p99_us', 0):.0f} us, "
                             f"server CPU {rec['cpu_us_per_req']:.2f} us/req ({100 * rec['server_cpu_util']:.0f}% of a core)"
+                            + (f", {spr['total']:.2f} syscalls/req" if spr else "")
                             + ("" if rec["verified"] else f"  RESPONSE CHECK FAILED: {problems}"))
                     except Exception as e:  # keep going: one broken server must not hide the others
                         failures += 1

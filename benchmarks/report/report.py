@@ -25,7 +25,9 @@ SCENARIO_TITLES = {
     "http": "HTTP plaintext, wrk -c64",
     "http-pipeline16": "HTTP plaintext, 16 pipelined requests per write, wrk -c64",
 }
-SERVER_TITLES = {"knot": "Knot", "nio": "NIO", "netty": "Netty epoll"}
+SERVER_TITLES = {"knot": "Knot", "nio": "NIO", "netty": "Netty epoll", "floor": "C epoll floor"}
+# Issue 11's server targets against the C floor: kernel-bound scenarios within 1.05x, pipelined HTTP within 1.15x.
+FLOOR_TARGET = {"echo-c1": 1.05, "echo-c64": 1.05, "http": 1.05, "http-pipeline16": 1.15}
 
 
 def load_json(path, default=None):
@@ -134,6 +136,11 @@ def load_results(raw):
                 agg[m] = statistics.median(vals) if vals else None
                 if m == "cpu_us_per_req" and vals:
                     agg["cpu_min"], agg["cpu_max"] = min(vals), max(vals)
+            sc_vals = [r["syscalls_per_req"] for r in ok if r.get("syscalls_per_req")]
+            agg["syscalls_per_req"] = statistics.median(v["total"] for v in sc_vals) if sc_vals else None
+            if sc_vals:
+                mid = sorted(sc_vals, key=lambda v: v["total"])[len(sc_vals) // 2]
+                agg["syscall_mix"] = ", ".join(f"{v:.2f} {k}" for k, v in mid.items() if k != "total" and v >= 0.01)
             out.setdefault(sc, {})[name] = agg
     return out
 
@@ -300,10 +307,10 @@ def build(raw, results_md, svg_path):
             continue
         s(f"**{SCENARIO_TITLES.get(sc, sc)}** (`{sc}`)")
         s("")
-        s("| server | req/s | p50 µs | p90 µs | p99 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | rounds |")
-        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        s("| server | req/s | p50 µs | p90 µs | p99 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | syscalls/req | rounds |")
+        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         k = servers.get("knot", {}).get("cpu_us_per_req")
-        for name in ("knot", "nio", "netty"):
+        for name in ("knot", "nio", "netty", "floor"):
             a = servers.get(name)
             if not a:
                 continue
@@ -317,8 +324,22 @@ def build(raw, results_md, svg_path):
             s(f"| {SERVER_TITLES[name]}{flag} | {fmt(a['rps'], 0)} | {fmt(a['p50_us'])} | {fmt(a['p90_us'])} | {fmt(a['p99_us'])} | "
               f"{fmt(cpu, 2)}{' [' + fmt(a['cpu_min'], 2) + '–' + fmt(a['cpu_max'], 2) + ']' if cpu is not None else ''} | "
               f"{fmt(100 * a['server_cpu_util'], 0) + '%' if a.get('server_cpu_util') is not None else 'n/a'} | "
-              f"{fmt(rel, 2) + 'x' if rel is not None and name != 'knot' else ('1.00x' if name == 'knot' and k else 'n/a')} | {a['rounds']} |")
+              f"{fmt(rel, 2) + 'x' if rel is not None and name != 'knot' else ('1.00x' if name == 'knot' and k else 'n/a')} | "
+              f"{fmt(a.get('syscalls_per_req'), 2)} | {a['rounds']} |")
         s("")
+        mixes = [(SERVER_TITLES[n], servers[n].get("syscall_mix")) for n in ("knot", "nio", "netty", "floor")
+                 if n in servers and servers[n].get("syscall_mix")]
+        if mixes:
+            s("System calls per request (perf `syscalls:sys_enter_*` over the measured window, median round): "
+              + "; ".join(f"{t}: {m}" for t, m in mixes) + ".")
+            s("")
+        fl = servers.get("floor", {}).get("cpu_us_per_req")
+        if k and fl:
+            targets.append((f"server CPU/req, {sc} ≤ {FLOOR_TARGET[sc]}x the C floor", f"{fmt(k / fl, 2)}x",
+                            k / fl <= FLOOR_TARGET[sc]))
+        nio = servers.get("nio", {}).get("cpu_us_per_req")
+        if sc == "http-pipeline16" and k and nio:
+            targets.append(("server CPU/req, http-pipeline16 ≤ 0.85x NIO", f"{fmt(k / nio, 2)}x", k / nio <= 0.85))
         base = [servers[n]["cpu_us_per_req"] for n in ("nio", "netty") if n in servers and servers[n].get("cpu_us_per_req")]
         ratio = k / min(base) if k and base else None
         targets.append((f"server CPU/req, {sc} ≤ {CPU_TARGET}x the better of NIO and Netty",
@@ -439,7 +460,7 @@ def write_svg(path, meta, jmh, floor, load, targets, allocs_t):
         groups = []
         for sc in ("echo-c1", "echo-c64", "http", "http-pipeline16"):
             servers = load.get(sc, {})
-            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "nio", "netty") if n in servers and servers[n].get(metric)]
+            bars = [(SERVER_TITLES[n], servers[n][metric]) for n in ("knot", "nio", "netty", "floor") if n in servers and servers[n].get(metric)]
             if bars:
                 note = ""
                 if metric == "cpu_us_per_req":
