@@ -144,6 +144,7 @@ final class ChangeList {
             }
             batch.batches++;
             batch.batchedChanges += calls;
+            kq.kernelChanges += calls;
         }
         for (int i = 0; i < n; i++) {
             long receipt;
@@ -210,7 +211,10 @@ final class ChangeList {
             kn.flags |= EV_ONESHOT;
             kq.activate(kn, false);
         }
-        if ((flags & EV_ENABLE) != 0) kn.status &= ~Knote.DISABLED;
+        if ((flags & EV_ENABLE) != 0) {
+            kn.status &= ~Knote.DISABLED;
+            kn.disabledReports = 0;
+        }
         else if ((flags & EV_DISABLE) != 0) kn.status |= Knote.DISABLED;
         if ((flags & EV_KEEPUDATA) == 0) kn.udata = udata;
         if (fop.hasTouch) {

@@ -134,6 +134,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     boolean closed;
     boolean staleMain, staleWrite;
     long rebuilds;
+    long kernelChanges;                  // epoll_ctl calls made, directly or through io_uring; see kernelChanges()
     int liveKnotes;
     /** The most epoll_ctl calls of one io_uring submission (the pooled rings' size). */
     static final int BATCH_ENTRIES = 64;
@@ -374,6 +375,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
 
     /** epoll_ctl; returns 0 or the errno. */
     int ctl(int ep, int op, int fd, int events, long token, Scratch s) {
+        kernelChanges++;
         epoll_event.events(s.ctlEvent, events);
         epoll_event.data(s.ctlEvent, token);
         return epoll_h.epoll_ctl(s.callState, ep, op, fd, s.ctlEvent) == 0 ? 0 : s.errno();
@@ -400,6 +402,16 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         ChangeBatch b = batch;
         if (b != null || !USE_URING) return b;
         return batch = new ChangeBatch();
+    }
+
+    /** See {@link dev.knot.kqueue.Kqueue#kernelChanges()}. */
+    public long kernelChanges() {
+        lock.lock();
+        try {
+            return kernelChanges;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**

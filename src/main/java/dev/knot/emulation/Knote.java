@@ -41,6 +41,7 @@ final class Knote {
     boolean polled;                 // no epoll (regular file, device): evaluated in user space on every scan
     boolean parked;                 // a never-connected socket: watched edge-triggered until it connects
     boolean stale;                  // its descriptor now names another file: drop it
+    int disabledReports;            // scans that saw it reported while disabled, since it was last enabled
     long dev, ino;                  // the file a polled or VNODE knote was registered on
     // EVFILT_TIMER:
     long deadline;                  // monotonic ns, or realtime ns for absolute timers
@@ -81,7 +82,7 @@ final class Knote {
         flags = 0; fflags = 0; data = 0; udata = 0; ext0 = ext1 = ext2 = ext3 = 0;
         sfflags = 0; sdata = 0; status = 0;
         qprev = qnext = null; deliveredInCall = 0;
-        fd = -1; rec = null; kmode = 0; armed = false; polled = false; parked = false; stale = false; dev = 0; ino = 0;
+        fd = -1; rec = null; kmode = 0; armed = false; polled = false; parked = false; stale = false; disabledReports = 0; dev = 0; ino = 0;
         deadline = 0; period = 0; heapIndex = -1; heapSeq = 0; realtime = false;
         triggered = false; pidfd = -1; wd = -1; wdNext = null; lastSize = 0; lastNlink = 0; directory = false;
     }

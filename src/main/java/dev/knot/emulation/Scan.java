@@ -70,6 +70,7 @@ final class Scan {
                 if (r > 0) n = processEpoll(buf, r, out, nevents, callId, s);
                 kq.timerQueue.runExpired(s);
                 if (n < nevents && !kq.queue.isEmpty()) n = drain(out, n, nevents, callId, s);
+                if (s.deferredDisarms > 0) disarmDeferred(n == 0, s);
                 kq.timerQueue.rearm(s);
                 if (kq.staleMain || kq.staleWrite) kq.rebuild(s);
                 if (n > 0) return n;
@@ -80,6 +81,17 @@ final class Scan {
             }
             if (timeoutNanos == 0 || (timeoutNanos > 0 && System.nanoTime() - start >= timeoutNanos)) return 0;
         }
+    }
+
+    /** Ends the scan's deferred disarms (see {@link #deliverFd}): made if {@code now}, else left armed. */
+    private void disarmDeferred(boolean now, Scratch s) {
+        if (now) {
+            for (int i = 0; i < s.deferredDisarms; i++) {
+                Knote kn = kq.table.knoteFor(s.deferred[i]);     // null if it went away in this scan
+                if (kn != null && kn.isDisabled() && kn.fop.isFd) ((FdFilter) kn.fop).disarm(kq, kn, s);
+            }
+        }
+        s.deferredDisarms = 0;
     }
 
     private int epollWait(int ep, MemorySegment buf, int max, long waitNanos, Scratch s) {
@@ -140,7 +152,12 @@ final class Scan {
         FdFilter f = (FdFilter) kn.fop;
         f.reported(kn);
         if (kn.isDisabled()) {
-            f.disarm(kq, kn, s);               // disabled lazily: stop the kernel only once it reports
+            // EV_DISABLE is lazy: the kernel is stopped only once it reports the knote, and only when keeping it
+            // armed costs more than a MOD: reported while disabled in a second scan, or in a scan with nothing to
+            // return (a blocking call would spin on it). A knote disabled for one round and enabled again, as a
+            // selector's interest toggle does, so costs no epoll_ctl at all.
+            if (kn.disabledReports++ > 0) f.disarm(kq, kn, s);
+            else s.deferDisarm(kn.token);
             return n;
         }
         int verdict = f.evaluate(kq, kn, ev, s);

@@ -37,6 +37,9 @@ final class Scratch {
     final MemorySegment path = arena.allocate(64);
     MemorySegment events = epoll_event.allocateArray(64, arena);
     int eventCapacity = 64;
+    /** Tokens of disabled knotes the kernel reported in this scan, not yet disarmed (see Scan.deliverFd). */
+    long[] deferred = new long[64];
+    int deferredDisarms;
     /** Set by the change list while the change it applies may queue its epoll_ctl in this batch. */
     ChangeBatch batch;
     Scratch next;                       // free-list link, guarded by the kqueue's lock
@@ -51,6 +54,11 @@ final class Scratch {
             }
         }
         return events;
+    }
+
+    void deferDisarm(long token) {
+        if (deferredDisarms == deferred.length) deferred = java.util.Arrays.copyOf(deferred, deferred.length * 2);
+        deferred[deferredDisarms++] = token;
     }
 
     int errno() {

@@ -41,6 +41,11 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
         throw new UnsupportedOperationException("a native kqueue's knote state is the kernel's: it cannot be restored");
     }
 
+    /** See {@link Kqueue#kernelChanges}. */
+    default long kernelChanges() {
+        return -1;
+    }
+
     /** See {@link Kqueue#changelistPath}. */
     default String changelistPath() {
         return "kevent";

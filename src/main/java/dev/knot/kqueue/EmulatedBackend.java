@@ -63,6 +63,11 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public long kernelChanges() {
+        return kq.kernelChanges();
+    }
+
+    @Override
     public String changelistPath() {
         return kq.changelistPath();
     }

@@ -115,6 +115,17 @@ public final class Kqueue implements AutoCloseable {
         return backend.changelistPath();
     }
 
+    /**
+     * Knot extension, for diagnostics and benchmarks: how many registration changes the Linux emulation has made
+     * in the kernel for this kqueue since it opened (epoll_ctl calls, whether made directly or carried by io_uring).
+     * A native kqueue applies its changelist in the kernel itself and reports -1. Any thread may call it.
+     *
+     * @return the emulation's epoll_ctl count, or -1 on a native kqueue
+     */
+    public long kernelChanges() {
+        return backend.kernelChanges();
+    }
+
     /** {@return true where the kernel honours {@link #CPONFORK} (FreeBSD with kqueuex(KQUEUE_CPONFORK)); false on Linux and macOS} */
     public static boolean copiesOnFork() {
         return Platform.CURRENT == Platform.FREEBSD && Holder.COPIES_ON_FORK;
