@@ -220,15 +220,8 @@ public final class StreamSocket extends SocketBase {
      */
     public int read(MemorySegment dst) throws IOException {
         ensureOpen();
-        long len = dst.byteSize();
-        if (len == 0) return 0;
-        long r = Sockets.recv(fd, dst);
-        if (r > 0) return (int) r;
-        if (r == Sockets.WOULD_BLOCK) return 0;
-        // A reset whose error the kqueue emulation consumed looks like EOF to recv: report the reset.
-        int err = SocketErrors.take(fd);
-        if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
-        return -1;
+        if (dst.byteSize() == 0) return 0;
+        return readResult(Sockets.recv(fd, dst));
     }
 
     /**
@@ -242,7 +235,19 @@ public final class StreamSocket extends SocketBase {
      *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public int read(MemorySegment dst, long offset, long length) throws IOException {
-        return read(dst.asSlice(offset, length));
+        ensureOpen();
+        java.util.Objects.checkFromIndexSize(offset, length, dst.byteSize());
+        if (length == 0) return 0;
+        return readResult(Sockets.recv(fd, dst, offset, length));
+    }
+
+    private int readResult(long r) throws ErrnoException {
+        if (r > 0) return (int) r;
+        if (r == Sockets.WOULD_BLOCK) return 0;
+        // A reset whose error the kqueue emulation consumed looks like EOF to recv: report the reset.
+        int err = SocketErrors.take(fd);
+        if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
+        return -1;
     }
 
     /**
@@ -256,7 +261,11 @@ public final class StreamSocket extends SocketBase {
      *        java.nio.channels.ClosedChannelException} if the socket is closed
      */
     public int write(MemorySegment src, long offset, long length) throws IOException {
-        return write(src.asSlice(offset, length));
+        ensureOpen();
+        java.util.Objects.checkFromIndexSize(offset, length, src.byteSize());
+        if (length == 0) return 0;
+        long r = Sockets.send(fd, src, offset, length);
+        return r == Sockets.WOULD_BLOCK ? 0 : (int) r;
     }
 
     /**
@@ -284,8 +293,7 @@ public final class StreamSocket extends SocketBase {
      */
     public int write(MemorySegment src) throws IOException {
         ensureOpen();
-        long len = src.byteSize();
-        if (len == 0) return 0;
+        if (src.byteSize() == 0) return 0;
         long r = Sockets.send(fd, src);
         return r == Sockets.WOULD_BLOCK ? 0 : (int) r;
     }
