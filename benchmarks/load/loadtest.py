@@ -267,6 +267,12 @@ def parse_wrk(out):
         m = re.search(r"^\s+" + pct + r"%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
         if m and float(m.group(1)) > 0:     # wrk prints 0.00us when a percentile overflows its histogram
             r[f"p{pct}_us"] = float(m.group(1)) * UNITS[m.group(2)]
+    for m in re.finditer(r"^PCT (\S+) (\d+)$", out, re.M):
+        # The script's percentiles: exact where wrk's table prints 0 for an overflowed histogram bucket.
+        # wrk's histogram returns 0 for a percentile it cannot place (as its table does); those stay unknown.
+        key = "max_us" if m.group(1) == "max" else "p" + m.group(1).replace(".", "_") + "_us"
+        if float(m.group(2)) > 0:
+            r.setdefault(key, float(m.group(2)))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -277,7 +283,7 @@ def parse_wrk(out):
 def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag):
     url = f"http://127.0.0.1:{server.port}/plaintext"
     base = ["taskset", "-c", "1", wrk, "-t1", "-c64"]
-    extra = ["-s", script] if depth > 1 else []
+    extra = ["-s", script if depth > 1 else os.path.join(os.path.dirname(os.path.abspath(script)), "latency.lua")]
     tail = ["--", str(depth)] if depth > 1 else []
     if warmup > 0:
         subprocess.run(base + [f"-d{max(1, round(warmup))}s"] + extra + [url] + tail, stdout=subprocess.DEVNULL,
@@ -355,6 +361,7 @@ def main():
                         rec["syscalls_per_req"] = per_request(getattr(srv, "syscalls", None), r["requests"])
                         spr = rec["syscalls_per_req"]
                         log(f"[{tag}] {r['rps']:.0f} req/s, p50 {r.get('p50_us', 0):.0f} us, p99 {r.get('p99_us', 0):.0f} us, "
+                            f"p99.9 {r.get('p99_9_us', 0):.0f} us, "
                             f"server CPU {rec['cpu_us_per_req']:.2f} us/req ({100 * rec['server_cpu_util']:.0f}% of a core)"
                             + (f", {spr['total']:.2f} syscalls/req" if spr else "")
                             + ("" if rec["verified"] else f"  RESPONSE CHECK FAILED: {problems}"))

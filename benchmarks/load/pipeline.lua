@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- HTTP pipelining for wrk: every write carries DEPTH requests (default 16), sent back to back.
 -- Usage: wrk -s pipeline.lua URL -- DEPTH
 -- wrk counts each response as a request; the latency it reports is per response, measured from the write of
@@ -13,4 +14,12 @@ end
 
 request = function()
    return req
+end
+
+-- Percentiles past wrk's --latency table (loadtest.py reads these lines; microseconds).
+done = function(summary, latency, requests)
+   for _, p in ipairs({50, 99, 99.9, 99.99}) do
+      io.write(string.format("PCT %g %d\n", p, latency:percentile(p)))
+   end
+   io.write(string.format("PCT max %d\n", latency.max))
 end

@@ -131,7 +131,7 @@ def load_results(raw):
                    "unverified": sum(1 for r in rs if r.get("verified") is False),
                    "commands": sorted({r.get("command", "") for r in ok}),
                    "server_command": next((r.get("server_command") for r in ok), None)}
-            for m in ("rps", "p50_us", "p90_us", "p99_us", "cpu_us_per_req", "server_cpu_util", "requests"):
+            for m in ("rps", "p50_us", "p90_us", "p99_us", "p99_9_us", "cpu_us_per_req", "server_cpu_util", "requests"):
                 vals = [r[m] for r in ok if r.get(m) is not None]
                 agg[m] = statistics.median(vals) if vals else None
                 if m == "cpu_us_per_req" and vals:
@@ -307,8 +307,8 @@ def build(raw, results_md, svg_path):
             continue
         s(f"**{SCENARIO_TITLES.get(sc, sc)}** (`{sc}`)")
         s("")
-        s("| server | req/s | p50 µs | p90 µs | p99 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | syscalls/req | rounds |")
-        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        s("| server | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | syscalls/req | rounds |")
+        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         k = servers.get("knot", {}).get("cpu_us_per_req")
         for name in ("knot", "nio", "netty", "floor"):
             a = servers.get(name)
@@ -321,7 +321,7 @@ def build(raw, results_md, svg_path):
             if a["unverified"]:
                 flag += f" (**response check failed in {a['unverified']} round(s)**)"
             cpu = a.get("cpu_us_per_req")
-            s(f"| {SERVER_TITLES[name]}{flag} | {fmt(a['rps'], 0)} | {fmt(a['p50_us'])} | {fmt(a['p90_us'])} | {fmt(a['p99_us'])} | "
+            s(f"| {SERVER_TITLES[name]}{flag} | {fmt(a['rps'], 0)} | {fmt(a['p50_us'])} | {fmt(a['p90_us'])} | {fmt(a['p99_us'])} | {fmt(a.get('p99_9_us'))} | "
               f"{fmt(cpu, 2)}{' [' + fmt(a['cpu_min'], 2) + '–' + fmt(a['cpu_max'], 2) + ']' if cpu is not None else ''} | "
               f"{fmt(100 * a['server_cpu_util'], 0) + '%' if a.get('server_cpu_util') is not None else 'n/a'} | "
               f"{fmt(rel, 2) + 'x' if rel is not None and name != 'knot' else ('1.00x' if name == 'knot' and k else 'n/a')} | "
