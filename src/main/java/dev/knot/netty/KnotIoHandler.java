@@ -217,6 +217,7 @@ public final class KnotIoHandler implements IoHandler {
             } else {
                 key.interest(interest);
             }
+            key.watchReadEof((ops.value() & KnotIoOps.READ_EOF_BIT) != 0);
         }
 
         @Override
