@@ -3,6 +3,9 @@ package dev.knot.loop;
 
 import static dev.knot.kqueue.Kevent.EVFILT_READ;
 import static dev.knot.kqueue.Kevent.EVFILT_WRITE;
+import static dev.knot.kqueue.Kevent.EV_ADD;
+import static dev.knot.kqueue.Kevent.EV_ENABLE;
+import static dev.knot.kqueue.Kevent.NOTE_LOWAT;
 
 import dev.knot.kqueue.Kqueue;
 import dev.knot.system.Fds;
@@ -33,7 +36,13 @@ public final class Key {
     /** Readiness flag: a change for this key failed; {@link #errno()} says why. */
     public static final int ERROR = 0x400;
 
-    static final int NONE = 0, ON = 1, OFF = 2;
+    static final int NONE = 0, ON = 1, OFF = 2, EOF_ONLY = 3;
+
+    /**
+     * The low-water mark of an EOF-only READ knote: more than any receive buffer holds, so only EOF (or a socket
+     * error) makes filt_soread true. Kept within 31 bits, since kernels compare it with an int byte count.
+     */
+    static final long EOF_ONLY_LOWAT = Integer.MAX_VALUE;
 
     // A watched knote (Selector.watch) rather than a descriptor's readiness.
     private boolean knote;
@@ -50,7 +59,10 @@ public final class Key {
     private int fd;
     private Object attachment;
     private int interest;
-    private int readState, writeState;           // what the kernel has: NONE, ON (enabled), OFF (disabled)
+    private int readState, writeState;           // what the kernel has: NONE, ON (enabled), OFF (disabled), EOF_ONLY
+    private boolean readLowat;                   // the kernel's READ knote carries the EOF-only NOTE_LOWAT
+    private boolean eofWatch;                    // watchReadEof: an EOF-only READ knote while OP_READ is off
+    private boolean eofWatchDropped;             // the kernel capped the watch's mark (macOS): off until OP_READ
     private boolean queued;                      // in the selector's updated list
     int readyOps;
     long readyRound;
@@ -173,11 +185,9 @@ public final class Key {
         if (knote) throw new IllegalStateException("a watched knote has no interest; cancel it or watch it again");
         Selector.checkInterest(ops);
         if (ops != interest) {
+            if ((ops & Selector.OP_READ) != 0) eofWatchDropped = false;
             interest = ops;
-            if (!queued) {
-                queued = true;
-                selector.updated(this);
-            }
+            queue();
         }
         return this;
     }
@@ -200,6 +210,41 @@ public final class Key {
      */
     public Key interestAnd(int ops) {
         return interest(interest & ops);
+    }
+
+    /**
+     * Keeps watching for the end of the peer's data while {@link Selector#OP_READ} is off: the READ knote then stays
+     * enabled with a NOTE_LOWAT mark beyond any receive buffer, so it fires only at EOF (the peer's FIN or a reset),
+     * and the key becomes ready with {@link Selector#OP_READ} and {@link #READ_EOF}. Data arriving while reading is
+     * off wakes nobody. This is what epoll users get from EPOLLRDHUP. While {@code OP_READ} is on the READ knote is
+     * the plain level-triggered one. Where the kernel caps the mark at the buffer's size (macOS) a full buffer would
+     * trigger the watch: such an event is not reported, and the watch is dropped until {@code OP_READ} is next set.
+     * Not carried into a forked child's snapshot. The change joins the next select's changelist.
+     *
+     * @param watch true to watch for EOF while reading is off
+     * @return this key
+     * @throws IllegalStateException if the key was cancelled, is a watched knote, or off the selector's thread
+     */
+    public Key watchReadEof(boolean watch) {
+        ensureValid();
+        if (knote) throw new IllegalStateException("a watched knote has no READ interest");
+        if (watch != eofWatch) {
+            eofWatch = watch;
+            queue();
+        }
+        return this;
+    }
+
+    /** {@return true if {@link #watchReadEof} is on} */
+    public boolean watchesReadEof() {
+        return eofWatch;
+    }
+
+    private void queue() {
+        if (!queued) {
+            queued = true;
+            selector.updated(this);
+        }
     }
 
     /** {@return the readiness found by the last select that returned this key: OP_* bits and READ_EOF, WRITE_EOF, ERROR} */
@@ -359,11 +404,7 @@ public final class Key {
         queued = false;
         if (!valid || knote) return;
         long udata = udata();
-        int rf = Selector.flagsFor(readState, (interest & Selector.OP_READ) != 0);
-        if (rf != 0) {
-            selector.change(fd, EVFILT_READ, rf, udata);
-            readState = (interest & Selector.OP_READ) != 0 ? ON : OFF;
-        }
+        flushRead(udata);
         int wf = Selector.flagsFor(writeState, (interest & Selector.OP_WRITE) != 0);
         if (wf != 0) {
             selector.change(fd, EVFILT_WRITE, wf, udata);
@@ -371,10 +412,47 @@ public final class Key {
         }
     }
 
+    private void flushRead(long udata) {
+        boolean read = (interest & Selector.OP_READ) != 0;
+        if (!read && eofWatch && !eofWatchDropped) {
+            if (readState == EOF_ONLY) return;
+            // EV_ADD on the existing knote replaces its fflags and data, and FreeBSD then re-runs the filter.
+            selector.change(fd, EVFILT_READ, EV_ADD | EV_ENABLE, NOTE_LOWAT, EOF_ONLY_LOWAT, udata);
+            readState = EOF_ONLY;
+            readLowat = true;
+            return;
+        }
+        if (read && readLowat) {
+            selector.change(fd, EVFILT_READ, EV_ADD | EV_ENABLE, 0, 0, udata);      // back to the plain mark
+            readState = ON;
+            readLowat = false;
+            return;
+        }
+        int rf = Selector.flagsFor(readState == EOF_ONLY ? ON : readState, read);
+        if (rf != 0) {
+            selector.change(fd, EVFILT_READ, rf, udata);
+            readState = read ? ON : OFF;
+        }
+    }
+
+    /**
+     * A READ event came for this key: false if it is the EOF-only watch reporting something other than EOF (a
+     * kernel that capped the mark), which is then dropped rather than reported, as a level knote would repeat it.
+     */
+    boolean readEvent(boolean eof) {
+        if (readState != EOF_ONLY || eof) return true;
+        eofWatchDropped = true;
+        queue();
+        return false;
+    }
+
     void changeFailed(int filter, int err) {
         errno = err;
         readyOps |= ERROR;
-        if (filter == EVFILT_READ) readState = NONE;
+        if (filter == EVFILT_READ) {
+            readState = NONE;
+            readLowat = false;
+        }
         else if (filter == EVFILT_WRITE) writeState = NONE;
     }
 

@@ -368,6 +368,7 @@ public final class Selector implements AutoCloseable {
             real++;
             if (k == null) continue;                             // cancelled: its slot moved on
             if (filter == EVFILT_READ) {
+                if (!k.readEvent((flags & EV_EOF) != 0)) continue;
                 k.readyOps |= OP_READ | ((flags & EV_EOF) != 0 ? Key.READ_EOF : 0);
                 k.readData = ev.data(i);
                 if ((flags & EV_EOF) != 0 && ev.fflags(i) != 0) k.socketError = ev.fflags(i);

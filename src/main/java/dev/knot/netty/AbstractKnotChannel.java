@@ -69,7 +69,15 @@ abstract class AbstractKnotChannel extends AbstractChannel {
     /** Sends the current interest; called whenever it changes and once the socket exists. */
     final void submitOps() {
         IoRegistration r = registration;
-        if (r != null && r.isValid() && fdNumber() >= 0) r.submit(ops);
+        if (r != null && r.isValid() && fdNumber() >= 0) r.submit(watchesReadEof() ? ops.with(KnotIoOps.READ_EOF_BIT) : ops);
+    }
+
+    /**
+     * Whether the loop should report the peer's end of data even while reading is off (a connected stream whose
+     * input is not shut down yet), so that half-closure is noticed without a read() pending, as on epoll.
+     */
+    boolean watchesReadEof() {
+        return false;
     }
 
     @Override
@@ -173,7 +181,9 @@ abstract class AbstractKnotChannel extends AbstractChannel {
         @Override
         public void handle(IoRegistration registration, IoEvent event) {
             int ops = ((KnotIoEvent) event).ops();
-            // A failed knote (ERROR) is retried as both: the read or the write then reports what went wrong.
+            // A failed knote (ERROR) is retried as both: the read or the write then reports what went wrong. READ_EOF
+            // may come while reading is off (watchesReadEof): the data left and the end are read then, as epoll's
+            // transport does on EPOLLRDHUP.
             if ((ops & (KnotIoEvent.WRITABLE | KnotIoEvent.ERROR)) != 0) writeReady();
             if ((ops & (KnotIoEvent.READABLE | KnotIoEvent.READ_EOF | KnotIoEvent.ERROR)) != 0 && isOpen()) readReady();
         }

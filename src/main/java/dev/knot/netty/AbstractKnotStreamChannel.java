@@ -77,6 +77,19 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     }
 
     @Override
+    boolean watchesReadEof() {
+        // Until the end has been read twice (ChannelInputShutdownEvent, then ChannelInputShutdownReadComplete), or
+        // once without half-closure: after that a level EOF watch would only repeat itself.
+        return active && open && !(inputShutdown && (inputClosedSeenErrorOnRead || !streamConfig().isAllowHalfClosure()));
+    }
+
+    /** The input is shut down (read EOF, or shutdownInput): the FIN watch may end. */
+    private void inputShutdown() {
+        inputShutdown = true;
+        submitOps();
+    }
+
+    @Override
     int fdNumber() {
         StreamSocket s = socket;
         return s == null ? -1 : s.fd();
@@ -252,7 +265,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             if (!open) throw new ClosedChannelException();
             if (s == null || !active) throw new NotYetConnectedException();
             s.shutdownInput();
-            inputShutdown = true;
+            inputShutdown();
             promise.setSuccess();
         } catch (Throwable t) {
             promise.setFailure(t);
@@ -382,6 +395,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
 
         private void connected(ChannelPromise promise, boolean wasActive) {
             active = true;
+            submitOps();                                      // now watch for the peer's FIN
             boolean nowActive = isActive();
             boolean set = promise.trySuccess();
             if (!wasActive && nowActive) pipeline().fireChannelActive();
@@ -445,6 +459,7 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             ChannelConfig config = config();
             if (socket == null || shouldBreakReadReady(config)) {
                 clearReadFlag();
+                submitOps();                                  // and end the FIN watch
                 return;
             }
             ChannelPipeline pipeline = pipeline();
@@ -527,13 +542,14 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
                     } catch (IOException ignored) {
                         // Already reset or gone: end of input all the same.
                     }
-                    inputShutdown = true;
+                    inputShutdown();
                     pipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
                 } else {
                     close(voidPromise());
                 }
             } else if (!inputClosedSeenErrorOnRead) {
                 inputClosedSeenErrorOnRead = true;
+                submitOps();                                  // all read: end the FIN watch
                 pipeline.fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
             }
         }

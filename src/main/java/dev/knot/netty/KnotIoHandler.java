@@ -95,7 +95,11 @@ public final class KnotIoHandler implements IoHandler {
         int n;
         try {
             n = sel.select(timeout);
-        } catch (KqueueException | IllegalStateException e) {
+        } catch (KqueueException e) {
+            // A signal (a debugger or strace attaching, say) cut the wait short: nothing failed, the loop goes on.
+            if (!destroyed && !"EINTR".equals(e.errnoName())) logger.warn("Knot: kevent failed on the event loop", e);
+            return 0;
+        } catch (IllegalStateException e) {
             if (!destroyed) logger.warn("Knot: kevent failed on the event loop", e);
             return 0;
         }
@@ -217,6 +221,7 @@ public final class KnotIoHandler implements IoHandler {
             } else {
                 key.interest(interest);
             }
+            key.watchReadEof((ops.value() & KnotIoOps.READ_EOF_BIT) != 0);
         }
 
         @Override
