@@ -472,11 +472,8 @@ public final class DatagramSocket extends SocketBase {
      */
     public void setMulticastLoop(boolean on) throws IOException {
         ensureOpen();
-        if (family == Sockets.AF_INET6) {
-            Sockets.setBoolean(fd, Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_LOOP, on, "IPV6_MULTICAST_LOOP");
-        } else {
-            Sockets.setBoolean(fd, Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_LOOP, on, "IP_MULTICAST_LOOP");
-        }
+        IpOption o = ipOption(MULTICAST_LOOP);
+        Sockets.setBoolean(fd, o.level, o.name, on, o.label);
     }
 
     /**
@@ -486,9 +483,8 @@ public final class DatagramSocket extends SocketBase {
      */
     public boolean multicastLoop() throws IOException {
         ensureOpen();
-        return family == Sockets.AF_INET6
-                ? Sockets.getBoolean(fd, Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP")
-                : Sockets.getBoolean(fd, Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP");
+        IpOption o = ipOption(MULTICAST_LOOP);
+        return Sockets.getBoolean(fd, o.level, o.name, o.label);
     }
 
     /**
@@ -499,11 +495,8 @@ public final class DatagramSocket extends SocketBase {
      */
     public void setMulticastHops(int hops) throws IOException {
         ensureOpen();
-        if (family == Sockets.AF_INET6) {
-            Sockets.setInt(fd, Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_HOPS, hops, "IPV6_MULTICAST_HOPS");
-        } else {
-            Sockets.setInt(fd, Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_TTL, hops, "IP_MULTICAST_TTL");
-        }
+        IpOption o = ipOption(MULTICAST_HOPS);
+        Sockets.setInt(fd, o.level, o.name, hops, o.label);
     }
 
     /**
@@ -513,8 +506,22 @@ public final class DatagramSocket extends SocketBase {
      */
     public int multicastHops() throws IOException {
         ensureOpen();
-        return family == Sockets.AF_INET6
-                ? Sockets.getInt(fd, Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS")
-                : Sockets.getInt(fd, Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_TTL, "IP_MULTICAST_TTL");
+        IpOption o = ipOption(MULTICAST_HOPS);
+        return Sockets.getInt(fd, o.level, o.name, o.label);
+    }
+
+    /** A socket option as setsockopt(2) names it: level, name, and the name for errors. */
+    private record IpOption(int level, int name, String label) {}
+
+    // The multicast options in their IPv4 and IPv6 forms; the socket's family picks one (ipOption).
+    private static final IpOption[] MULTICAST_LOOP = {
+        new IpOption(Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP"),
+        new IpOption(Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP")};
+    private static final IpOption[] MULTICAST_HOPS = {
+        new IpOption(Datagrams.IPPROTO_IP, Datagrams.IP_MULTICAST_TTL, "IP_MULTICAST_TTL"),
+        new IpOption(Datagrams.IPPROTO_IPV6, Datagrams.IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS")};
+
+    private IpOption ipOption(IpOption[] forms) {
+        return forms[family == Sockets.AF_INET6 ? 1 : 0];
     }
 }

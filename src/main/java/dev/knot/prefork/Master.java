@@ -1,31 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.knot.prefork;
 
-import static dev.knot.kqueue.Kevent.EVFILT_PROC;
 import static dev.knot.kqueue.Kevent.EVFILT_SIGNAL;
 import static dev.knot.kqueue.Kevent.EVFILT_TIMER;
-import static dev.knot.kqueue.Kevent.NOTE_EXIT;
 
-import dev.knot.fork.Handoff;
 import dev.knot.fork.Spawner;
 import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.EventLoop;
 import dev.knot.loop.Selector;
-import dev.knot.net.StreamSocket;
 import dev.knot.sys.ErrnoException;
 import dev.knot.system.Errnos;
 import dev.knot.system.Processes;
 
 import java.io.IOException;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -54,17 +46,13 @@ public final class Master {
 
     final PreforkConfig config;
     private AppConfig app;
-    private List<String> aotJvmArgs = List.of();     // -XX:AOTCache=FILE once the cache is trained
     final EventLoop loop;
-    private final Supervisor supervisor;
+    final Supervisor supervisor;
     Listeners listeners;
     /** Every worker process not yet reaped, by pid. */
     final Map<Integer, Worker> workers = new LinkedHashMap<>();
-    /** Spawns waiting for a start slot ({@code --start-concurrency}). */
-    private final Deque<Pending> pending = new ArrayDeque<>();
-    private final Map<Integer, Integer> restarts = new HashMap<>();
-    private final Map<Integer, String> restartReasons = new HashMap<>();
-    private final SplittableRandom random = new SplittableRandom();
+    /** The workers wanted and how they are brought up. */
+    private final Starts starts = new Starts(this);
     Selector template;                       // the registrations COPY workers start with
     ControlSocket control;
     State state = State.RUNNING;
@@ -79,13 +67,6 @@ public final class Master {
     private long lastMemoryCheck;
     /** {@code knotctl upgrade}: the successor this master started, or the predecessor it took over from. */
     final Succession succession = new Succession(this);
-
-    /** A worker to start: for {@code slot}, replacing {@code replaces} once ready (or null), and why. */
-    private record Pending(int slot, Worker replaces, Worker.Retiring why, String reason, boolean hold) {
-        Pending(int slot, Worker replaces, Worker.Retiring why, String reason) {
-            this(slot, replaces, why, reason, false);
-        }
-    }
 
     /**
      * A master of the default app ({@link AppConfig#defaults()}).
@@ -136,7 +117,7 @@ public final class Master {
             for (Listeners.Listener l : listeners.all()) log("listening on " + l.address() + " (" + l.origin() + ")");
             // Bound first: while the cache trains, connections wait in the backlog instead of being refused.
             if (app.aotCacheDir() != null) {
-                aotJvmArgs = AotCache.prepare(app.aotCacheDir(), Worker.command(config, app, 0, 0, 0), Worker.environment(config),
+                starts.aotJvmArgs = AotCache.prepare(app.aotCacheDir(), Worker.command(config, app, 0, 0, 0), Worker.environment(config),
                         app.classPath(), Master::log);
             }
             template = Selector.open();
@@ -165,7 +146,7 @@ public final class Master {
         log("control socket " + control.path() + "; try: knotctl status");
         succession.started();
         loop.execute(() -> {
-            for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, null);
+            for (int slot = 1; slot <= target; slot++) starts.want(slot, null, Worker.Retiring.NONE, null);
         });
         loop.run();
         cleanUp();
@@ -176,96 +157,13 @@ public final class Master {
 
     // ------------------------------------------------------------------------------------ workers
 
-    /** Queues a worker; it starts as soon as {@code --start-concurrency} allows. */
-    private void want(int slot, Worker replaces, Worker.Retiring why, String reason) {
-        want(new Pending(slot, replaces, why, reason));
-    }
-
-    private void want(Pending p) {
-        pending.addLast(p);
-        pump();
-    }
-
-    /** Starts queued workers while fewer than {@code --start-concurrency} are starting. */
-    private void pump() {
-        int limit = config.startConcurrency() == 0 ? Integer.MAX_VALUE : config.startConcurrency();
-        while (!pending.isEmpty() && starting() < limit) {
-            Pending p = pending.removeFirst();
-            if (!stale(p)) spawn(p);
-        }
-    }
-
-    /** Workers spawned and not yet ready (those being killed or retired do not hold a start slot). */
-    long starting() {
-        return workers.values().stream().filter(w -> !w.ready && !w.killed && !w.draining()).count();
-    }
-
-    private boolean stale(Pending p) {
-        if (state == State.STOPPING || state == State.HALTED) return true;
-        if (p.replaces != null) {
-            return !workers.containsKey(p.replaces.pid) || p.replaces.draining() || p.replaces.replacement != null;
-        }
-        return p.slot > target || slotTaken(p.slot);
-    }
-
     /** A worker of the current generation holds (or is starting in) {@code slot}. */
-    private boolean slotTaken(int slot) {
+    boolean slotTaken(int slot) {
         return workers.values().stream().anyMatch(x -> x.slot == slot && x.generation == generation && !x.draining());
     }
 
-    private void spawn(Pending p) {
-        int slot = p.slot;
-        StreamSocket[] pair = null;
-        try {
-            pair = StreamSocket.pair();
-            Handoff h = new Handoff(config.forkPolicy()).fd(CONTROL_FD, pair[1].fd());
-            for (int i = 0; i < listeners.size(); i++) h.fd(LISTEN_FD + i, listeners.forSlot(i, slot).fd());
-            // With per-slot sockets the template cannot hold them: a COPY worker re-registers its own.
-            h.prepare(template);
-            try (h) {
-                long limit = config.maxRequests() == 0 ? 0 : config.maxRequests() + random.nextLong(config.maxRequestsJitter() + 1);
-                Map<String, String> env = Worker.environment(config);
-                env.putAll(h.environment());
-                List<String> cmd = Worker.command(config, app, slot, generation, limit);
-                cmd.addAll(2, aotJvmArgs);
-                int pid = Spawner.spawn(new Spawner.Spec(cmd, env, h.fds(), null, null));
-                pair[1].close();
-                if (p.reason != null) {
-                    restarts.merge(slot, 1, Integer::sum);
-                    restartReasons.put(slot, p.reason);
-                }
-                Worker w = new Worker(slot, generation, pid, pair[0], limit, restarts.getOrDefault(slot, 0), restartReasons.get(slot));
-                if (p.replaces != null) {
-                    w.replaces = p.replaces;
-                    w.replacing = p.why;
-                    w.holdUntilLimit = p.hold;
-                    p.replaces.replacement = w;
-                }
-                workers.put(pid, w);
-                w.channelKey = loop.register(pair[0], Selector.OP_READ, k -> fromWorker(w));
-                w.procKey = loop.watch(pid, EVFILT_PROC, 0, NOTE_EXIT, 0, k -> exited(w, (int) k.eventData()));
-                log("spawned worker " + slot + " (generation " + generation + ", pid " + pid + ", " + h.entries() + " registrations copied"
-                        + (limit > 0 ? ", max " + limit + " requests" : "") + (p.replaces != null ? ", replacing pid " + p.replaces.pid : "") + ")");
-            }
-        } catch (IOException | RuntimeException e) {
-            if (pair != null) {
-                Listeners.closeQuietly(pair[0]);
-                Listeners.closeQuietly(pair[1]);
-            }
-            if (Supervisor.isResourceShortage(e)) {
-                long d = supervisor.resourceShortage(slot);
-                log("cannot spawn worker " + slot + ": " + e.getMessage() + "; retrying in " + d / 1_000_000
-                        + " ms (a shortage of resources, not counted as a crash)");
-                loop.schedule(() -> want(p), d, TimeUnit.NANOSECONDS);
-            } else {
-                log("cannot spawn worker " + slot + ": " + e.getMessage());
-                failedToBoot(slot, p, "spawn failed: " + e.getMessage());
-            }
-        }
-    }
-
     /** Lines from a worker: "ready", "hb REQUESTS CONNECTIONS [GC_COUNT GC_MS LAG_US]", "limit REQUESTS". */
-    private void fromWorker(Worker w) throws IOException {
+    void fromWorker(Worker w) throws IOException {
         if (!w.read()) {
             log("worker " + w.slot + " (pid " + w.pid + ") sends lines longer than 64 KiB: killing it");
             kill(w, Processes.SIGKILL);
@@ -329,7 +227,7 @@ public final class Master {
         }
         maybeRetireOldGeneration();
         phasedStep();
-        pump();
+        starts.pump();
         succession.maybeAnnounce();
     }
 
@@ -342,9 +240,9 @@ public final class Master {
     private void replace(Worker w, Worker.Retiring why, String reason, boolean hold) {
         if (w.replacement != null || w.draining() || !workers.containsKey(w.pid)) return;
         if (state == State.STOPPING || state == State.HALTED) return;
-        if (pending.stream().anyMatch(p -> p.replaces == w)) return;
+        if (starts.queuedFor(w)) return;
         log("replacing worker " + w.slot + " (pid " + w.pid + "): " + reason);
-        want(new Pending(w.slot, w, why, reason, hold));
+        starts.want(new Starts.Pending(w.slot, w, why, reason, hold));
     }
 
     /** The replacement {@code r} no longer waits for the worker it replaces. */
@@ -359,7 +257,7 @@ public final class Master {
         w.send("drain");
     }
 
-    private void exited(Worker w, int status) {
+    void exited(Worker w, int status) {
         if (w.channel.isOpen()) {
             try {
                 fromWorker(w);                       // its last lines (the final heartbeat) may still be unread
@@ -396,35 +294,29 @@ public final class Master {
             // A replacement that never became ready: the worker it was to replace keeps serving meanwhile.
             Worker old = w.replaces;
             old.replacement = null;
-            if (!expected) failedToBoot(w.slot, new Pending(w.slot, old, w.replacing, restartReasons.get(w.slot)), how);
+            if (!expected) failedToBoot(w.slot, new Starts.Pending(w.slot, old, w.replacing, starts.lastReason(w.slot)), how);
         } else if (!expected) {
             if (!w.ready) {
-                failedToBoot(w.slot, new Pending(w.slot, null, Worker.Retiring.NONE, "boot failure: " + how), how);
+                failedToBoot(w.slot, new Starts.Pending(w.slot, null, Worker.Retiring.NONE, "boot failure: " + how), how);
             } else {
                 Supervisor.Decision d = supervisor.crashAfterReady(w.slot, System.nanoTime() - w.readyAt);
-                respawnLater(w.slot, new Pending(w.slot, null, Worker.Retiring.NONE, "crashed: " + how), d.delayNanos());
+                starts.later(new Starts.Pending(w.slot, null, Worker.Retiring.NONE, "crashed: " + how), d.delayNanos());
             }
         }
         maybeRetireOldGeneration();
         phasedStep();
-        pump();
+        starts.pump();
     }
 
     /** A worker (or a spawn) failed before the worker was ready: counts towards a crash-loop halt. */
-    private void failedToBoot(int slot, Pending retry, String how) {
+    void failedToBoot(int slot, Starts.Pending retry, String how) {
         Supervisor.Decision d = supervisor.bootFailure(slot, System.nanoTime());
         if (d.halt()) {
             halt("workers fail to boot: " + d.recentBootFailures() + " boot failures within " + config.crashLoopWindow().toMillis()
                     + " ms (last: worker " + slot + ", " + how + "); fix the workers and start again");
             return;
         }
-        respawnLater(slot, retry, d.delayNanos());
-    }
-
-    private void respawnLater(int slot, Pending p, long delayNanos) {
-        if (p.replaces == null && (slot > target || slotTaken(slot))) return;
-        log("respawning worker " + slot + " in " + delayNanos / 1_000_000 + " ms");
-        loop.schedule(() -> want(p), delayNanos, TimeUnit.NANOSECONDS);
+        starts.later(retry, d.delayNanos());
     }
 
     /** Every 250 ms: heartbeats, boot timeouts, the stop deadline, stable slots, memory limits. */
@@ -505,7 +397,7 @@ public final class Master {
         generation++;
         state = State.RELOADING;
         log("reload: starting generation " + generation);
-        for (int slot = 1; slot <= target; slot++) want(slot, null, Worker.Retiring.NONE, "reload to generation " + generation);
+        for (int slot = 1; slot <= target; slot++) starts.want(slot, null, Worker.Retiring.NONE, "reload to generation " + generation);
         maybeRetireOldGeneration();
     }
 
@@ -546,7 +438,7 @@ public final class Master {
     void stop(boolean fast) {
         if (state == State.STOPPING && !fast) return;
         state = State.STOPPING;
-        pending.clear();
+        starts.clear();
         log(fast ? "fast stop" : "graceful stop");
         if (workers.isEmpty()) {
             loop.shutdownGracefully();
@@ -568,7 +460,7 @@ public final class Master {
         int old = target;
         target = Math.max(0, Math.min(1024, n));
         log("scale: " + old + " -> " + target + " workers");
-        for (int slot = 1; slot <= target; slot++) if (!slotTaken(slot)) want(slot, null, Worker.Retiring.NONE, null);
+        for (int slot = 1; slot <= target; slot++) if (!slotTaken(slot)) starts.want(slot, null, Worker.Retiring.NONE, null);
         for (Worker w : List.copyOf(workers.values())) if (w.slot > target) retire(w, Worker.Retiring.SCALE);
         maybeRetireOldGeneration();
         phasedStep();
@@ -578,9 +470,19 @@ public final class Master {
         haltReason = reason;
         exitCode = 3;
         state = State.HALTED;
-        pending.clear();
+        starts.clear();
         for (Worker w : workers.values()) kill(w, Processes.SIGKILL);
         if (workers.isEmpty()) loop.shutdownGracefully();
+    }
+
+    /** The workers' app, resolved by {@link #run()}. */
+    AppConfig app() {
+        return app;
+    }
+
+    /** Workers spawned and not yet ready. */
+    long starting() {
+        return starts.starting();
     }
 
     String stateName() {

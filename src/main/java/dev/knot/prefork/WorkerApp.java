@@ -35,7 +35,8 @@ public interface WorkerApp {
      *
      * <p>Called on the loop thread when the master retires this worker (reload, scale down, graceful stop). The
      * worker exits after {@code done} runs; the master kills it if it is still draining at its stop timeout. The
-     * default calls {@code done} at once, which closes every open connection.
+     * default calls {@code done} at once, which closes every open connection. {@link Drain} keeps the count of open
+     * connections that most implementations need to know when to call {@code done}.
      *
      * @param done ends the worker; call it once, on the loop thread (later calls do nothing)
      */

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.system.Uring;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The changelist path on Linux (io_uring batches or one epoll_ctl per change): which one runs, and that a batch
@@ -35,7 +37,7 @@ import org.junit.jupiter.api.Timeout;
 class ChangelistPathTest {
     Kqueue kq;
     KeventArray ch, ev;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
 
     @BeforeEach
     void open() throws Exception {
@@ -49,7 +51,6 @@ class ChangelistPathTest {
         kq.close();
         ch.close();
         ev.close();
-        for (int fd : fds) Posix.rawClose(fd);
     }
 
     static boolean forcedOff() {
@@ -70,10 +71,10 @@ class ChangelistPathTest {
 
     @Test
     void everyChangeOfABatchGetsItsOwnOutcomeInOrder() throws Exception {
-        int[] sp = track(Posix.socketpair());
-        int[] pp = track(Posix.pipe());
+        int[] sp = fds.add(Posix.socketpair());
+        int[] pp = fds.add(Posix.pipe());
         int[] extra = new int[6];
-        for (int k = 0; k < extra.length; k++) extra[k] = track(Posix.socketpair())[0];
+        for (int k = 0; k < extra.length; k++) extra[k] = fds.add(Posix.socketpair())[0];
         int closed = Posix.dup(sp[0]);
         Posix.rawClose(closed);
         int n = 0;
@@ -111,7 +112,7 @@ class ChangelistPathTest {
 
     @Test
     void withoutRoomTheFirstErrorStopsTheChangelist() throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         int closed = Posix.dup(sp[0]);
         Posix.rawClose(closed);
         ch.set(0, sp[0], EVFILT_READ, EV_ADD, 0, 0, 1);
@@ -126,11 +127,5 @@ class ChangelistPathTest {
         assertEquals(2, kq.kevent(ch, 2, ev, 16, 0));
         assertEquals(0, ev.data(0), "the change before the errors was applied");
         assertEquals(errno_h.ENOENT, ev.data(1), "the change after the error that found no room was not");
-    }
-
-    private int[] track(int[] pair) {
-        fds.add(pair[0]);
-        fds.add(pair[1]);
-        return pair;
     }
 }

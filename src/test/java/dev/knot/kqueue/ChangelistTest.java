@@ -30,6 +30,7 @@ import dev.knot.bindings.linux.signal_h;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -42,9 +43,9 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -58,7 +59,7 @@ class ChangelistTest {
     Kq kq;
     KeventArray ch;
     KeventArray ev;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
     static final long U = 0xC4A;
 
     @BeforeEach
@@ -71,14 +72,10 @@ class ChangelistTest {
     void close() {
         ch.close();
         ev.close();
-        for (int fd : fds) Posix.rawClose(fd);
     }
 
     int[] pair() throws Exception {
-        int[] sp = Posix.socketpair();
-        fds.add(sp[0]);
-        fds.add(sp[1]);
-        return sp;
+        return fds.add(Posix.socketpair());
     }
 
     List<Kq.Ev> entries(int n) {

@@ -28,6 +28,7 @@ import dev.knot.testing.ChildJvm;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,10 +43,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -58,40 +59,25 @@ import org.junit.jupiter.api.io.TempDir;
 @KqueueTest
 class LifecycleTest {
     Kq kq;
-    final List<Integer> fds = new ArrayList<>();
-
-
-    @AfterEach
-    void close() {
-        for (int fd : fds) Posix.rawClose(fd);
-    }
-
-    int[] track(int[] pair) {
-        for (int fd : pair) fds.add(fd);
-        return pair;
-    }
-
-    void untrack(int fd) {
-        fds.remove(Integer.valueOf(fd));
-    }
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
 
     // ------------------------------------------------------------------------------- descriptor close and reuse
 
     @Test
     void closingADescriptorThroughKnotDropsItsKnotesInEveryKqueue() throws Exception {
         try (Kq other = new Kq()) {
-            int[] sp = track(Posix.socketpair());
+            int[] sp = fds.add(Posix.socketpair());
             kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, 1);
             kq.add(sp[0], EVFILT_WRITE, EV_ADD, 0, 0, 2);
             other.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, 3);
             Posix.write(sp[1], "pending");
             assertEquals(2, kq.waitFor(1000).size());
-            untrack(sp[0]);
+            fds.forget(sp[0]);
             Fds.close(sp[0]);
             kq.assertNoEvents();
             other.assertNoEvents();
             assertEquals(errno_h.EBADF, kq.errnoOf(sp[0], EVFILT_READ, EV_DELETE, 0, 0), "closed number: EBADF");
-            int[] again = track(Posix.socketpair());
+            int[] again = fds.add(Posix.socketpair());
             assumeTrue(again[0] == sp[0], "the number was reused");
             assertEquals(errno_h.ENOENT, kq.errnoOf(sp[0], EVFILT_READ, EV_DELETE, 0, 0), "reused number: ENOENT");
             assertEquals(errno_h.ENOENT, kq.errnoOf(sp[0], EVFILT_WRITE, EV_ENABLE, 0, 0));
@@ -107,7 +93,7 @@ class LifecycleTest {
         Posix.write(p[1], "old");
         Posix.rawClose(p[0]);
         Posix.rawClose(p[1]);
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         assumeTrue(sp[0] == p[0] || sp[1] == p[0], "the number was reused");
         int reused = p[0];
         assertEquals(List.of(), kq.waitFor(100));
@@ -146,13 +132,13 @@ class LifecycleTest {
     void aDupKeptAliveAfterARawCloseNeitherSpinsNorDeliversStaleEvents() throws Exception {
         // epoll keeps the registration while the dup keeps the file open, and no epoll_ctl can reach it any more;
         // the emulation must notice and rebuild its epoll instance.
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, 1);
         int dup = Posix.dup(sp[0]);
         fds.add(dup);
         Posix.write(sp[1], "x");
         assertEquals(1, kq.waitFor(1000).size());
-        untrack(sp[0]);
+        fds.forget(sp[0]);
         Posix.rawClose(sp[0]);                                        // behind Knot's back
         for (int i = 0; i < 3; i++) {
             long t = System.nanoTime();
@@ -175,7 +161,7 @@ class LifecycleTest {
         int dup = Posix.dup(sp[0]);
         fds.add(dup);
         Posix.rawClose(sp[0]);                                        // behind Knot's back, the dup keeps the file
-        int[] again = track(Posix.socketpair());
+        int[] again = fds.add(Posix.socketpair());
         assumeTrue(again[0] == sp[0], "the number was reused");
         Posix.write(sp[1], "x");                                      // the OLD file becomes readable
         assertEquals(List.of(), kq.waitFor(100), "FreeBSD dropped the knote at close; the new socket has none");
@@ -190,9 +176,9 @@ class LifecycleTest {
         kq.add(l, EVFILT_WRITE, EV_ADD, 0, 0, 2);                     // never fires on a listener, keeps the record
         fds.add(Posix.unixConnect(path));
         kq.awaitEvent(l, EVFILT_READ);                                // the emulation has learnt: "listener, data 1"
-        untrack(l);
+        fds.forget(l);
         Posix.rawClose(l);                                            // behind Knot's back
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         assumeTrue(sp[0] == l, "the number was reused");
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, 3);
         Posix.write(sp[1], "abc");
@@ -209,9 +195,9 @@ class LifecycleTest {
         int c = Posix.tcpConnect(l[1]);
         fds.add(c);
         kq.awaitEvent(l[0], EVFILT_READ);
-        untrack(l[0]);
+        fds.forget(l[0]);
         Posix.rawClose(l[0]);                                         // behind Knot's back
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         assumeTrue(p[0] == l[0], "the number was reused");
         kq.add(p[0], EVFILT_READ, EV_ADD, 0, 0, 3);
         Posix.write(p[1], "abc");
@@ -276,10 +262,10 @@ class LifecycleTest {
 
     @Test
     void aChangeFromAnotherThreadWakesAThreadBlockedInKevent(@TempDir Path dir) throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         Posix.write(sp[1], "ready");
         assertEquals(sp[0], wokenBy(() -> kq.add(sp[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, 0)), "READ");
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         assertEquals(p[1], wokenBy(() -> kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0, 0)), "WRITE");
         assertEquals(77, wokenBy(() -> kq.add(77, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, 20, 0)), "TIMER");
         assertEquals(78, wokenBy(() -> kq.add(78, EVFILT_USER, EV_ADD | EV_ONESHOT, NOTE_TRIGGER, 0, 0)), "USER");
@@ -365,14 +351,14 @@ class LifecycleTest {
 
     @Test
     void aClearReadEventGoesToExactlyOneOfFourWaiters() throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 0);
         assertSingleDelivery("READ EV_CLEAR", () -> Posix.write(sp[1], "x"));
     }
 
     @Test
     void aOneshotWriteEventGoesToExactlyOneOfFourWaiters() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         assertSingleDelivery("WRITE EV_ONESHOT", () -> kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0, 0));
     }
 
@@ -420,7 +406,7 @@ class LifecycleTest {
 
     @Test
     void tenThousandCyclesLeaveTheDescriptorCountWhereItWas() throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         cycles(sp, 200);
         int before = Posix.openFdCount();
         cycles(sp, 10_000);

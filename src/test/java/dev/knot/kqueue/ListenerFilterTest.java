@@ -15,16 +15,16 @@ import dev.knot.bindings.linux.errno_h;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,7 +38,7 @@ class ListenerFilterTest {
     Kq kq;
     int listener;
     int port;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
     static final long U = 0x11;
 
     @BeforeEach
@@ -47,11 +47,6 @@ class ListenerFilterTest {
         listener = l[0];
         port = l[1];
         fds.add(listener);
-    }
-
-    @AfterEach
-    void close() {
-        for (int fd : fds) Posix.rawClose(fd);
     }
 
     void connect(int n) throws Exception {
@@ -160,7 +155,7 @@ class ListenerFilterTest {
     void closingTheListenerDropsItsKnote() throws Exception {
         kq.add(listener, EVFILT_READ, EV_ADD, 0, 0, U);
         dev.knot.system.Fds.close(listener);
-        fds.remove(Integer.valueOf(listener));
+        fds.forget(listener);
         assertEquals(errno_h.EBADF, kq.errnoOf(listener, EVFILT_READ, dev.knot.kqueue.Kevent.EV_DELETE, 0, 0));
     }
 }

@@ -16,14 +16,15 @@ import dev.knot.net.StreamSocket;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Knot's extension {@link Kqueue#setReadDataExact}{@code (false)}: on the Linux emulation, READ data on streams and
@@ -38,15 +39,11 @@ class ReadDataLowerBoundTest {
     Kq kq;
     int[] sp;
 
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
+
     @BeforeEach
     void open() throws Exception {
-        sp = Posix.socketpair();
-    }
-
-    @AfterEach
-    void close() {
-        Posix.rawClose(sp[0]);
-        Posix.rawClose(sp[1]);
+        sp = fds.add(Posix.socketpair());
     }
 
     @Test

@@ -21,18 +21,18 @@ import dev.knot.bindings.linux.socket_h;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,33 +46,11 @@ class ReadFilterTest {
     Kq kq;
     int[] sp;
     long udata = 0x5EED;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
 
     @BeforeEach
     void open() throws Exception {
-        sp = Posix.socketpair();
-    }
-
-    @AfterEach
-    void close() {
-        Posix.rawClose(sp[0]);
-        Posix.rawClose(sp[1]);
-        for (int fd : fds) Posix.rawClose(fd);
-    }
-
-    int[] track(int[] pair) {
-        for (int fd : pair) fds.add(fd);
-        return pair;
-    }
-
-    int track(int fd) {
-        fds.add(fd);
-        return fd;
-    }
-
-    void closeNow(int fd) {
-        fds.remove(Integer.valueOf(fd));
-        Posix.rawClose(fd);
+        sp = fds.add(Posix.socketpair());
     }
 
     private void drain() throws Exception {
@@ -153,12 +131,9 @@ class ReadFilterTest {
     void peerCloseIsEofWithDataZero() throws Exception {
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();
-        Posix.rawClose(sp[1]);
+        fds.closeNow(sp[1]);
         assertEv(kq.one(), sp[0], EVFILT_READ, EV_EOF, 0, 0, udata);
         assertEv(kq.one(), sp[0], EVFILT_READ, EV_EOF, 0, 0, udata);   // level: EOF persists
-        int[] fresh = Posix.socketpair();                             // give @AfterEach something to close, leak nothing
-        Posix.rawClose(fresh[0]);
-        sp[1] = fresh[1];
     }
 
     @Test
@@ -196,7 +171,7 @@ class ReadFilterTest {
 
     @Test
     void pipeDataIsTheBytesAvailableAcrossWrites() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();
         Posix.write(p[1], "hello world");
@@ -208,10 +183,10 @@ class ReadFilterTest {
 
     @Test
     void pipeWriterCloseIsLevelEofWithTheRemainingData() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         Posix.write(p[1], "ab");
-        closeNow(p[1]);
+        fds.closeNow(p[1]);
         assertEv(kq.one(), p[0], EVFILT_READ, EV_EOF, 0, 2, udata);
         Posix.read(p[0], 2);
         assertEv(kq.one(), p[0], EVFILT_READ, EV_EOF, 0, 0, udata);
@@ -225,7 +200,7 @@ class ReadFilterTest {
         Path fifo = dir.resolve("fifo");
         Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
         assertEquals(0, mk.waitFor());
-        int r = track(Posix.open(fifo.toString(), fcntl_h.O_RDONLY | fcntl_h.O_NONBLOCK));
+        int r = fds.add(Posix.open(fifo.toString(), fcntl_h.O_RDONLY | fcntl_h.O_NONBLOCK));
         kq.add(r, EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();                                          // no writer yet: not EOF
         int w = Posix.open(fifo.toString(), fcntl_h.O_WRONLY);
@@ -234,7 +209,7 @@ class ReadFilterTest {
         Posix.read(r, 1);
         Posix.rawClose(w);
         assertEv(kq.one(), r, EVFILT_READ, EV_EOF, 0, 0, udata);
-        int w2 = track(Posix.open(fifo.toString(), fcntl_h.O_WRONLY));
+        int w2 = fds.add(Posix.open(fifo.toString(), fcntl_h.O_WRONLY));
         kq.assertNoEvents();                                          // EOF cleared by the new writer
         Posix.write(w2, "yz");
         assertEv(kq.one(), r, EVFILT_READ, 0, 0, 2, udata);
@@ -243,7 +218,7 @@ class ReadFilterTest {
     @Test
     void regularFileDataIsSizeMinusOffsetAndSilentAtEof(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("r"), "0123456789");
-        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDONLY));
+        int fd = fds.add(Posix.open(f.toString(), fcntl_h.O_RDONLY));
         kq.add(fd, EVFILT_READ, EV_ADD, 0, 0, udata);
         assertEv(kq.one(), fd, EVFILT_READ, 0, 0, 10, udata);
         Posix.lseek(fd, 7, 0);
@@ -258,7 +233,7 @@ class ReadFilterTest {
     @Test
     void regularFileAtEofFiresOnceTheFileGrows(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("g"), "ab");
-        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDONLY));
+        int fd = fds.add(Posix.open(f.toString(), fcntl_h.O_RDONLY));
         Posix.lseek(fd, 2, 0);
         kq.add(fd, EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();
@@ -278,7 +253,7 @@ class ReadFilterTest {
     @Test
     void noteFilePollMakesARegularFileAlwaysReady(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("p"), "ab");
-        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDONLY));
+        int fd = fds.add(Posix.open(f.toString(), fcntl_h.O_RDONLY));
         Posix.lseek(fd, 2, 0);
         kq.add(fd, EVFILT_READ, EV_ADD, Kevent.NOTE_FILE_POLL, 0, udata);
         assertEv(kq.one(), fd, EVFILT_READ, 0, Kevent.NOTE_FILE_POLL & 0, 0, udata);
@@ -286,11 +261,11 @@ class ReadFilterTest {
 
     @Test
     void tcpResetIsEofWithTheErrorInFflags() throws Exception {
-        int[] tcp = track(Posix.tcpPair());
+        int[] tcp = fds.add(Posix.tcpPair());
         kq.add(tcp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();
         Posix.lingerZero(tcp[1]);
-        closeNow(tcp[1]);
+        fds.closeNow(tcp[1]);
         Kq.Ev e = kq.one();
         assertEquals(EV_EOF, e.flags(), e.toString());
         assertEquals(errno_h.ECONNRESET, e.fflags(), e.toString());
@@ -299,7 +274,7 @@ class ReadFilterTest {
 
     @Test
     void tcpPeerFinIsEofWithFflagsZeroAndBufferedData() throws Exception {
-        int[] tcp = track(Posix.tcpPair());
+        int[] tcp = fds.add(Posix.tcpPair());
         kq.add(tcp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         Posix.write(tcp[1], "12345678");
         Posix.shutdown(tcp[1], socket_h.SHUT_WR);
@@ -319,7 +294,7 @@ class ReadFilterTest {
 
     @Test
     void unconnectedTcpSocketIsNotReadable() throws Exception {
-        int s = track(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
+        int s = fds.add(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
         kq.add(s, EVFILT_READ, EV_ADD, 0, 0, udata);
         assertEquals(List.of(), kq.waitFor(50));
     }
@@ -350,14 +325,14 @@ class ReadFilterTest {
 
     @Test
     void eventfdDataIsTheCounterValue() throws Exception {
-        int efd = track(Posix.eventfd(5));
+        int efd = fds.add(Posix.eventfd(5));
         kq.add(efd, EVFILT_READ, EV_ADD, 0, 0, udata);
         assertEv(kq.one(), efd, EVFILT_READ, 0, 0, 5, udata);
     }
 
     @Test
     void eventfdIsReadableWhileItsCounterIsNonZero() throws Exception {
-        int efd = track(Posix.eventfd(0));
+        int efd = fds.add(Posix.eventfd(0));
         kq.add(efd, EVFILT_READ, EV_ADD, 0, 0, udata);
         kq.assertNoEvents();
         Posix.write(efd, new byte[] {3, 0, 0, 0, 0, 0, 0, 0});
@@ -430,7 +405,7 @@ class ReadFilterTest {
     @Test
     void soRcvlowatIsTheDefaultThresholdOnTcp() throws Exception {
         // filt_soread: without NOTE_LOWAT, ready iff the buffered bytes reach SO_RCVLOWAT.
-        int[] tcp = track(Posix.tcpPair());
+        int[] tcp = fds.add(Posix.tcpPair());
         Posix.setIntOption(tcp[0], socket_h.SOL_SOCKET, socket_h.SO_RCVLOWAT, 3);
         kq.add(tcp[0], EVFILT_READ, EV_ADD, 0, 0, udata);
         Posix.write(tcp[1], "ab");
@@ -464,7 +439,7 @@ class ReadFilterTest {
     @Test
     void readAndVnodeKnotesOnOneFileDescriptorSurviveEachOthersDelete(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("rv"), "ab");
-        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDONLY));
+        int fd = fds.add(Posix.open(f.toString(), fcntl_h.O_RDONLY));
         Posix.lseek(fd, 2, 0);
         kq.add(fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, 1);
         kq.add(fd, Kevent.EVFILT_VNODE, EV_ADD | EV_CLEAR, Kevent.NOTE_WRITE, 0, 2);

@@ -27,21 +27,21 @@ import dev.knot.bindings.linux.fcntl_h;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -59,7 +59,7 @@ class VnodeFilterTest {
     Path file;
     int fd;
     Kq kq;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
     int touches;
 
     @BeforeEach
@@ -67,11 +67,6 @@ class VnodeFilterTest {
         file = Files.writeString(dir.resolve("kqueue-test.tmp"), "x");
         fd = Posix.open(file.toString(), fcntl_h.O_RDONLY);
         fds.add(fd);
-    }
-
-    @AfterEach
-    void close() {
-        for (int f : fds) Posix.rawClose(f);
     }
 
     void touch(Path p) throws Exception {
@@ -421,7 +416,7 @@ class VnodeFilterTest {
     void closingTheDescriptorDropsTheKnote() throws Exception {
         kq.add(fd, EVFILT_VNODE, EV_ADD, NOTE_ATTRIB, 0, U);
         dev.knot.system.Fds.close(fd);
-        fds.remove(Integer.valueOf(fd));
+        fds.forget(fd);
         touch(file);
         kq.assertNoEvents();
         assertEquals(errno_h.EBADF, kq.errnoOf(fd, EVFILT_VNODE, EV_DELETE, 0, 0));

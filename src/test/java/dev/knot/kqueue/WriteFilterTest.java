@@ -26,6 +26,7 @@ import dev.knot.system.CallState;
 import dev.knot.testing.Kq;
 import dev.knot.testing.KqueueTest;
 import dev.knot.testing.Posix;
+import dev.knot.testing.TrackedFds;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,10 +34,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,30 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
 @KqueueTest
 class WriteFilterTest {
     Kq kq;
-    final List<Integer> fds = new ArrayList<>();
+    @RegisterExtension final TrackedFds fds = new TrackedFds();
     static final long U = 0xCAFEBABEL;
-
-
-    @AfterEach
-    void close() {
-        for (int fd : fds) Posix.rawClose(fd);
-    }
-
-    int[] track(int[] pair) {
-        for (int fd : pair) fds.add(fd);
-        return pair;
-    }
-
-    int track(int fd) {
-        fds.add(fd);
-        return fd;
-    }
-
-    /** Closes a tracked fd now (so @AfterEach does not close a number reused meanwhile). */
-    void closeNow(int fd) {
-        fds.remove(Integer.valueOf(fd));
-        Posix.rawClose(fd);
-    }
 
     static int pipeSize(int fd) {
         return fcntl_h.fcntl(CallState.forThread(), fd, fcntl_h.F_GETPIPE_SZ, 0);
@@ -81,7 +60,7 @@ class WriteFilterTest {
 
     @Test
     void pipeWriteDataIsTheFreeSpaceOfThePipe() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         int size = pipeSize(p[1]);
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
         assertEv(kq.one(), p[1], EVFILT_WRITE, 0, 0, size, U);
@@ -93,7 +72,7 @@ class WriteFilterTest {
 
     @Test
     void fullPipeIsNotWritableUntilTheReaderDrainsIt() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         Posix.fill(p[1]);
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.assertNoEvents();
@@ -103,7 +82,7 @@ class WriteFilterTest {
 
     @Test
     void socketpairWriteDataIsPositiveFreeSpaceThatShrinksWithUnreadData() throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_WRITE, EV_ADD, 0, 0, U);
         Kq.Ev first = kq.one();
         assertEquals(0, first.flags(), first.toString());
@@ -116,7 +95,7 @@ class WriteFilterTest {
 
     @Test
     void tcpWriteFiresWithFreeSpaceAndStopsWhenTheSendBufferIsFull() throws Exception {
-        int[] tcp = track(Posix.tcpPair());
+        int[] tcp = fds.add(Posix.tcpPair());
         kq.add(tcp[0], EVFILT_WRITE, EV_ADD, 0, 0, U);
         Kq.Ev e = kq.one();
         assertEquals(EVFILT_WRITE, e.filter());
@@ -138,7 +117,7 @@ class WriteFilterTest {
     void regularFileIsAlwaysWritableWithDataZero(@TempDir Path dir) throws Exception {
         // FreeBSD vfs_kqfilter attaches WRITE to vnodes; filt_vfswrite is always true with data 0.
         Path f = Files.writeString(dir.resolve("w"), "abc");
-        int fd = track(Posix.open(f.toString(), fcntl_h.O_RDWR));
+        int fd = fds.add(Posix.open(f.toString(), fcntl_h.O_RDWR));
         kq.add(fd, EVFILT_WRITE, EV_ADD, 0, 0, U);
         assertEv(kq.one(), fd, EVFILT_WRITE, 0, 0, 0, U);
         Posix.write(fd, "more");
@@ -147,7 +126,7 @@ class WriteFilterTest {
 
     @Test
     void eventfdIsWritableAndItsReadKnoteSurvives() throws Exception {
-        int efd = track(Posix.eventfd(1));
+        int efd = fds.add(Posix.eventfd(1));
         kq.add(efd, EVFILT_WRITE, EV_ADD, 0, 0, 1);
         kq.add(efd, EVFILT_READ, EV_ADD, 0, 0, 2);
         List<Kq.Ev> got = kq.waitFor(1000);
@@ -167,7 +146,7 @@ class WriteFilterTest {
             org.junit.jupiter.api.Assumptions.abort("no pty: " + e.getMessage());
             return;
         }
-        track(pty);
+        fds.add(pty);
         kq.add(pty, EVFILT_WRITE, EV_ADD, 0, 0, U);
         Kq.Ev e = kq.one();
         assertEquals(EVFILT_WRITE, e.filter());
@@ -178,10 +157,10 @@ class WriteFilterTest {
 
     @Test
     void socketpairPeerCloseIsEofOnWriteAndIsSticky() throws Exception {
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.one();
-        closeNow(sp[1]);
+        fds.closeNow(sp[1]);
         Kq.Ev e = kq.one();
         assertEquals(EV_EOF, e.flags(), e.toString());
         assertEquals(0, e.fflags(), "a clean close has no socket error: " + e);
@@ -193,12 +172,12 @@ class WriteFilterTest {
     void tcpResetGivesEofWithTheSocketErrorOnBothFilters() throws Exception {
         // Linux clears SO_ERROR when it is read; Knot reads it once and keeps it for both filters of the
         // descriptor (a documented choice), so READ and WRITE both see ECONNRESET, and keep seeing it.
-        int[] tcp = track(Posix.tcpPair());
+        int[] tcp = fds.add(Posix.tcpPair());
         kq.add(tcp[0], EVFILT_WRITE, EV_ADD, 0, 0, 1);
         kq.add(tcp[0], EVFILT_READ, EV_ADD, 0, 0, 2);
         kq.one();                                                     // writable
         Posix.lingerZero(tcp[1]);
-        closeNow(tcp[1]);
+        fds.closeNow(tcp[1]);
         Kq.Ev read = null, write = null;
         long deadline = System.nanoTime() + 5_000_000_000L;
         while ((read == null || write == null) && System.nanoTime() < deadline) {
@@ -216,10 +195,10 @@ class WriteFilterTest {
     @Test
     void pipeReaderGoneGivesOneEofOneshotEventThenTheKnoteIsGone() throws Exception {
         // filt_pipewrite + pipeclose/knlist_clear: the writer's knote fires once with EV_EOF|EV_ONESHOT and is dropped.
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.one();
-        closeNow(p[0]);
+        fds.closeNow(p[0]);
         Kq.Ev e = kq.one();
         assertEquals(EV_EOF | EV_ONESHOT, e.flags() & (EV_EOF | EV_ONESHOT), e.toString());
         assertEquals(p[1], e.ident());
@@ -230,8 +209,8 @@ class WriteFilterTest {
 
     @Test
     void registeringWriteOnAPipeWhoseReaderIsGoneIsEpipe() throws Exception {
-        int[] p = track(Posix.pipe());
-        closeNow(p[0]);
+        int[] p = fds.add(Posix.pipe());
+        fds.closeNow(p[0]);
         assertEquals(errno_h.EPIPE, kq.errnoOf(p[1], EVFILT_WRITE, EV_ADD, 0, 0));
         // With room in the eventlist the error comes back as an EV_ERROR entry instead.
         List<Kq.Ev> r = kq.change(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
@@ -243,17 +222,17 @@ class WriteFilterTest {
     @Test
     void listeningSocketIsNeverWritable() throws Exception {
         int[] l = Posix.tcpListener(8);
-        track(l[0]);
+        fds.add(l[0]);
         kq.add(l[0], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.assertNoEvents();
-        track(Posix.tcpConnect(l[1]));                                // a pending connection makes it READ-ready only
+        fds.add(Posix.tcpConnect(l[1]));                                // a pending connection makes it READ-ready only
         assertEquals(List.of(), kq.waitFor(100));
     }
 
     @Test
     void unconnectedTcpSocketIsNotWritable() throws Exception {
         // filt_sowrite: "not connected and the protocol needs a connection -> not ready" (uipc_socket.c).
-        int s = track(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
+        int s = fds.add(Posix.socket(socket_h.AF_INET, socket_h.SOCK_STREAM));
         kq.add(s, EVFILT_WRITE, EV_ADD, 0, 0, U);
         assertEquals(List.of(), kq.waitFor(50));
     }
@@ -262,7 +241,7 @@ class WriteFilterTest {
     @Disabled("DEVIATION (docs/emulation.md: WRITE EV_EOF): epoll does not report a raw shutdown(SHUT_WR); Knot's own StreamSocket.shutdownOutput does (see the test below)")
     void localShutdownOfTheSendSideIsEofOnWrite() throws Exception {
         // filt_sowrite: SBS_CANTSENDMORE (our own shutdown(SHUT_WR)) -> EV_EOF, ready.
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_WRITE, EV_ADD, 0, 0, U);
         assertEquals(0, kq.one().flags());
         Posix.shutdown(sp[0], socket_h.SHUT_WR);
@@ -289,7 +268,7 @@ class WriteFilterTest {
     @Test
     void readAndWriteKnotesOfOneDescriptorKeepTheirOwnModes() throws Exception {
         // The epoll trap: one registration per (fd, file). WRITE is EV_CLEAR (edge) and READ is level.
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, 1);
         kq.add(sp[0], EVFILT_READ, EV_ADD, 0, 0, 2);
         Posix.write(sp[1], "x");
@@ -301,7 +280,7 @@ class WriteFilterTest {
             assertEv(again.get(0), sp[0], EVFILT_READ, 0, 0, 1, 2);
         }
         // And the other way round: READ oneshot, WRITE level.
-        int[] sp2 = track(Posix.socketpair());
+        int[] sp2 = fds.add(Posix.socketpair());
         kq.add(sp2[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, 3);
         kq.add(sp2[0], EVFILT_WRITE, EV_ADD, 0, 0, 4);
         Posix.write(sp2[1], "y");
@@ -319,7 +298,7 @@ class WriteFilterTest {
 
     @Test
     void deleteStopsEventsAndASecondDeleteIsEnoent() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.add(p[1], EVFILT_WRITE, EV_DELETE);
         kq.assertNoEvents();
@@ -328,7 +307,7 @@ class WriteFilterTest {
 
     @Test
     void disableSilencesAndEnableReportsTheStandingCondition() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, U);
         kq.add(p[1], EVFILT_WRITE, EV_DISABLE, 0, 0, U);
         kq.assertNoEvents();
@@ -339,7 +318,7 @@ class WriteFilterTest {
 
     @Test
     void oneshotFiresOnceThenDeleteIsEnoent() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0, U);
         assertEv(kq.one(), p[1], EVFILT_WRITE, EV_ONESHOT, 0, pipeSize(p[1]), U);
         kq.assertNoEvents();
@@ -348,7 +327,7 @@ class WriteFilterTest {
 
     @Test
     void clearFiresOnceUntilTheConditionChanges() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         Posix.fill(p[1]);
         kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, U);
         kq.assertNoEvents();
@@ -359,7 +338,7 @@ class WriteFilterTest {
 
     @Test
     void dispatchFiresOnceAndEnableRearms() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD | EV_DISPATCH, 0, 0, U);
         assertEv(kq.one(), p[1], EVFILT_WRITE, EV_DISPATCH, 0, pipeSize(p[1]), U);
         kq.assertNoEvents();
@@ -370,7 +349,7 @@ class WriteFilterTest {
 
     @Test
     void receiptIsAcknowledgedAndStaysInTheKnotesFlags() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         List<Kq.Ev> r = kq.change(p[1], EVFILT_WRITE, EV_ADD | EV_RECEIPT, 0, 0, U);
         assertEquals(List.of(new Kq.Ev(p[1], EVFILT_WRITE, EV_ERROR, 0, 0, U)), r);
         assertEv(kq.one(), p[1], EVFILT_WRITE, EV_RECEIPT, 0, pipeSize(p[1]), U);
@@ -378,7 +357,7 @@ class WriteFilterTest {
 
     @Test
     void modifyReplacesUdataUnlessKeepudata() throws Exception {
-        int[] p = track(Posix.pipe());
+        int[] p = fds.add(Posix.pipe());
         kq.add(p[1], EVFILT_WRITE, EV_ADD, 0, 0, 1);
         kq.add(p[1], EVFILT_WRITE, EV_DISABLE | EV_KEEPUDATA, 0, 0, 2);
         kq.add(p[1], EVFILT_WRITE, EV_ENABLE | EV_KEEPUDATA, 0, 0, 3);
@@ -390,7 +369,7 @@ class WriteFilterTest {
     @Test
     void lowatThresholdAboveTheFreeSpaceKeepsItQuiet() throws Exception {
         // NOTE_LOWAT on WRITE: ready iff data >= the threshold (filt_pipewrite has no LOWAT; sockets do).
-        int[] sp = track(Posix.socketpair());
+        int[] sp = fds.add(Posix.socketpair());
         kq.add(sp[0], EVFILT_WRITE, EV_ADD, NOTE_LOWAT, Long.MAX_VALUE / 2, U);
         kq.assertNoEvents();
         kq.add(sp[0], EVFILT_WRITE, EV_ADD, NOTE_LOWAT, 1, U);

@@ -10,6 +10,7 @@ import dev.knot.loop.TimeoutWheel;
 import dev.knot.net.BufferPool;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
+import dev.knot.prefork.Drain;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -198,10 +199,9 @@ public final class HttpServer {
     private long heldInputs, heldOutputs;
     private final Timer clock;
     private Key listenKey;
-    private boolean draining;
-    private int open;
+    /** Open connections, and the drain's end once the last one closes. */
+    private final Drain drain = new Drain();
     private long requests;
-    private Runnable onDrained;
     private Runnable onRequest = () -> {}, onConnections = () -> {};
     final TimeoutWheel timeouts;
     // Connections waiting for a request, longest first: the ones closed to make room at maxConnections.
@@ -300,20 +300,20 @@ public final class HttpServer {
     }
 
     private void accept(Key key) throws IOException {
-        if (draining) return;
+        if (drain.draining()) return;
         int max = config.maxConnections();
         // A bounded batch per readiness, so a flood in the accept queue cannot hold up the connections already open.
         for (int budget = ACCEPT_BATCH; budget > 0; ) {
-            if (open >= max && !evictOldestWaiting()) {
+            if (drain.open() >= max && !evictOldestWaiting()) {
                 pauseAccepting();
                 return;
             }
-            int want = Math.min(budget, Math.max(1, max - open));
+            int want = Math.min(budget, Math.max(1, max - drain.open()));
             int got = listener.acceptAll(loop, key, want, s -> {
                 s.setTcpNoDelayIfTcp();
                 Connection c = new Connection(this, s, config);
                 c.key = loop.register(c, Selector.OP_READ, c);
-                open++;
+                drain.opened();
                 c.accepted(System.nanoTime());
                 onConnections.run();
             });
@@ -352,7 +352,7 @@ public final class HttpServer {
     private void resumeAccepting() {
         if (!acceptPaused) return;
         acceptPaused = false;
-        if (!draining && listenKey != null && listenKey.isValid()) listenKey.interest(Selector.OP_READ);
+        if (!drain.draining() && listenKey != null && listenKey.isValid()) listenKey.interest(Selector.OP_READ);
     }
 
     /**
@@ -420,7 +420,7 @@ public final class HttpServer {
 
     /** Connections open now. */
     public int openConnections() {
-        return open;
+        return drain.open();
     }
 
     /**
@@ -460,14 +460,13 @@ public final class HttpServer {
      * the last one is gone. Idempotent.
      */
     public void drain(Runnable whenDone) {
-        onDrained = whenDone;
+        drain.whenDone(whenDone);
         drain();
     }
 
     /** Stops accepting (the listener stays open) and lets open connections finish their request, then close. */
     public void drain() {
-        if (!draining) {
-            draining = true;
+        if (drain.start()) {
             if (listenKey != null && listenKey.isValid()) listenKey.cancel();
             acceptPaused = false;
             clock.cancel();
@@ -477,11 +476,11 @@ public final class HttpServer {
                 c.drain();
             }
         }
-        checkDrained();
+        drain.check();
     }
 
     boolean draining() {
-        return draining;
+        return drain.draining();
     }
 
     void requestDone() {
@@ -490,19 +489,11 @@ public final class HttpServer {
     }
 
     void closed(Connection c) {
-        open--;
+        drain.closed();
         stopWaiting(c);
-        if (open < config.maxConnections()) resumeAccepting();
+        if (drain.open() < config.maxConnections()) resumeAccepting();
         onConnections.run();
-        checkDrained();
-    }
-
-    private void checkDrained() {
-        if (draining && open == 0 && onDrained != null) {
-            Runnable r = onDrained;
-            onDrained = null;
-            r.run();
-        }
+        drain.check();
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.knot.loop.Pollable;
 import dev.knot.loop.Selector;
 import dev.knot.net.ListenSocket;
 import dev.knot.net.StreamSocket;
+import dev.knot.prefork.Drain;
 import dev.knot.prefork.WorkerApp;
 import dev.knot.prefork.WorkerContext;
 
@@ -50,9 +51,8 @@ public final class KvApp implements WorkerApp {
     private final Set<Connection> connections = new LinkedHashSet<>();
     private WorkerContext ctx;
     private int maxKeys = 100_000;
-    private int open;
-    private boolean draining;
-    private Runnable onDrained;
+    /** Open connections, and the drain's end once the last one closes. */
+    private final Drain drain = new Drain();
 
     /** Instantiated by the worker. */
     public KvApp() {}
@@ -67,12 +67,13 @@ public final class KvApp implements WorkerApp {
         for (int i = 0; i < ctx.listeners().size(); i++) {
             ListenSocket l = ctx.listeners().get(i);
             EventLoop.Handler accept = k -> {
-                if (draining) return;
+                if (drain.draining()) return;
                 l.acceptAll(ctx.loop(), k, s -> {
                     Connection c = new Connection(s);
                     c.key = ctx.loop().register(c, Selector.OP_READ, c::ready);
                     connections.add(c);
-                    ctx.connections(++open);
+                    drain.opened();
+                    ctx.connections(drain.open());
                 });
             };
             Key restored = ctx.listenKey(i);
@@ -83,8 +84,8 @@ public final class KvApp implements WorkerApp {
     /** Stops accepting; idle connections close now, the others once their answers are written. */
     @Override
     public void drain(Runnable done) {
-        draining = true;
-        onDrained = done;
+        drain.whenDone(done);
+        drain.start();
         for (Key k : listenKeys) if (k.isValid()) k.cancel();
         for (Connection c : List.copyOf(connections)) {
             try {
@@ -93,15 +94,7 @@ public final class KvApp implements WorkerApp {
                 ctx.loop().report(e);
             }
         }
-        checkDrained();
-    }
-
-    private void checkDrained() {
-        if (draining && open == 0 && onDrained != null) {
-            Runnable r = onDrained;
-            onDrained = null;
-            r.run();
-        }
+        drain.check();
     }
 
     /** The answer to one command line. */
@@ -171,7 +164,7 @@ public final class KvApp implements WorkerApp {
                     if (!flush()) return;
                 }
             }
-            if ((inputDone || closeAfterWrite || draining) && outStart == outEnd) close();
+            if ((inputDone || closeAfterWrite || drain.draining()) && outStart == outEnd) close();
         }
 
         private void lines() {
@@ -228,8 +221,9 @@ public final class KvApp implements WorkerApp {
             socket.close();
             arena.close();
             connections.remove(this);
-            ctx.connections(--open);
-            checkDrained();
+            drain.closed();
+            ctx.connections(drain.open());
+            drain.check();
         }
     }
 }

@@ -10,20 +10,13 @@ import dev.knot.kqueue.KqueueException;
 import dev.knot.net.StreamSocket;
 
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A changelist that needs the kernel: 64 idle AF_UNIX socketpairs with READ knotes; one operation re-adds
@@ -32,13 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * io_uring submission, or one system call each with {@code -Dknot.uring=false}: compare the two forks' ns/op.
  * {@link #main} runs the operation outside JMH, for {@code strace -c} and for a timed ratio.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 3, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms512m", "-Xmx512m"})
 @State(Scope.Thread)
-public class KeventChangelistBench {
+public class KeventChangelistBench extends RunSettings {
     public static final int DESCRIPTORS = 64;
 
     @Param({"1", "8", "64"})

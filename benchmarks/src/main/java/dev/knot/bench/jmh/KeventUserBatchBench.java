@@ -10,20 +10,12 @@ import dev.knot.kqueue.KeventArray;
 import dev.knot.kqueue.Kqueue;
 import dev.knot.kqueue.KqueueException;
 
-import java.util.concurrent.TimeUnit;
-
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
@@ -32,13 +24,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * events into a Blackhole. In the Linux emulation user events live in user space: the only system call is one
  * {@code epoll_pwait2} with a zero timeout (the C floor's "user" rows make that call).
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 3, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms512m", "-Xmx512m"})
 @State(Scope.Thread)
-public class KeventUserBatchBench {
+public class KeventUserBatchBench extends RunSettings {
     public static final int KNOTES = 256;
 
     @Param({"1", "16", "64", "256"})

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.knot.bench.servers;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -26,7 +20,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -55,7 +48,7 @@ public final class NettyHttpServer {
     static volatile AsciiString date = new AsciiString(HttpDate.now());
 
     @ChannelHandler.Sharable
-    static final class Hello extends ChannelInboundHandlerAdapter {
+    static final class Hello extends NettyTransports.FlushingHandler {
         static final Hello INSTANCE = new Hello();
 
         @Override
@@ -83,16 +76,6 @@ public final class NettyHttpServer {
                 ReferenceCountUtil.release(msg);
             }
         }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            ctx.flush();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -100,20 +83,6 @@ public final class NettyHttpServer {
         int port = NettyTransports.port(args);
         EventLoopGroup group = NettyTransports.group(transport, 1);
         group.next().scheduleAtFixedRate(() -> date = new AsciiString(HttpDate.now()), 1, 1, TimeUnit.SECONDS);
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(NettyTransports.serverChannel(transport))
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), Hello.INSTANCE);
-                    }
-                });
-        Channel ch = b.bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
-        System.out.println("netty " + transport + " http server on " + ch.localAddress());
-        ch.closeFuture().sync();
+        NettyTransports.serve(transport, group, port, "http server", p -> p.addLast(new HttpServerCodec(), Hello.INSTANCE));
     }
 }

@@ -2,15 +2,11 @@
 package dev.knot.bench.servers;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
 
 /**
  * The NIO baseline for HTTP plaintext: one thread, one {@link Selector}, byte-identical responses to Knot's HTTP
@@ -90,37 +86,7 @@ public final class NioHttpServer {
         helloCloseDate = dateOffset(helloClose);
         notFoundCloseDate = dateOffset(notFoundClose);
         refreshDate();
-        Selector sel = Selector.open();
-        ServerSocketChannel server = ServerSocketChannel.open();
-        server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        server.bind(new InetSocketAddress("127.0.0.1", port), 4096);
-        server.configureBlocking(false);
-        server.register(sel, SelectionKey.OP_ACCEPT);
-        System.out.println("nio http server on " + server.getLocalAddress());
-        while (true) {
-            sel.select(1000);
-            refreshDate();
-            Iterator<SelectionKey> it = sel.selectedKeys().iterator();
-            while (it.hasNext()) {
-                SelectionKey k = it.next();
-                it.remove();
-                try {
-                    if (k.isAcceptable()) {
-                        SocketChannel c;
-                        while ((c = server.accept()) != null) {
-                            c.configureBlocking(false);
-                            c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                            c.register(sel, SelectionKey.OP_READ, new Conn());
-                        }
-                    } else {
-                        serve(k);
-                    }
-                } catch (IOException e) {
-                    k.cancel();
-                    k.channel().close();
-                }
-            }
-        }
+        NioServe.run("nio http server", port, 1000, NioHttpServer::refreshDate, Conn::new, NioHttpServer::serve);
     }
 
     private static void serve(SelectionKey k) throws IOException {
