@@ -44,6 +44,41 @@ public final class WorkerMain {
 
     private static int slot;
 
+    /** {@code -Dknot.worker.prelink=false} turns the prelink thread off (to measure what it saves). */
+    static final String PRELINK_PROPERTY = "knot.worker.prelink";
+    /** {@code -Dknot.worker.marks=true} logs, once ready, how long each start-up step took (diagnostics). */
+    static final String MARKS_PROPERTY = "knot.worker.marks";
+
+    /** Start-up step times since main, kept only under {@link #MARKS_PROPERTY}; marked by main, then the loop thread. */
+    private static final class Marks {
+        private final long start;
+        private final StringBuilder text;
+        private long last;
+
+        Marks(long start) {
+            this.start = last = start;
+            this.text = Boolean.getBoolean(MARKS_PROPERTY) ? new StringBuilder() : null;
+        }
+
+        boolean enabled() {
+            return text != null;
+        }
+
+        synchronized void mark(String step) {
+            if (text == null) return;
+            long now = System.nanoTime();
+            if (!text.isEmpty()) text.append(", ");
+            text.append(step).append(' ').append(String.format("%.1f", (now - last) / 1e6))
+                    .append(" (").append(String.format("%.1f", (now - start) / 1e6)).append(')');
+            last = now;
+        }
+
+        @Override
+        public synchronized String toString() {
+            return text == null ? "" : text.toString();
+        }
+    }
+
     static void log(String msg) {
         System.err.println(Instant.now() + " knot-worker-" + slot + "[" + ProcessHandle.current().pid() + "]: " + msg);
     }
@@ -57,15 +92,21 @@ public final class WorkerMain {
      */
     public static void main(String[] args) throws Exception {
         long mainNanos = System.nanoTime();
+        // Before anything else: the downcalls below are most of this JVM's start-up; link half of them on a second core.
+        if (!"false".equals(System.getProperty(PRELINK_PROPERTY))) dev.knot.system.Prelink.start();
         Instant mainAt = Instant.now();
+        Marks marks = new Marks(mainNanos);
         // First of all: die with the master even if this worker's loop is stuck later (the EOF and NOTE_EXIT watches
         // below run on that loop), and leave if the master is already gone.
+        marks.mark("start");
         String master = System.getenv(dev.knot.fork.Handoff.ENV_PARENT_PID);
         if (master != null && master.matches("\\d{1,9}") && !dev.knot.fork.Spawner.dieWithParent(Integer.parseInt(master))) {
             log("master " + master + " exited before this worker started: exiting");
             System.exit(1);
         }
+        marks.mark("parent");
         FileLimit.raise("worker", WorkerMain::log);         // before the loop opens anything
+        marks.mark("limit");
         long heartbeatMs = 1000;
         long maxRequests = 0;
         long hangAfter = -1;
@@ -93,9 +134,12 @@ public final class WorkerMain {
             }
         }
         Inheritance in = Inheritance.fromEnvironment();
+        marks.mark("inheritance");
         EventLoop loop = EventLoop.open();
         long loopNanos = System.nanoTime();
+        marks.mark("loop");
         Restoration restored = in.restore(loop.selector());
+        marks.mark("restore");
         StreamSocket channel = StreamSocket.adopt(in.fd(Master.CONTROL_FD));
         List<ListenSocket> listeners = new ArrayList<>();
         List<Key> listenKeys = new ArrayList<>();
@@ -105,6 +149,7 @@ public final class WorkerMain {
             listeners.add(ListenSocket.adopt(fd));
             listenKeys.add(restored.keys().stream().filter(k -> !k.isKnote() && k.fd() == fd).findFirst().orElse(null));
         }
+        marks.mark("adopt");
         LoopWorkerContext ctx = new LoopWorkerContext(loop, listeners, listenKeys, restored, slot, generation, appArgs);
         String app = appClass;
         long hang = hangAfter, interval = heartbeatMs, limit = maxRequests, train = trainMs;
@@ -112,8 +157,11 @@ public final class WorkerMain {
             WorkerApp instance;
             long appNanos = System.nanoTime();
             try {
+                marks.mark("loop thread");
                 instance = AppLoader.instantiate(app, classPath);
+                marks.mark("app loaded");
                 instance.start(ctx);
+                marks.mark("app started");
             } catch (Throwable t) {
                 log("app " + app + " failed to start: " + describe(t));
                 System.exit(APP_FAILED);
@@ -130,6 +178,7 @@ public final class WorkerMain {
                 }
             }
             send(channel, "ready");
+            marks.mark("ready sent");
             if (train >= 0) {
                 // An AOT training run (AotCache): serve for a moment, then drain and exit, and the JVM writes the cache.
                 loop.schedule(() -> instance.drain(loop::shutdownGracefully), train, TimeUnit.MILLISECONDS);
@@ -139,6 +188,7 @@ public final class WorkerMain {
                     + restored.keventNanos() / 1000 + " us); main at " + mainAt + ", ms from main to loop "
                     + (loopNanos - mainNanos) / 1_000_000 + ", to app start " + (appNanos - loopNanos) / 1_000_000
                     + ", app load and start " + (now - appNanos) / 1_000_000);
+            if (marks.enabled()) log("start-up marks, ms since main: " + marks);
         });
         loop.run();
         System.exit(0);
