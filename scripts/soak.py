@@ -390,7 +390,7 @@ def main():
         for pid, ss in samples.items():
             f = flat(ss)
             if f:
-                (ta, fa, ra), (tb, fb, rb), rmax, fmax = f
+                (ta, fa, ra, *_), (tb, fb, rb, *_), rmax, fmax = f
                 print("master pid %d after its first minute (%.0f-%.0f s, %d samples): fds %d -> %d (max %d), RSS %d -> %d KiB"
                       " (max %d, %+.1f%%)" % (pid, ta, tb, len(ss), fa, fb, fmax, ra, rb, rmax, 100.0 * (rb - ra) / ra))
             else:
