@@ -47,6 +47,70 @@ def worker_pids(path):
     return pids
 
 
+def fd_kinds(pid):
+    """The master's open descriptors counted by kind (socket, pidfd, eventpoll, a file's path, ...)."""
+    kinds = {}
+    try:
+        for n in os.listdir("/proc/%d/fd" % pid):
+            try:
+                t = os.readlink("/proc/%d/fd/%s" % (pid, n))
+            except OSError:
+                continue
+            k = t.split(":")[0] if t.startswith(("socket:", "pipe:")) else t.replace("anon_inode:", "")
+            kinds[k] = kinds.get(k, 0) + 1
+    except OSError:
+        pass
+    return kinds
+
+
+def kinds_diff(a, b):
+    keys = sorted(set(a) | set(b))
+    d = ["%s %+d" % (k, b.get(k, 0) - a.get(k, 0)) for k in keys if a.get(k, 0) != b.get(k, 0)]
+    return ", ".join(d) if d else "none"
+
+
+def jcmd(pid, *args):
+    try:
+        r = subprocess.run(["jcmd", str(pid)] + list(args), capture_output=True, text=True, timeout=30)
+        return r.stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "jcmd failed: %s" % e
+
+
+def nmt_committed(text):
+    """{category: committed KiB change} from a VM.native_memory summary.diff."""
+    import re
+    out = {}
+    for m in re.finditer(r"^-\s+(.+?) \(reserved=\d+KB(?: [+-]\d+KB)?, committed=(\d+)KB(?: ([+-]\d+)KB)?", text, re.M):
+        out[m.group(1).strip()] = int(m.group(3) or 0)
+    return out
+
+
+def heap_range(pid):
+    """The Java heap's reserved address range [low, high) from jcmd GC.heap_info, or None."""
+    import re
+    addrs = [int(x, 16) for x in re.findall(r"0x[0-9a-f]+", jcmd(pid, "GC.heap_info"))]
+    return (min(addrs), max(addrs)) if addrs else None
+
+
+def heap_rss(pid, rng):
+    """KiB of the master's RSS inside the Java heap's range (smaps), or -1."""
+    if not rng:
+        return -1
+    total, inside = 0, False
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if "-" in line.split(" ", 1)[0] and not line.startswith(("Rss", "Size")) and line[0] in "0123456789abcdef":
+                    a, b = (int(x, 16) for x in line.split(" ", 1)[0].split("-"))
+                    inside = a >= rng[0] and b <= rng[1]
+                elif inside and line.startswith("Rss:"):
+                    total += int(line.split()[1])
+    except (OSError, ValueError):
+        return -1
+    return total
+
+
 def fds_and_rss(pid):
     try:
         fds = len(os.listdir("/proc/%d/fd" % pid))
@@ -184,15 +248,38 @@ def flat(samples):
     return settled and (settled[0], settled[-1], max(x[2] for x in settled), max(x[1] for x in settled))
 
 
+def trend(samples):
+    """RSS growth in KiB/min over the middle and the last third of a master's settled samples (after its first
+    minute), from medians of the first and last quarter of each third: single samples jump with GC and transient
+    workers. None when the master lived less than three minutes."""
+    t0 = samples[0][0]
+    settled = [x for x in samples if x[0] - t0 >= 60]
+    if len(settled) < 12 or settled[-1][0] - settled[0][0] < 120:
+        return None
+    n = len(settled) // 3
+    def rate(part):
+        q = max(1, len(part) // 4)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        a, b = med([x[2] for x in part[:q]]), med([x[2] for x in part[-q:]])
+        ta, tb = med([x[0] for x in part[:q]]), med([x[0] for x in part[-q:]])
+        return (b - a) * 60.0 / max(1.0, tb - ta)
+    return rate(settled[n:2 * n]), rate(settled[2 * n:])
+
+
 def main():
     minutes, port, jar, clients = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     control = sys.argv[5]
     sock = os.path.join(control, "control.sock")
     log = open(os.path.join(control, "master.log"), "w")
-    # A master needs little heap (it holds workers' records, not requests); bounding it, as a deployment would, makes
-    # its RSS a measure of what it holds rather than of how far an unbounded young generation has been touched.
+    # A master needs little heap (it holds workers' records, not requests: about 3 MB live after a full GC); bounding
+    # it, as a deployment would, makes its RSS a measure of what it holds rather than of how far an unbounded young
+    # generation has been touched. -Xms equal to -Xmx with AlwaysPreTouch, as latency-minded deployments run, touches
+    # the whole heap at start: without it the serial old generation's pages are touched one by one as promoted
+    # garbage walks towards the first full GC, a creep of RSS (about 1 MB per few minutes) that is no leak (the live
+    # set stays flat) and ends only once the old generation has been filled.
     extra = os.environ.get("SOAK_MASTER_JVM_ARGS", "").split()   # e.g. -XX:NativeMemoryTracking=summary
-    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx64m"] + extra + ["-jar", jar,
+    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xms64m", "-Xmx64m",
+                               "-XX:+AlwaysPreTouch"] + extra + ["-jar", jar,
                                "--port", str(port), "--workers", "2", "--control-dir", control,
                                "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-Xmx128m"],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -200,6 +287,11 @@ def main():
     threads = []
     samples = {}                                 # master pid -> [(seconds into the run, fds, RSS KiB)]
     current = master.pid
+    nmt = any(a.startswith("-XX:NativeMemoryTracking=") and not a.endswith("=off") for a in extra)
+    nmt_out = os.environ.get("SOAK_NMT_OUT")     # a file for the full baseline and summary.diff texts
+    nmt_base_at = None                           # when the last master's NMT baseline was taken
+    first_kinds = {}                             # master pid -> (seconds, its fds by kind at its first settled sample)
+    heaps = {}                                   # master pid -> its Java heap's address range
     try:
         if not await_ready(sock, 2, master, 60):
             raise SystemExit("soak: no 2 ready workers within 60 s")
@@ -222,7 +314,16 @@ def main():
                 break
             fds, rss = fds_and_rss(current)
             if fds >= 0:
-                samples.setdefault(current, []).append((time.time() - t0, fds, rss))
+                if current not in heaps:
+                    heaps[current] = heap_range(current)
+                samples.setdefault(current, []).append((time.time() - t0, fds, rss, heap_rss(current, heaps[current])))
+                # The fds by kind once this master is a minute old (warm, its first workers long replaced), to diff
+                # against its end; and an NMT baseline then, when the master tracks native memory.
+                if current not in first_kinds and samples[current][-1][0] - samples[current][0][0] >= 60:
+                    first_kinds[current] = (time.time() - t0, fd_kinds(current))
+                    if nmt:
+                        jcmd(current, "VM.native_memory", "baseline")
+                        nmt_base_at = (current, time.time() - t0, rss)
             a = actions[i % len(actions)]
             if upgrade_at is not None and time.time() >= upgrade_at:
                 a, upgrade_at = "upgrade", None
@@ -260,10 +361,22 @@ def main():
         for t in threads:
             t.join(15)
         # The master's figures after the load, once workers are back at 2 and settled.
+        # Only once the worker list is exactly the two ready workers: a worker still draining from the last scale or
+        # reload holds a channel and a pidfd in the master, which are not leaks.
         ctl(sock, "scale 2")
-        await_ready(sock, 2, None, 30)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                w = worker_pids(sock)
+                if len(w) == 2 and all(st == "ready" for _, st in w):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
         time.sleep(3)
         end_fds, end_rss = fds_and_rss(current)
+        end_kinds = fd_kinds(current)
+        nmt_text = jcmd(current, "VM.native_memory", "summary.diff") if nmt_base_at and nmt_base_at[0] == current else None
         on_killed, other, retries = stats.classify()
         elapsed = time.time() - t0
         print("soak: %.1f min, %d client threads, loopback port %d" % (elapsed / 60, clients, port))
@@ -277,12 +390,38 @@ def main():
         for pid, ss in samples.items():
             f = flat(ss)
             if f:
-                (ta, fa, ra), (tb, fb, rb), rmax, fmax = f
+                (ta, fa, ra, *_), (tb, fb, rb, *_), rmax, fmax = f
                 print("master pid %d after its first minute (%.0f-%.0f s, %d samples): fds %d -> %d (max %d), RSS %d -> %d KiB"
                       " (max %d, %+.1f%%)" % (pid, ta, tb, len(ss), fa, fb, fmax, ra, rb, rmax, 100.0 * (rb - ra) / ra))
             else:
                 print("master pid %d lived less than a minute of the run (%d samples)" % (pid, len(ss)))
             print("  RSS KiB each minute: " + " ".join("%d" % x[2] for x in ss[::12]))
+            if all(x[3] >= 0 for x in ss):
+                print("  of which Java heap (smaps of its range): " + " ".join("%d" % x[3] for x in ss[::12]))
+                print("  the rest (code cache, metaspace, threads, malloc, files): " + " ".join("%d" % (x[2] - x[3]) for x in ss[::12]))
+            print("  fds each minute: " + " ".join("%d" % x[1] for x in ss[::12]))
+            for name, col in (("RSS", lambda x: x[2]), ("heap", lambda x: x[3]), ("rest", lambda x: x[2] - x[3])):
+                if name != "RSS" and not all(x[3] >= 0 for x in ss):
+                    continue
+                tr = trend([(x[0], x[1], col(x)) for x in ss])
+                if tr:
+                    mid, last = tr
+                    verdict = "flat" if abs(last) <= 100 else ("growing" if last > 0 else "shrinking")
+                    print("  %s trend (medians, after its first minute): middle third %+.0f KiB/min, last third %+.0f KiB/min: %s"
+                          " (flat = within 100 KiB/min)" % (name, mid, last, verdict))
+        if current in first_kinds:
+            ta, ka = first_kinds[current]
+            print("last master's fds by kind at %.0f s: %s" % (ta, ", ".join("%s %d" % kv for kv in sorted(ka.items()))))
+            print("  new or gone at the end (2 workers, settled): %s" % kinds_diff(ka, end_kinds))
+        if nmt_text is not None:
+            pid, tb, rb = nmt_base_at
+            d = nmt_committed(nmt_text)
+            grew = sorted(((v, k) for k, v in d.items() if v), reverse=True)
+            print("NMT committed change of master %d from %.0f s (RSS %d KiB) to the end (RSS %d KiB): %s"
+                  % (pid, tb, rb, end_rss, ", ".join("%s %+d KiB" % (k, v) for v, k in grew) or "none"))
+            if nmt_out:
+                with open(nmt_out, "w") as f:
+                    f.write(nmt_text)
         print("master status: " + ctl(sock, "status").strip().replace("\n", " | "))
         return 0 if not other else 1
     finally:
