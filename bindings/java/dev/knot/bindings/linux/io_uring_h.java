@@ -96,6 +96,24 @@ public final class io_uring_h {
     public static int IOSQE_IO_LINK() {
         return IOSQE_IO_LINK;
     }
+    /** {@code IORING_OP_WRITEV} */
+    public static final int IORING_OP_WRITEV = 2;
+    /** {@code IORING_OP_WRITEV}, as jextract has it. */
+    public static int IORING_OP_WRITEV() {
+        return IORING_OP_WRITEV;
+    }
+    /** {@code IORING_OP_RECV} */
+    public static final int IORING_OP_RECV = 27;
+    /** {@code IORING_OP_RECV}, as jextract has it. */
+    public static int IORING_OP_RECV() {
+        return IORING_OP_RECV;
+    }
+    /** {@code RWF_NOWAIT} */
+    public static final int RWF_NOWAIT = 8;
+    /** {@code RWF_NOWAIT}, as jextract has it. */
+    public static int RWF_NOWAIT() {
+        return RWF_NOWAIT;
+    }
 
     private static final class syscall$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);

@@ -28,7 +28,7 @@ public final class io_uring_sqe {
                 JAVA_LONG.withName("off"),
                 JAVA_LONG.withName("addr"),
                 JAVA_INT.withName("len"),
-                MemoryLayout.paddingLayout(4),
+                JAVA_INT.withName("msg_flags"),
                 JAVA_LONG.withName("user_data"),
                 MemoryLayout.paddingLayout(24)).withName("io_uring_sqe").withByteAlignment(8);
 
@@ -204,6 +204,29 @@ public final class io_uring_sqe {
     /** Writes {@code len}. */
     public static void len(MemorySegment struct, int value) {
         struct.set(len$LAYOUT, len$OFFSET, value);
+    }
+
+    /** Offset of {@code msg_flags}. */
+    public static final long msg_flags$OFFSET = 28;
+    /** Offset of {@code msg_flags}, as jextract names it. */
+    public static long msg_flags$offset() {
+        return msg_flags$OFFSET;
+    }
+    /** Layout of {@code msg_flags}. */
+    public static final OfInt msg_flags$LAYOUT = JAVA_INT;
+    /** Layout of {@code msg_flags}, as jextract names it. */
+    public static OfInt msg_flags$layout() {
+        return msg_flags$LAYOUT;
+    }
+
+    /** Reads {@code msg_flags}. */
+    public static int msg_flags(MemorySegment struct) {
+        return struct.get(msg_flags$LAYOUT, msg_flags$OFFSET);
+    }
+
+    /** Writes {@code msg_flags}. */
+    public static void msg_flags(MemorySegment struct, int value) {
+        struct.set(msg_flags$LAYOUT, msg_flags$OFFSET, value);
     }
 
     /** Offset of {@code user_data}. */

@@ -173,9 +173,7 @@ public final class StreamSocket extends SocketBase {
         long r = Sockets.recvAddress(fd, address, length);
         if (r > 0) return (int) r;
         if (r == Sockets.WOULD_BLOCK) return 0;
-        int err = SocketErrors.take(fd);
-        if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
-        return -1;
+        return endOfStream();
     }
 
     /**
@@ -244,7 +242,11 @@ public final class StreamSocket extends SocketBase {
     private int readResult(long r) throws ErrnoException {
         if (r > 0) return (int) r;
         if (r == Sockets.WOULD_BLOCK) return 0;
-        // A reset whose error the kqueue emulation consumed looks like EOF to recv: report the reset.
+        return endOfStream();
+    }
+
+    /** recv returned 0: -1 for the end of stream, or the reset that the kqueue emulation consumed, thrown. */
+    int endOfStream() throws ErrnoException {
         int err = SocketErrors.take(fd);
         if (err != 0) throw new ErrnoException("recv(" + fd + ")", err);
         return -1;

@@ -58,6 +58,12 @@ abstract class AbstractKnotChannel extends AbstractChannel {
 
     /** The loop's shared iovec array (loop thread only), or null while unregistered. */
     final dev.knot.net.IoVecArray loopArray() {
+        KnotIoHandler h = loopHandler();
+        return h != null ? h.iovecs() : null;
+    }
+
+    /** The handler of the loop this channel is registered with (loop thread only), or null while unregistered. */
+    final KnotIoHandler loopHandler() {
         IoRegistration r = registration;
         return r != null && r.isValid() ? r.attachment() : null;
     }
@@ -194,6 +200,16 @@ abstract class AbstractKnotChannel extends AbstractChannel {
         /** The socket is writable: finish a connect, or write what waits. */
         void writeReady() {
             super.flush0();
+        }
+
+        /** The channel whose events this unsafe receives. */
+        final AbstractKnotChannel owner() {
+            return AbstractKnotChannel.this;
+        }
+
+        /** Writes what is flushed, unless the kernel's buffer is full (then the WRITE event does). */
+        final void flushNow() {
+            flush0();
         }
 
         @Override

@@ -2,6 +2,7 @@
 package dev.knot.netty;
 
 import dev.knot.net.IoVecArray;
+import dev.knot.net.SocketBatch;
 import dev.knot.net.StreamSocket;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -49,6 +50,13 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     private SocketAddress requestedRemote;
     private final StreamWrites writes = new StreamWrites(this);
     private final Runnable flushTask = () -> ((KnotUnsafe) unsafe()).writeReady();
+    /** Flushed data waits in the loop's write batch (see {@link KnotIoHandler#queueWrite}). Loop thread only. */
+    boolean writeQueued;
+    private boolean writeDirect;                         // this flush must write now, not join the batch
+    private boolean queuedDirect;                        // the batch could not take this channel's data
+    private ByteBuf preRead;                             // the buffer of this round's batched read, until readReady
+    private SocketBatch preReadBatch;
+    private int preReadOp;
 
     AbstractKnotStreamChannel(Channel parent, StreamSocket accepted) {
         super(parent);
@@ -236,11 +244,16 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
     public ChannelFuture shutdownOutput(ChannelPromise promise) {
         EventLoop loop = eventLoop();
         if (loop.inEventLoop()) {
-            ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
+            shutdownOutput0(promise);
         } else {
-            loop.execute(() -> ((AbstractUnsafe) unsafe()).shutdownOutput(promise));
+            loop.execute(() -> shutdownOutput0(promise));
         }
         return promise;
+    }
+
+    private void shutdownOutput0(ChannelPromise promise) {
+        if (writeQueued && isOpen()) writeNow();              // flushed data goes out before the FIN
+        ((AbstractUnsafe) unsafe()).shutdownOutput(promise);
     }
 
     @Override
@@ -334,8 +347,96 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
         return direct;
     }
 
+    /**
+     * Called by the loop after a wait reported this channel readable: puts the first read of its next
+     * {@code readReady} into the loop's batch (into a buffer of its allocator), so that the reads of every ready
+     * channel go to the kernel in one system call. Returns false if the channel reads directly this time.
+     */
+    final boolean queueBatchedRead(SocketBatch batch) {
+        if (preRead != null || socket == null || !isFlagSet(KnotIoOps.READ_BIT) || inputShutdown || !isOpen()) return false;
+        ChannelConfig config = config();
+        RecvByteBufAllocator.Handle handle = unsafe().recvBufAllocHandle();
+        handle.reset(config);
+        ByteBuf buf = handle.allocate(config.getAllocator());
+        int writable = buf.writableBytes();
+        if (!buf.hasMemoryAddress() || writable == 0) {
+            buf.release();
+            return false;
+        }
+        handle.attemptedBytesRead(writable);
+        preReadOp = batch.recv(socket, buf.memoryAddress() + buf.writerIndex(), writable);
+        preReadBatch = batch;
+        preRead = buf;
+        return true;
+    }
+
+    /** After the loop handed out its events: a batched read nobody took (the channel closed meanwhile) is dropped. */
+    final void batchedReadDone() {
+        ByteBuf pre = preRead;
+        if (pre == null) return;
+        if (isOpen() && isRegistered()) {
+            ((KnotUnsafe) unsafe()).readReady();             // still wanted: deliver it
+        } else {
+            preRead = null;
+            preReadBatch = null;
+            pre.release();
+        }
+    }
+
+    /** Called by the loop's batch: puts this channel's flushed data into it (if still wanted). */
+    final void queueBatchedWrite(SocketBatch batch) {
+        writeQueued = false;
+        queuedDirect = false;
+        ChannelOutboundBuffer in = unsafe().outboundBuffer();
+        if (in == null || in.isEmpty() || !isActive() || isFlagSet(KnotIoOps.WRITE_BIT)) return;
+        try {
+            if (!writes.queue(in, batch)) queuedDirect = true;
+        } catch (Exception e) {
+            queuedDirect = true;                              // the direct write meets the same failure and reports it
+        }
+    }
+
+    /** Called by the loop's batch after its submission: takes this channel's result, as {@link #doWrite} would. */
+    final void batchedWriteDone(SocketBatch batch) {
+        if (queuedDirect) {
+            queuedDirect = false;
+            writeNow();
+            return;
+        }
+        ChannelOutboundBuffer in = unsafe().outboundBuffer();
+        if (in == null) {
+            writes.discardBatched();                          // closed by a listener of an earlier channel's write
+            return;
+        }
+        try {
+            if (writes.batchedDone(in, batch) == StreamWrites.SNDBUF_FULL) {
+                setFlag(KnotIoOps.WRITE_BIT);                 // the kernel's buffer is full: wait for WRITE
+            } else if (!in.isEmpty()) {
+                writeNow();                                   // more than one batched write holds, or flushed since
+            }
+        } catch (IOException e) {
+            ((StreamUnsafe) unsafe()).writeFailed(e);
+        }
+    }
+
+    /** Writes what is flushed now, past the batch: before a close or shutdown, or what the batch could not take. */
+    final void writeNow() {
+        writeQueued = false;
+        if (writeDirect) return;
+        writeDirect = true;
+        try {
+            ((KnotUnsafe) unsafe()).flushNow();
+        } finally {
+            writeDirect = false;
+        }
+    }
+
     @Override
     protected void doWrite(ChannelOutboundBuffer in) throws Exception {
+        if (!writeDirect && !isFlagSet(KnotIoOps.WRITE_BIT) && in.current() instanceof ByteBuf) {
+            KnotIoHandler h = loopHandler();
+            if (h != null && h.queueWrite(this)) return;     // goes out with the loop's batch, before its next wait
+        }
         int spins = config().getWriteSpinCount();
         do {
             int size = in.size();
@@ -430,10 +531,26 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             if (connectPromise != null) {
                 finishConnect();
             } else if (!outputShutdown) {
-                super.writeReady();
+                writeDirect = true;                           // the kernel has room again: write now
+                try {
+                    super.writeReady();
+                } finally {
+                    writeDirect = false;
+                }
             } else {
                 clearFlag(KnotIoOps.WRITE_BIT);
             }
+        }
+
+        void writeFailed(Throwable t) {
+            handleWriteError(t);
+        }
+
+        @Override
+        protected void close(ChannelPromise promise, Throwable cause, ClosedChannelException closeCause) {
+            // Data flushed before the close goes out first, as it would have without the batch.
+            if (writeQueued && isOpen()) writeNow();
+            super.close(promise, cause, closeCause);
         }
 
         @Override
@@ -457,7 +574,9 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
         @Override
         void readReady() {
             ChannelConfig config = config();
-            if (socket == null || shouldBreakReadReady(config)) {
+            ByteBuf pre = preRead;
+            preRead = null;
+            if (pre == null && (socket == null || shouldBreakReadReady(config))) {
                 clearReadFlag();
                 submitOps();                                  // and end the FIN watch
                 return;
@@ -465,13 +584,19 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             ChannelPipeline pipeline = pipeline();
             ByteBufAllocator allocator = config.getAllocator();
             RecvByteBufAllocator.Handle handle = recvBufAllocHandle();
-            handle.reset(config);
+            if (pre == null) handle.reset(config);            // else the batch's read began this round
             ByteBuf buf = null;
             boolean close = false;
             try {
                 do {
-                    buf = handle.allocate(allocator);
-                    handle.lastBytesRead(readInto(buf, handle));
+                    if (pre != null) {
+                        buf = pre;
+                        pre = null;
+                        handle.lastBytesRead(preReadResult(buf));
+                    } else {
+                        buf = handle.allocate(allocator);
+                        handle.lastBytesRead(readInto(buf, handle));
+                    }
                     if (handle.lastBytesRead() <= 0) {
                         buf.release();
                         buf = null;
@@ -492,6 +617,14 @@ abstract class AbstractKnotStreamChannel extends AbstractKnotChannel implements 
             } finally {
                 if (!readPending && !config.isAutoRead()) clearReadFlag();
             }
+        }
+
+        private int preReadResult(ByteBuf buf) throws IOException {
+            SocketBatch b = preReadBatch;
+            preReadBatch = null;
+            int n = b.readResult(preReadOp);
+            if (n > 0) buf.writerIndex(buf.writerIndex() + n);
+            return n;
         }
 
         private int readInto(ByteBuf buf, RecvByteBufAllocator.Handle handle) throws IOException {

@@ -5,6 +5,7 @@ import dev.knot.kqueue.KqueueException;
 import dev.knot.loop.Key;
 import dev.knot.loop.Selector;
 import dev.knot.net.IoVecArray;
+import dev.knot.net.SocketBatch;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
@@ -40,9 +41,20 @@ import java.util.Set;
 public final class KnotIoHandler implements IoHandler {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(KnotIoHandler.class);
 
+    /** Rounds of batched writes before a wait: writes that completions start go out in the next round. */
+    private static final int WRITE_ROUNDS = 4;
+    // Opt-in while one hang is open: Netty's SocketFileRegionTest.testFileRegionNotAutoRead stalls in a full suite run
+    // with it on (it passes alone, and every other class passes).
+    private static final boolean BATCH = Boolean.getBoolean("knot.netty.batch");
+
     private final ThreadAwareExecutor executor;
     private volatile Selector selector;
     private IoVecArray iovecs;
+    private SocketBatch batch;                            // null where writes are not batched
+    private AbstractKnotStreamChannel[] writers = new AbstractKnotStreamChannel[64], spare = new AbstractKnotStreamChannel[64];
+    private int nwriters;
+    private AbstractKnotStreamChannel[] readers = new AbstractKnotStreamChannel[64];
+    private int nreaders;
     private final Set<Registration> registrations = new HashSet<>();
     private boolean destroyed;
 
@@ -66,6 +78,10 @@ public final class KnotIoHandler implements IoHandler {
         try {
             iovecs = IoVecArray.allocate(IoVecArray.IOV_MAX);
             selector = Selector.open();
+            if (BATCH) {
+                SocketBatch b = SocketBatch.open();
+                if (b.batched()) batch = b; else b.close();
+            }
         } catch (KqueueException e) {
             iovecs.close();
             throw new IllegalStateException("Knot: cannot open the event loop's kqueue", e);
@@ -84,8 +100,9 @@ public final class KnotIoHandler implements IoHandler {
     @Override
     public int run(IoHandlerContext context) {
         Selector sel = selector();
+        if (nwriters > 0) submitWrites();
         long timeout;
-        if (!context.canBlock()) {
+        if (!context.canBlock() || nwriters > 0) {
             timeout = 0;
         } else if (context.deadlineNanos() == -1) {
             timeout = -1;                                     // nothing scheduled: until an event or a wakeup
@@ -106,22 +123,101 @@ public final class KnotIoHandler implements IoHandler {
         boolean report = context.shouldReportActiveIoTime();
         long start = report ? System.nanoTime() : 0;
         int handled = 0;
-        for (int i = 0; i < n; i++) {
-            Key k = sel.readyKey(i);
-            int ready = k.readyOps();
-            if (ready == 0 || !k.isValid()) continue;         // cancelled by an earlier handle in this round
-            Object attachment = k.attachment();
-            k.clearReady();
-            if (!(attachment instanceof Registration r) || r.cancelled) continue;
-            try {
-                r.handle.handle(r, KnotIoEvent.of(translate(ready)));
-            } catch (Throwable t) {
-                logger.warn("Knot: an IoHandle threw while handling its event: " + r.handle, t);
+        SocketBatch b = batch;
+        for (int from = 0; from < n; ) {
+            int to = n;
+            if (b != null) to = queueReads(sel, from, n, b);
+            for (int i = from; i < to; i++) handled += dispatch(sel.readyKey(i));
+            if (b != null && b.size() > 0) {
+                for (int i = 0; i < nreaders; i++) {
+                    AbstractKnotStreamChannel ch = readers[i];
+                    readers[i] = null;
+                    ch.batchedReadDone();
+                }
+                nreaders = 0;
+                b.clear();
             }
-            handled++;
+            from = to;
         }
         if (report) context.reportActiveIoTime(System.nanoTime() - start);
         return handled;
+    }
+
+    /** The loop's shared gathering-write array (loop thread only). */
+    IoVecArray iovecs() {
+        return iovecs;
+    }
+
+    /**
+     * Queues a channel's flushed data for the loop's next batch of writes, which goes to the kernel in one system
+     * call before the loop waits again. Loop thread only.
+     *
+     * @return false if this loop does not batch writes: then the channel writes directly
+     */
+    boolean queueWrite(AbstractKnotStreamChannel ch) {
+        if (batch == null || destroyed) return false;
+        if (ch.writeQueued) return true;
+        ch.writeQueued = true;
+        if (nwriters == writers.length) writers = java.util.Arrays.copyOf(writers, nwriters * 2);
+        writers[nwriters++] = ch;
+        return true;
+    }
+
+    private void submitWrites() {
+        SocketBatch b = batch;
+        for (int round = 0; nwriters > 0 && round < WRITE_ROUNDS; round++) {
+            AbstractKnotStreamChannel[] list = writers;
+            int n = nwriters;
+            // What completions queue (a listener that writes again) goes to the other array, for the next round.
+            writers = spare.length >= list.length ? spare : new AbstractKnotStreamChannel[list.length];
+            spare = list;
+            nwriters = 0;
+            int i = 0;
+            while (i < n) {
+                int first = i;
+                while (i < n && b.room() > 0) list[i++].queueBatchedWrite(b);
+                b.submit();
+                for (int j = first; j < i; j++) {
+                    AbstractKnotStreamChannel ch = list[j];
+                    list[j] = null;
+                    ch.batchedWriteDone(b);
+                }
+                b.clear();
+            }
+        }
+    }
+
+    /**
+     * Puts the first read of each readable stream channel among ready keys {@code from..n-1} into the batch, until it
+     * is full, and submits them in one system call. Returns the end of the keys it covered.
+     */
+    private int queueReads(Selector sel, int from, int n, SocketBatch b) {
+        int i = from;
+        for (; i < n && b.room() > 0; i++) {
+            Key k = sel.readyKey(i);
+            if ((k.readyOps() & Selector.OP_READ) == 0 || (k.readyOps() & Key.ERROR) != 0 || !k.isValid()) continue;
+            if (!(k.attachment() instanceof Registration r) || r.cancelled || r.stream == null) continue;
+            if (r.stream.queueBatchedRead(b)) {
+                if (nreaders == readers.length) readers = java.util.Arrays.copyOf(readers, nreaders * 2);
+                readers[nreaders++] = r.stream;
+            }
+        }
+        b.submit();
+        return i;
+    }
+
+    private int dispatch(Key k) {
+        int ready = k.readyOps();
+        if (ready == 0 || !k.isValid()) return 0;         // cancelled by an earlier handle in this round
+        Object attachment = k.attachment();
+        k.clearReady();
+        if (!(attachment instanceof Registration r) || r.cancelled) return 0;
+        try {
+            r.handle.handle(r, KnotIoEvent.of(translate(ready)));
+        } catch (Throwable t) {
+            logger.warn("Knot: an IoHandle threw while handling its event: " + r.handle, t);
+        }
+        return 1;
     }
 
     private static int translate(int ready) {
@@ -153,6 +249,7 @@ public final class KnotIoHandler implements IoHandler {
         destroyed = true;
         Selector s = selector;
         if (s != null) s.close();
+        if (batch != null) batch.close();
         if (iovecs != null) iovecs.close();
     }
 
@@ -183,18 +280,20 @@ public final class KnotIoHandler implements IoHandler {
     /** The registration of one handle: its key once the handle has a descriptor, and its current interest. */
     private final class Registration implements IoRegistration {
         final KnotIoHandle handle;
+        final AbstractKnotStreamChannel stream;           // the channel behind the handle, if a Knot stream channel's
         private Key key;
         volatile boolean cancelled;
 
         Registration(KnotIoHandle handle) {
             this.handle = handle;
+            this.stream = handle instanceof AbstractKnotChannel.KnotUnsafe u && u.owner() instanceof AbstractKnotStreamChannel s ? s : null;
         }
 
-        /** The loop's gathering-write array, shared by the handles of this loop (use it on the loop thread only). */
+        /** The loop's handler, whose gathering-write array and write batch the handles of this loop share. */
         @SuppressWarnings("unchecked")
         @Override
         public <T> T attachment() {
-            return (T) iovecs;
+            return (T) KnotIoHandler.this;
         }
 
         @Override

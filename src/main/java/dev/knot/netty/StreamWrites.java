@@ -2,6 +2,7 @@
 package dev.knot.netty;
 
 import dev.knot.net.IoVecArray;
+import dev.knot.net.SocketBatch;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.FileRegion;
@@ -24,6 +25,8 @@ final class StreamWrites {
 
     private final AbstractKnotStreamChannel ch;
     private final Gather gather = new Gather();
+    private int batchOp = -1;                             // this channel's write in the loop's batch, if any
+    private long batchAttempted;
     private WritableByteChannel byteChannel;
 
     StreamWrites(AbstractKnotStreamChannel ch) {
@@ -43,7 +46,7 @@ final class StreamWrites {
                 written = ch.socket().writeAddress(buf.memoryAddress() + buf.readerIndex(), n);
             } else {
                 IoVecArray iov = iovecs();
-                gather.reset(iov, Long.MAX_VALUE);
+                gather.reset(iov, 0, iov.capacity(), Long.MAX_VALUE);
                 if (!gather.add(buf) || gather.count == 0) throw new IOException("cannot gather " + buf);
                 written = ch.socket().write(iov, gather.count);
             }
@@ -55,9 +58,48 @@ final class StreamWrites {
         throw new IllegalStateException("unexpected message type " + msg.getClass().getName());
     }
 
+    /**
+     * Queues this channel's flushed buffers as one writev of the loop's batch, or returns false if they do not fit
+     * one batched write (a file region first, or more pieces than {@link SocketBatch#IOV_PER_WRITE}): then the caller
+     * writes directly. On true, {@link #batchedDone} takes the result after the batch's submission.
+     */
+    boolean queue(ChannelOutboundBuffer in, SocketBatch batch) throws Exception {
+        if (!(in.current() instanceof ByteBuf)) return false;
+        int base = batch.iovBase();
+        gather.reset(batch.iovecs(), base, SocketBatch.IOV_PER_WRITE, MAX_GATHER);
+        in.forEachFlushedMessage(gather);
+        if (gather.count == 0) {
+            in.removeBytes(0);                                // only empty buffers: drop them
+            batchOp = -1;
+            return true;
+        }
+        batchOp = batch.writev(ch.socket(), gather.count);
+        batchAttempted = gather.bytes;
+        return true;
+    }
+
+    /**
+     * Applies the result of the write {@link #queue} put in the batch: {@link #SNDBUF_FULL} if the kernel took less
+     * than offered, 1 if it took everything, 0 if nothing was queued.
+     */
+    int batchedDone(ChannelOutboundBuffer in, SocketBatch batch) throws IOException {
+        int op = batchOp;
+        batchOp = -1;
+        if (op < 0) return 0;
+        long written = batch.writeResult(op);
+        if (written <= 0) return SNDBUF_FULL;
+        in.removeBytes(written);
+        return written < batchAttempted ? SNDBUF_FULL : 1;
+    }
+
+    /** Forgets the write queued in the batch (the channel closed before its result was taken). */
+    void discardBatched() {
+        batchOp = -1;
+    }
+
     int gathering(ChannelOutboundBuffer in) throws Exception {
         IoVecArray iov = iovecs();
-        gather.reset(iov, MAX_GATHER);
+        gather.reset(iov, 0, iov.capacity(), MAX_GATHER);
         in.forEachFlushedMessage(gather);
         if (gather.count == 0) {
             in.removeBytes(0);                                // only empty buffers: drop them
@@ -120,15 +162,21 @@ final class StreamWrites {
         }
     }
 
-    /** Fills an iovec array with the flushed buffers of the outbound buffer, without allocating for plain ones. */
+    /**
+     * Fills {@code limit} entries of an iovec array from {@code base} with the flushed buffers of the outbound buffer,
+     * without allocating for plain ones.
+     */
     private static final class Gather implements ChannelOutboundBuffer.MessageProcessor {
         IoVecArray iov;
         int count;
         long bytes;
+        private int base, limit;
         private long maxBytes;
 
-        void reset(IoVecArray iov, long maxBytes) {
+        void reset(IoVecArray iov, int base, int limit, long maxBytes) {
             this.iov = iov;
+            this.base = base;
+            this.limit = limit;
             this.count = 0;
             this.bytes = 0;
             this.maxBytes = maxBytes;
@@ -144,17 +192,17 @@ final class StreamWrites {
             if (n == 0) return true;
             if (count > 0 && bytes + n > maxBytes) return false;
             if (buf.hasMemoryAddress()) {
-                if (count == iov.capacity()) return false;
-                iov.set(count++, buf.memoryAddress() + buf.readerIndex(), n);
+                if (count == limit) return false;
+                iov.set(base + count++, buf.memoryAddress() + buf.readerIndex(), n);
                 bytes += n;
                 return true;
             }
             int pieces = buf.nioBufferCount();
-            if (count + pieces > iov.capacity()) return false;
+            if (count + pieces > limit) return false;
             for (ByteBuffer b : buf.nioBuffers(buf.readerIndex(), n)) {
                 int len = b.remaining();
                 if (len == 0) continue;
-                iov.set(count++, MemorySegment.ofBuffer(b).address(), len);
+                iov.set(base + count++, MemorySegment.ofBuffer(b).address(), len);
                 bytes += len;
             }
             return true;

@@ -7,6 +7,8 @@ import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_CQ_RING;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQES;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQ_RING;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_CTL;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_RECV;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_WRITEV;
 import static dev.knot.bindings.linux.io_uring_h.IORING_REGISTER_PROBE;
 import static dev.knot.bindings.linux.io_uring_h.IORING_SETUP_CLAMP;
 import static dev.knot.bindings.linux.io_uring_h.IO_URING_OP_SUPPORTED;
@@ -25,6 +27,7 @@ import dev.knot.bindings.linux.io_uring_probe;
 import dev.knot.bindings.linux.io_uring_probe_op;
 import dev.knot.bindings.linux.io_uring_sqe;
 import dev.knot.bindings.linux.mman_h;
+import dev.knot.bindings.linux.socket_h;
 import dev.knot.bindings.linux.unistd_h;
 import dev.knot.sys.ErrnoException;
 
@@ -59,6 +62,8 @@ public final class Uring implements AutoCloseable {
     private final long sqRingSize, cqRingSize, sqesSize;
     private final long sqHead, sqTail, sqMask, sqArray, cqHead, cqTail, cqMask, cqCqes;
     private final int[] results;
+    private final int[] raw;                              // each completion's res as the kernel gave it
+    private final boolean socketIo;                       // the kernel runs IORING_OP_WRITEV and IORING_OP_RECV
     private int pending;
     private int tail;                                     // the SQ tail when the batch began
     private final int mask;
@@ -66,8 +71,9 @@ public final class Uring implements AutoCloseable {
     private long submissions;
     private boolean broken;
 
-    private Uring(int fd, MemorySegment p) throws ErrnoException {
+    private Uring(int fd, MemorySegment p, boolean socketIo) throws ErrnoException {
         this.fd = fd;
+        this.socketIo = socketIo;
         this.entries = io_uring_params.sq_entries(p);
         int cqEntries = io_uring_params.cq_entries(p);
         long so = io_uring_params.sq_off$OFFSET, co = io_uring_params.cq_off$OFFSET;
@@ -102,6 +108,7 @@ public final class Uring implements AutoCloseable {
         eventsAddress = events.address();
         mask = sqRing.get(U32, sqMask);
         results = new int[entries];
+        raw = new int[entries];
     }
 
     private static long u32(MemorySegment p, long off) {
@@ -131,8 +138,9 @@ public final class Uring implements AutoCloseable {
             int fd = (int) io_uring_h.syscall(st, SYS_io_uring_setup, entries, p.address(), 0, 0, 0, 0);
             if (fd < 0) throw new ErrnoException("io_uring_setup", CallState.errno(st));
             try {
-                requireEpollCtl(fd, a, st);
-                return new Uring(fd, p);
+                MemorySegment probe = probe(fd, a, st);
+                if (!supported(probe, IORING_OP_EPOLL_CTL)) throw new ErrnoException("io_uring IORING_OP_EPOLL_CTL", errno_h.EOPNOTSUPP);
+                return new Uring(fd, p, supported(probe, IORING_OP_WRITEV) && supported(probe, IORING_OP_RECV));
             } catch (ErrnoException | RuntimeException e) {
                 unistd_h.close(st, fd);
                 throw e;
@@ -140,17 +148,18 @@ public final class Uring implements AutoCloseable {
         }
     }
 
-    private static void requireEpollCtl(int fd, Arena a, MemorySegment st) throws ErrnoException {
+    private static MemorySegment probe(int fd, Arena a, MemorySegment st) throws ErrnoException {
         int ops = 256;
         MemorySegment probe = a.allocate(io_uring_probe.SIZEOF + ops * io_uring_probe_op.SIZEOF, 8);
         long r = io_uring_h.syscall(st, SYS_io_uring_register, fd, IORING_REGISTER_PROBE, probe.address(), ops, 0, 0);
         if (r < 0) throw new ErrnoException("io_uring_register(PROBE)", CallState.errno(st));
+        return probe;
+    }
+
+    private static boolean supported(MemorySegment probe, int opcode) {
         int last = Byte.toUnsignedInt(io_uring_probe.last_op(probe));
-        MemorySegment op = probe.asSlice(io_uring_probe.SIZEOF + IORING_OP_EPOLL_CTL * io_uring_probe_op.SIZEOF,
-                io_uring_probe_op.SIZEOF);
-        if (last < IORING_OP_EPOLL_CTL || (io_uring_probe_op.flags(op) & IO_URING_OP_SUPPORTED) == 0) {
-            throw new ErrnoException("io_uring IORING_OP_EPOLL_CTL", errno_h.EOPNOTSUPP);
-        }
+        MemorySegment op = probe.asSlice(io_uring_probe.SIZEOF + opcode * io_uring_probe_op.SIZEOF, io_uring_probe_op.SIZEOF);
+        return last >= opcode && (io_uring_probe_op.flags(op) & IO_URING_OP_SUPPORTED) != 0;
     }
 
     /**
@@ -262,15 +271,47 @@ public final class Uring implements AutoCloseable {
         long ev = i * epoll_event.SIZEOF;
         this.events.set(epoll_event.events$LAYOUT, ev + epoll_event.events$OFFSET, events);
         this.events.set(epoll_event.data$LAYOUT, ev + epoll_event.data$OFFSET, data);
+        return queue(IORING_OP_EPOLL_CTL, epfd, fd, eventsAddress + ev, op, 0);
+    }
+
+    /** Whether this kernel runs {@link #writev} and {@link #recv} through the ring. */
+    public boolean socketIo() {
+        return socketIo;
+    }
+
+    /**
+     * Queues {@code pwritev2(fd, iov, count, -1, RWF_NOWAIT)} at position {@link #pending()} ({@link #socketIo()} must
+     * be true): the kernel does it at submission and never waits, a full buffer comes back as -EAGAIN. (O_NONBLOCK
+     * alone does not say that to io_uring, which would otherwise wait for room, holding up the whole submission.)
+     * The iovecs and the memory they name must stay valid until {@link #submit} returns.
+     */
+    public int writev(int fd, long iov, int count) {
+        if (pending >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
+        // rw_flags shares the sqe's union slot with msg_flags.
+        return queue(IORING_OP_WRITEV, fd, -1, iov, count, io_uring_h.RWF_NOWAIT);
+    }
+
+    /**
+     * Queues {@code recv(fd, address, length, MSG_DONTWAIT)} at position {@link #pending()} ({@link #socketIo()}
+     * must be true): no data is -EAGAIN, never a wait. The memory must stay valid until {@link #submit} returns.
+     */
+    public int recv(int fd, long address, int length) {
+        if (pending >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
+        return queue(IORING_OP_RECV, fd, 0, address, length, socket_h.MSG_DONTWAIT);
+    }
+
+    private int queue(int opcode, int fd, long off, long addr, int len, int msgFlags) {
+        int i = pending;
         if (i == 0) tail = (int) U32_VH.getAcquire(sqRing, sqTail);
         int idx = (tail + i) & mask;
         long q = idx * io_uring_sqe.SIZEOF;
         for (long o = 0; o < io_uring_sqe.SIZEOF; o += 8) sqes.set(ValueLayout.JAVA_LONG, q + o, 0L);
-        sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) IORING_OP_EPOLL_CTL);
-        sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, epfd);
-        sqes.set(io_uring_sqe.off$LAYOUT, q + io_uring_sqe.off$OFFSET, fd);
-        sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, eventsAddress + ev);
-        sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, op);
+        sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) opcode);
+        sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, fd);
+        sqes.set(io_uring_sqe.off$LAYOUT, q + io_uring_sqe.off$OFFSET, off);
+        sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, addr);
+        sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, len);
+        sqes.set(io_uring_sqe.msg_flags$LAYOUT, q + io_uring_sqe.msg_flags$OFFSET, msgFlags);
         sqes.set(io_uring_sqe.user_data$LAYOUT, q + io_uring_sqe.user_data$OFFSET, i);
         sqRing.set(U32, sqArray + idx * 4L, idx);
         pending = i + 1;
@@ -317,7 +358,10 @@ public final class Uring implements AutoCloseable {
             long c = cqCqes + (long) (head & mask) * io_uring_cqe.SIZEOF;
             int i = (int) cqRing.get(ValueLayout.JAVA_LONG, c + io_uring_cqe.user_data$OFFSET);
             int res = cqRing.get(U32, c + io_uring_cqe.res$OFFSET);
-            if (i >= 0 && i < results.length) results[i] = res >= 0 ? 0 : -res;
+            if (i >= 0 && i < results.length) {
+                results[i] = res >= 0 ? 0 : -res;
+                raw[i] = res;
+            }
         }
         U32_VH.setRelease(cqRing, cqHead, head);
         return count;
@@ -326,6 +370,14 @@ public final class Uring implements AutoCloseable {
     /** The outcome of operation {@code i} of the last {@link #submit}: 0, an errno, or {@link #NOT_DONE}. */
     public int result(int i) {
         return results[i];
+    }
+
+    /**
+     * What operation {@code i} of the last {@link #submit} returned: bytes transferred (0 at a recv's end of stream),
+     * or minus an errno; {@link Integer#MIN_VALUE} if the kernel never took it (then make the call directly).
+     */
+    public int bytes(int i) {
+        return results[i] == NOT_DONE ? Integer.MIN_VALUE : raw[i];
     }
 
     /**
