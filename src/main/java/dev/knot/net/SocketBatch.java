@@ -192,7 +192,7 @@ public final class SocketBatch implements AutoCloseable {
         if (!s.isOpen()) return -ErrnoValues.EBADF;
         try {
             long r = reads[i] ? Sockets.recvAddress(s.fd, addresses[i], lengths[i])
-                    : Sockets.writev(s.fd, iovecs.segment().asSlice(addresses[i] * Sockets.IOVEC_SIZE), lengths[i]);
+                    : Sockets.writevAddress(s.fd, iovecs.segment().address() + addresses[i] * Sockets.IOVEC_SIZE, lengths[i]);
             return r == Sockets.WOULD_BLOCK ? -ErrnoValues.EAGAIN : r;
         } catch (ErrnoException e) {
             return -e.errno();
