@@ -43,8 +43,8 @@ public final class KnotIoHandler implements IoHandler {
 
     /** Rounds of batched writes per loop round: writes that completions start go in the next; then directly. */
     private static final int WRITE_ROUNDS = 4;
-    // Opt-in while one hang is open: Netty's SocketFileRegionTest.testFileRegionNotAutoRead stalls in a full suite run
-    // with it on (it passes alone, and every other class passes).
+    // Opt-in: a batched flush leaves when the round's callbacks are done, not inside flush() as on Netty's epoll and
+    // NIO transports (io_uring's semantics), which a handler that flushes and then blocks its loop can tell.
     private static final boolean BATCH = Boolean.getBoolean("knot.netty.batch");
 
     private final ThreadAwareExecutor executor;
