@@ -278,7 +278,11 @@ def main():
     # garbage walks towards the first full GC, a creep of RSS (about 1 MB per few minutes) that is no leak (the live
     # set stays flat) and ends only once the old generation has been filled.
     extra = os.environ.get("SOAK_MASTER_JVM_ARGS", "").split()   # e.g. -XX:NativeMemoryTracking=summary
-    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xms64m", "-Xmx64m",
+    # The master's defaults (scripts/lib/master-jvm.sh, as scripts/run gives them) first, so that the options above
+    # and SOAK_MASTER_JVM_ARGS win where they overlap.
+    defaults = os.environ.get("SOAK_MASTER_DEFAULTS", "").split()
+    print("soak: master JVM options: %s" % " ".join(defaults + ["-XX:+UseSerialGC", "-Xms64m", "-Xmx64m", "-XX:+AlwaysPreTouch"] + extra))
+    master = subprocess.Popen(["java", "--enable-native-access=ALL-UNNAMED"] + defaults + ["-XX:+UseSerialGC", "-Xms64m", "-Xmx64m",
                                "-XX:+AlwaysPreTouch"] + extra + ["-jar", jar,
                                "--port", str(port), "--workers", "2", "--control-dir", control,
                                "--worker-jvm-arg", "-XX:+UseSerialGC", "--worker-jvm-arg", "-Xmx128m"],

@@ -30,6 +30,8 @@ SERVERS = {
         "netty": "dev.knot.bench.servers.NettyEchoServer",
         # The same Netty server on each Netty transport (scripts/bench --netty): Knot's, native epoll, io_uring, NIO.
         "netty-knot": "dev.knot.bench.servers.NettyEchoServer knot",
+        # Knot's transport with its batched socket I/O (-Dknot.netty.batch=true: reads and writes in one io_uring_enter).
+        "netty-knot-batch": "-Dknot.netty.batch=true dev.knot.bench.servers.NettyEchoServer knot",
         "netty-epoll": "dev.knot.bench.servers.NettyEchoServer epoll",
         "netty-io_uring": "dev.knot.bench.servers.NettyEchoServer io_uring",
         "netty-nio": "dev.knot.bench.servers.NettyEchoServer nio",
@@ -41,6 +43,7 @@ SERVERS = {
         "nio": "dev.knot.bench.servers.NioHttpServer",
         "netty": "dev.knot.bench.servers.NettyHttpServer",
         "netty-knot": "dev.knot.bench.servers.NettyHttpServer knot",
+        "netty-knot-batch": "-Dknot.netty.batch=true dev.knot.bench.servers.NettyHttpServer knot",
         "netty-epoll": "dev.knot.bench.servers.NettyHttpServer epoll",
         "netty-io_uring": "dev.knot.bench.servers.NettyHttpServer io_uring",
         "netty-nio": "dev.knot.bench.servers.NettyHttpServer nio",
@@ -80,6 +83,13 @@ def cpu_ticks(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return int(fields[11]) + int(fields[12])
+
+
+def cpu_stat():
+    """The machine's (steal, total) jiffies from /proc/stat: steal is time the hypervisor gave our vCPUs to others."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[7] if len(v) > 7 else 0, sum(v[:8])
 
 
 def port_free(port):
@@ -143,7 +153,10 @@ class Server:
         if cls.startswith("bin:"):
             cmd = ["taskset", "-c", "0", os.path.join(bindir, cls[4:]), str(port)]
         else:
-            cmd = ["taskset", "-c", "0", java] + JVM_OPTS + ["-cp", jar] + cls.split() + [str(port)]
+            # Leading -D words of a server's entry are its own JVM options (a variant of the same server).
+            words = cls.split()
+            props = [w for w in words if w.startswith("-D")]
+            cmd = ["taskset", "-c", "0", java] + JVM_OPTS + props + ["-cp", jar] + words[len(props):] + [str(port)]
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -348,11 +361,15 @@ def main():
                         rec["verified"] = not problems
                         if problems:
                             rec["verify_problems"] = problems
+                        steal0 = cpu_stat()
                         if client == "echo":
                             r, ticks, wall = run_echo(a.echo_client, srv, param, a.warmup, a.duration,
                                                       os.path.join(a.out, f"syscalls-{tag}.csv"))
                         else:
                             r, ticks, wall = run_wrk(a.wrk, a.pipeline_script, srv, param, a.warmup, a.duration, a.out, tag)
+                        steal1 = cpu_stat()
+                        dt = steal1[1] - steal0[1]
+                        rec["steal_pct"] = 100.0 * (steal1[0] - steal0[0]) / dt if dt > 0 else None
                         rec.update(r)
                         rec["server_cpu_s"] = ticks / CLK_TCK
                         rec["server_cpu_util"] = ticks / CLK_TCK / wall if wall > 0 else None
@@ -364,6 +381,7 @@ def main():
                             f"p99.9 {r.get('p99_9_us', 0):.0f} us, "
                             f"server CPU {rec['cpu_us_per_req']:.2f} us/req ({100 * rec['server_cpu_util']:.0f}% of a core)"
                             + (f", {spr['total']:.2f} syscalls/req" if spr else "")
+                            + (f", steal {rec['steal_pct']:.0f}%" if rec["steal_pct"] is not None else "")
                             + ("" if rec["verified"] else f"  RESPONSE CHECK FAILED: {problems}"))
                     except Exception as e:  # keep going: one broken server must not hide the others
                         failures += 1

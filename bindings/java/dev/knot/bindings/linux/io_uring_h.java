@@ -114,6 +114,24 @@ public final class io_uring_h {
     public static int RWF_NOWAIT() {
         return RWF_NOWAIT;
     }
+    /** {@code IORING_OP_LINK_TIMEOUT} */
+    public static final int IORING_OP_LINK_TIMEOUT = 15;
+    /** {@code IORING_OP_LINK_TIMEOUT}, as jextract has it. */
+    public static int IORING_OP_LINK_TIMEOUT() {
+        return IORING_OP_LINK_TIMEOUT;
+    }
+    /** {@code IORING_OP_ASYNC_CANCEL} */
+    public static final int IORING_OP_ASYNC_CANCEL = 14;
+    /** {@code IORING_OP_ASYNC_CANCEL}, as jextract has it. */
+    public static int IORING_OP_ASYNC_CANCEL() {
+        return IORING_OP_ASYNC_CANCEL;
+    }
+    /** {@code 59} */
+    public static final int IORING_OP_EPOLL_WAIT = 59;
+    /** {@code IORING_OP_EPOLL_WAIT}, as jextract has it. */
+    public static int IORING_OP_EPOLL_WAIT() {
+        return IORING_OP_EPOLL_WAIT;
+    }
 
     private static final class syscall$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);

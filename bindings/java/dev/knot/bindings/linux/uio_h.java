@@ -116,4 +116,24 @@ public final class uio_h {
         }
     }
 
+
+    private static final class writev$raw$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Abi.downcall("writev", DESC, true, -1);
+        static MethodHandle CALL = HANDLE;      // not final: see Abi
+    }
+
+    /**
+     * {@snippet lang=c : ssize_t writev(int fd, const struct iovec *iovec, int count) }
+     * <p>Pointer arguments as raw addresses, for callers that hold one (a framework's direct buffer): no {@code MemorySegment} is made per call.
+     * <p>{@code callState} receives errno; read it with {@link Abi#errno}.
+     */
+    public static long writev$raw(MemorySegment callState, int fd, long iovec, int count) {
+        try {
+            return (long) writev$raw$.CALL.invokeExact(callState, fd, iovec, count);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall writev failed", t);
+        }
+    }
+
 }

@@ -30,6 +30,7 @@ import static dev.knot.emulation.EpollKqueue.LONG;
 import static dev.knot.emulation.EpollKqueue.RETURN_ZERO;
 import static dev.knot.emulation.EpollKqueue.SHORT;
 import static dev.knot.emulation.EpollKqueue.STALE;
+import static dev.knot.emulation.EpollKqueue.WAIT_FOLLOWS;
 
 import dev.knot.system.Uring;
 
@@ -54,14 +55,24 @@ final class ChangeList {
      * in the kqueue's {@link ChangeBatch} and submitted together, and each change is finished, in order, from its
      * own result. A change is collected only while the eventlist has room for an entry for every collected change:
      * FreeBSD stops at the first error that finds no room, and io_uring cannot take back the calls queued after it.
+     *
+     * <p>Where the kernel has IORING_OP_EPOLL_WAIT ({@link EpollKqueue#COMBINED_WAIT}) and a blocking or timed wait
+     * follows, the last batch, of any size, is not submitted here: it is left in a ring ({@link Scratch#ring}) for
+     * {@link Scan#scanCombined}, which sends it and the wait in one io_uring_enter, and this returns
+     * {@link EpollKqueue#WAIT_FOLLOWS}. Only when no entry was written (an entry means no scan), nothing is queued
+     * in user space (the wait would not return for it), and this call is the kqueue's only one (see
+     * {@link EpollKqueue#inflight}).
      */
-    int applyChanges(MemorySegment ch, int nchanges, MemorySegment ev, int nevents, Scratch s) {
+    int applyChanges(MemorySegment ch, int nchanges, MemorySegment ev, int nevents, long timeoutNanos, Scratch s) {
         int written = 0;
         kq.lock.lock();
         ChangeBatch batch = null;
+        boolean combine = EpollKqueue.COMBINED_WAIT && nevents > 0 && timeoutNanos != 0;
+        boolean waitFollows = false;
         try {
+            kq.awaitInflight();
             kq.scanFollows = nevents > 0;
-            batch = nchanges >= MIN_BATCH && nevents >= MIN_BATCH ? kq.batch() : null;
+            batch = (nchanges >= MIN_BATCH && nevents >= MIN_BATCH) || combine ? kq.batch() : null;
             for (int i = 0; i < nchanges; i++) {
                 long b = i * KEV;
                 int filter = ch.get(SHORT, b + K_FILTER);
@@ -99,14 +110,70 @@ final class ChangeList {
                     Scan.writeEvent(ev, written++, ident, filter, EV_ERROR, fflags(receipt), err, udata, e0, e1, e2, e3);
                 }
             }
-            if (batch != null && batch.n > 0) written = flush(batch, ev, written, s);
+            if (batch != null && batch.n > 0) {
+                if (combine && written == 0 && startCombined(batch, nevents, s)) {
+                    waitFollows = true;
+                    return WAIT_FOLLOWS;
+                }
+                written = flush(batch, ev, written, s);
+            }
             return written;
         } finally {
             s.batch = null;
-            if (batch != null && batch.n > 0) flush(batch, null, 0, s);     // only if an exception cut the loop short
+            if (batch != null && batch.n > 0 && !waitFollows) flush(batch, null, 0, s);  // an exception cut the loop short
             kq.scanFollows = false;
             kq.finishChanges(s);
             kq.lock.unlock();
+        }
+    }
+
+    /**
+     * Whether the batch can go to the kernel with the wait, and if so queues its calls in a ring left in
+     * {@link Scratch#ring} and marks this thread {@link EpollKqueue#inflight}. Receipts and changes finished
+     * without the kernel write entries, so they never get here with a wait to follow.
+     */
+    private boolean startCombined(ChangeBatch batch, int nevents, Scratch s) {
+        if (batch.n > COMBINED_MAX || kq.callers != 1 || kq.closed || kq.staleMain || kq.staleWrite) return false;
+        for (int i = 0; i < batch.n; i++) {
+            if (batch.kind[i] == ChangeBatch.DONE || (batch.flags[i] & EV_RECEIPT) != 0) return false;
+        }
+        kq.timerQueue.runExpired(s);
+        if (!kq.queue.isEmpty()) return false;
+        Uring ring = Uring.acquire();
+        if (ring == null) return false;
+        if (ring.capacity() < batch.n + 2) {
+            Uring.release(ring);
+            return false;
+        }
+        for (int i = 0; i < batch.n; i++) {
+            batch.slot[i] = ring.epollCtl(batch.ep[i], batch.op[i], batch.fd[i], batch.events[i], batch.token[i]);
+        }
+        s.ring = ring;
+        kq.inflight = Thread.currentThread();
+        kq.waiters++;                                    // as Scan.scan's wait: a wake() from elsewhere reaches it
+        return true;
+    }
+
+    /**
+     * After the combined io_uring_enter ({@link Scan#scanCombined}), with the lock held: finishes the batch from the
+     * ring's results (making the calls the kernel never made), writes its EV_ERROR entries, and lets the threads
+     * waiting in {@link EpollKqueue#awaitInflight} go on. Returns the number of entries written.
+     */
+    int finishCombined(Uring ring, MemorySegment ev, Scratch s) {
+        ChangeBatch batch = kq.batch();
+        try {
+            int n = batch.n;
+            for (int i = 0; i < n; i++) batch.result[i] = ring.result(batch.slot[i]);
+            batch.batches++;
+            batch.batchedChanges += n;
+            kq.kernelChanges += n;
+            kq.combinedWaits++;
+            return finishAll(batch, true, ev, 0, s);
+        } finally {
+            batch.clear();
+            kq.inflight = null;
+            kq.inflightDone.signalAll();
+            kq.finishChanges(s);
         }
     }
 
@@ -118,6 +185,20 @@ final class ChangeList {
      * {@code -Dknot.uring.minBatch=N} overrides it (2 gives the fewest system calls at any N).
      */
     static final int MIN_BATCH = Math.max(2, Integer.getInteger("knot.uring.minBatch", 10));
+
+    /**
+     * The most epoll_ctl calls that go to the kernel with the wait ({@link #startCombined}); a larger last batch is
+     * submitted on its own and the wait is an epoll_pwait2, as without IORING_OP_EPOLL_WAIT. The wait must start
+     * only once every call succeeded, so the calls are linked into a chain, and the kernel runs a chain one link at
+     * a time (each through task work): measured on this project's 2-vCPU VM (KeventWaitBatchBench, blocking wait,
+     * medians of 5 interleaved forks against the two-call path; benchmarks/RESULTS.md, "Changes and the wait"), a
+     * link costs about 60-85 ns more than an unlinked call while the wait's system call saves about 1 us: 0.88x at
+     * 1 change, 0.56x at 4, 0.43x at 8 (where the two-call path makes one epoll_ctl per change), 1.03x at 16, 1.22x
+     * at 64, 1.25x at 256. {@code -Dknot.uring.epollWait.maxBatch=N} overrides it (up to
+     * {@link EpollKqueue#BATCH_ENTRIES}, for one system call at any N up to that).
+     */
+    static final int COMBINED_MAX = Math.max(1, Math.min(EpollKqueue.BATCH_ENTRIES,
+            Integer.getInteger("knot.uring.epollWait.maxBatch", 12)));
 
     /**
      * Submits the batch and finishes its changes in order, each from its own epoll_ctl result, writing their
@@ -146,6 +227,12 @@ final class ChangeList {
             batch.batchedChanges += calls;
             kq.kernelChanges += calls;
         }
+        return finishAll(batch, viaRing, ev, written, s);
+    }
+
+    /** Finishes the batch's changes in order from their results ({@code viaRing}) or plain calls; see {@link #flush}. */
+    private int finishAll(ChangeBatch batch, boolean viaRing, MemorySegment ev, int written, Scratch s) {
+        int n = batch.n;
         for (int i = 0; i < n; i++) {
             long receipt;
             if (batch.kind[i] == ChangeBatch.DONE) {

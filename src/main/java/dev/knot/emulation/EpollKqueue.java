@@ -72,6 +72,8 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     static final int STALE = -1;
     /** Returned by the change pass: a successful EV_RECEIPT found no room, so kevent returns 0 (as FreeBSD does). */
     static final int RETURN_ZERO = Integer.MIN_VALUE;
+    /** Returned by the change pass: its last batch is in {@link Scratch#ring}, to go to the kernel with the wait. */
+    static final int WAIT_FOLLOWS = Integer.MIN_VALUE + 2;
 
     // Tokens of the kqueue's own descriptors; knote slots start above them.
     static final int T_WAKE = 0, T_WRITESET = 1, T_TIMER_MONO = 2, T_TIMER_REAL = 3, T_INOTIFY = 4, T_PROCCN = 5;
@@ -91,6 +93,19 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT;
 
     final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Signalled when a combined call ({@link #inflight}) has finished its batch. Guarded by {@link #lock}.
+     */
+    final java.util.concurrent.locks.Condition inflightDone = lock.newCondition();
+    /**
+     * The thread whose kevent call is in the kernel with its last batch of changes and its wait in one io_uring
+     * submission, those changes not yet finished in user space (their knotes half made); null otherwise. Every
+     * other call that reads or changes knotes waits, through {@link #awaitInflight}, until that thread is back.
+     */
+    Thread inflight;
+    /** Threads inside {@link #kevent}; the combined path is taken only by a call that is alone. */
+    int callers;
+    long combinedWaits;                 // kevent calls whose changes and wait went in one io_uring_enter
 
     /**
      * False when the owner takes a lower bound for EVFILT_READ's data on streams and pipes (1 while bytes are
@@ -136,11 +151,13 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     long rebuilds;
     long kernelChanges;                  // epoll_ctl calls made, directly or through io_uring; see kernelChanges()
     int liveKnotes;
-    /** The most epoll_ctl calls of one io_uring submission (the pooled rings' size). */
-    static final int BATCH_ENTRIES = 64;
+    /** The most epoll_ctl calls of one io_uring submission (the pooled rings have room for them and a wait). */
+    static final int BATCH_ENTRIES = 256;
     private ChangeBatch batch;
     /** Probed when the first kqueue opens, so that the pool's first ring exists before anyone counts descriptors. */
     private static final boolean USE_URING = Uring.available();
+    /** Whether a kevent call's last batch of changes and its blocking wait may go in one io_uring_enter. */
+    static final boolean COMBINED_WAIT = USE_URING && Uring.epollWaitAvailable();
 
     private EpollKqueue(int epfd, int wepfd, int wakefd, boolean cloexec) {
         this.epfd = epfd;
@@ -246,12 +263,14 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         try {
             if (closed) return -EBADF;
             s = takeScratch();
+            callers++;
         } finally {
             lock.unlock();
         }
         try {
             if (nchanges > 0) {
-                int r = changeList.applyChanges(changes, nchanges, events, nevents, s);
+                int r = changeList.applyChanges(changes, nchanges, events, nevents, timeoutNanos, s);
+                if (r == WAIT_FOLLOWS) return scanner.scanCombined(changeList, events, nevents, timeoutNanos, s);
                 if (r == RETURN_ZERO) return 0;
                 if (r != 0) return r;
             }
@@ -260,6 +279,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         } finally {
             lock.lock();
             try {
+                callers--;
                 giveScratch(s);
             } finally {
                 lock.unlock();
@@ -276,6 +296,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         lock.lock();
         try {
             if (closed) return null;
+            awaitInflight();
             Scratch s = takeScratch();
             try {
                 timerQueue.runExpired(s);
@@ -294,6 +315,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         lock.lock();
         try {
             if (closed) return EBADF;
+            awaitInflight();
             Scratch s = takeScratch();
             try {
                 return KnoteStates.restore(this, find(ident, filter), state, fflags, data, expiry, s);
@@ -310,6 +332,17 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         if (fop == null) return null;
         if (fop.isFd) return ident < 0 || ident > Integer.MAX_VALUE ? null : table.fdKnote((int) ident, filter);
         return table.mapFor(filter).get(ident);
+    }
+
+    /**
+     * With the lock held: returns once no other thread's combined call ({@link #inflight}) has changes in flight.
+     * Such a call is blocked in the kernel; the eventfd wakes its wait, and it finishes its changes and signals.
+     */
+    void awaitInflight() {
+        while (inflight != null && inflight != Thread.currentThread()) {
+            if (!wakePending) wake();
+            inflightDone.awaitUninterruptibly();
+        }
     }
 
     /** KNOTE_ACTIVATE: mark active and queue unless disabled or queued already. */
@@ -423,8 +456,12 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         try {
             if (!USE_URING) return "epoll_ctl (" + Uring.unavailableReason() + ")";
             ChangeBatch b = batch;
+            String wait = COMBINED_WAIT
+                    ? "changes+wait in one io_uring_enter: " + combinedWaits + " calls (up to " + ChangeList.COMBINED_MAX
+                            + " changes with the wait)"
+                    : "wait: epoll_pwait2 (" + Uring.epollWaitUnavailableReason() + ")";
             return "io_uring (" + (b == null ? 0 : b.batches) + " submissions of " + (b == null ? 0 : b.batchedChanges)
-                    + " changes; " + ChangeList.MIN_BATCH + "+ changes per call; epoll_ctl otherwise)";
+                    + " changes; " + ChangeList.MIN_BATCH + "+ changes per call; epoll_ctl otherwise; " + wait + ")";
         } finally {
             lock.unlock();
         }
@@ -458,6 +495,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
         lock.lock();
         try {
             if (closed) return;
+            awaitInflight();
             FdRecord r = table.record(fd);
             if (r == null) return;
             Scratch s = takeScratch();
@@ -480,6 +518,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     public void sendShutdown(int fd) {
         lock.lock();
         try {
+            if (!closed) awaitInflight();
             FdRecord r = closed ? null : table.record(fd);
             if (r == null) return;
             r.sendShut = true;

@@ -27,6 +27,8 @@ import static dev.knot.emulation.EpollKqueue.T_TIMER_REAL;
 import static dev.knot.emulation.EpollKqueue.T_WAKE;
 import static dev.knot.emulation.EpollKqueue.T_WRITESET;
 
+import dev.knot.system.Uring;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -49,6 +51,8 @@ final class Scan {
             kq.lock.lock();
             try {
                 if (kq.closed) return -EBADF;
+                kq.awaitInflight();
+                if (kq.closed) return -EBADF;
                 kq.timerQueue.runExpired(s);
                 queued = kq.queue.size();
                 kq.waiters++;
@@ -63,24 +67,82 @@ final class Scan {
             kq.lock.lock();
             try {
                 kq.waiters--;
-                if (kq.closed) return -EBADF;
-                int callId = ++kq.callSeq;
-                if (callId == 0) callId = ++kq.callSeq;
-                int n = 0;
-                if (r > 0) n = processEpoll(buf, r, out, nevents, callId, s);
-                kq.timerQueue.runExpired(s);
-                if (n < nevents && !kq.queue.isEmpty()) n = drain(out, n, nevents, callId, s);
-                if (s.deferredDisarms > 0) disarmDeferred(n == 0, s);
-                kq.timerQueue.rearm(s);
-                if (kq.staleMain || kq.staleWrite) kq.rebuild(s);
-                if (n > 0) return n;
-                if (r < 0 && err != EINTR) return -err;
-                if (r < 0) return -EINTR;              // kevent(2) is not restarted after a signal
+                int n = collect(buf, r, err, out, nevents, s);
+                if (n != 0) return n;
             } finally {
                 kq.lock.unlock();
             }
             if (timeoutNanos == 0 || (timeoutNanos > 0 && System.nanoTime() - start >= timeoutNanos)) return 0;
         }
+    }
+
+    /**
+     * The rest of a scan round once epoll answered {@code r} (events in {@code buf}, or -1 with {@code err}), under
+     * the lock: returns the number of events, -errno, or 0 to wait again.
+     */
+    private int collect(MemorySegment buf, int r, int err, MemorySegment out, int nevents, Scratch s) {
+        if (kq.closed) return -EBADF;
+        int callId = ++kq.callSeq;
+        if (callId == 0) callId = ++kq.callSeq;
+        int n = 0;
+        if (r > 0) n = processEpoll(buf, r, out, nevents, callId, s);
+        kq.timerQueue.runExpired(s);
+        if (n < nevents && !kq.queue.isEmpty()) n = drain(out, n, nevents, callId, s);
+        if (s.deferredDisarms > 0) disarmDeferred(n == 0, s);
+        kq.timerQueue.rearm(s);
+        if (kq.staleMain || kq.staleWrite) kq.rebuild(s);
+        if (n > 0) return n;
+        if (r < 0 && err != EINTR) return -err;
+        if (r < 0) return -EINTR;              // kevent(2) is not restarted after a signal
+        return 0;
+    }
+
+    /**
+     * kqueue_scan() for a call whose last batch of changes waits in {@link Scratch#ring}
+     * ({@link ChangeList#applyChanges} returned {@link EpollKqueue#WAIT_FOLLOWS}): the batch and the first wait go
+     * to the kernel in one io_uring_enter, without the lock; then, with it, the batch is finished and the events
+     * collected as {@link #scan} does. If a call of the batch failed (the kernel then cancelled the wait) the
+     * change's entry is returned and there is no scan, as in FreeBSD; if the wait ends with nothing to return,
+     * the scan goes on with {@link #scan}'s plain waits for the rest of the timeout.
+     */
+    int scanCombined(ChangeList changes, MemorySegment out, int nevents, long timeoutNanos, Scratch s) {
+        Uring ring = s.ring;
+        s.ring = null;
+        long start = timeoutNanos > 0 ? System.nanoTime() : 0;
+        int r = 0;
+        boolean finished = false;
+        try {
+            r = ring.submitWithWait(kq.epfd, Math.min(Uring.WAIT_EVENTS, nevents), timeoutNanos);
+            kq.lock.lock();
+            try {
+                kq.waiters--;
+                finished = true;
+                int written = changes.finishCombined(ring, out, s);
+                if (written != 0) return written;        // the failure that wrote them cancelled the wait
+                int n = collect(ring.waitEvents(), Math.max(r, 0), 0, out, nevents, s);
+                if (n != 0) return n;
+            } finally {
+                kq.lock.unlock();
+            }
+        } finally {
+            if (!finished) {
+                // submitWithWait threw (it does not, but a change must never stay half made): finish from NOT_DONE.
+                kq.lock.lock();
+                try {
+                    kq.waiters--;
+                    changes.finishCombined(ring, null, s);
+                } finally {
+                    kq.lock.unlock();
+                }
+            }
+            Uring.release(ring);
+        }
+        if (timeoutNanos > 0) {
+            long left = timeoutNanos - (System.nanoTime() - start);
+            if (left <= 0) return 0;
+            return scan(out, nevents, left, s);
+        }
+        return scan(out, nevents, timeoutNanos, s);
     }
 
     /** Ends the scan's deferred disarms (see {@link #deliverFd}): made if {@code now}, else left armed. */

@@ -42,6 +42,8 @@ final class Scratch {
     int deferredDisarms;
     /** Set by the change list while the change it applies may queue its epoll_ctl in this batch. */
     ChangeBatch batch;
+    /** The ring holding this call's last batch, between the change pass and the combined wait (Scan.scanCombined). */
+    dev.knot.system.Uring ring;
     Scratch next;                       // free-list link, guarded by the kqueue's lock
 
     /** An epoll event array of at least {@code n} entries (capped at {@link #MAX_EPOLL_EVENTS}). */

@@ -27,6 +27,8 @@ public final class SocketBatch implements AutoCloseable {
     /** Iovecs one queued writev may use. */
     public static final int IOV_PER_WRITE = 16;
 
+    private static final int MAX_OPS = 64;
+
     private final Uring ring;
     private final IoVecArray iovecs;
     private final int capacity;
@@ -40,7 +42,9 @@ public final class SocketBatch implements AutoCloseable {
 
     private SocketBatch(Uring ring) {
         this.ring = ring;
-        this.capacity = ring != null ? ring.capacity() : 64;
+        // At most 64 ops: a ring may have more slots (the kqueues' rings hold 256 changes and a wait), and 64 ops of
+        // IOV_PER_WRITE iovecs fill the 1,024 iovecs one array may hold.
+        this.capacity = ring != null ? Math.min(ring.capacity(), MAX_OPS) : MAX_OPS;
         this.iovecs = IoVecArray.allocate(capacity * IOV_PER_WRITE);
         this.sockets = new StreamSocket[capacity];
         this.addresses = new long[capacity];
@@ -61,7 +65,12 @@ public final class SocketBatch implements AutoCloseable {
             Uring.release(r);
             r = null;
         }
-        return new SocketBatch(r);
+        try {
+            return new SocketBatch(r);
+        } catch (RuntimeException | Error e) {
+            if (r != null) Uring.release(r);                  // the ring goes back to the pool, not lost with us
+            throw e;
+        }
     }
 
     /**
@@ -183,7 +192,7 @@ public final class SocketBatch implements AutoCloseable {
         if (!s.isOpen()) return -ErrnoValues.EBADF;
         try {
             long r = reads[i] ? Sockets.recvAddress(s.fd, addresses[i], lengths[i])
-                    : Sockets.writev(s.fd, iovecs.segment().asSlice(addresses[i] * Sockets.IOVEC_SIZE), lengths[i]);
+                    : Sockets.writevAddress(s.fd, iovecs.segment().address() + addresses[i] * Sockets.IOVEC_SIZE, lengths[i]);
             return r == Sockets.WOULD_BLOCK ? -ErrnoValues.EAGAIN : r;
         } catch (ErrnoException e) {
             return -e.errno();

@@ -41,10 +41,10 @@ import java.util.Set;
 public final class KnotIoHandler implements IoHandler {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(KnotIoHandler.class);
 
-    /** Rounds of batched writes before a wait: writes that completions start go out in the next round. */
+    /** Rounds of batched writes per loop round: writes that completions start go in the next; then directly. */
     private static final int WRITE_ROUNDS = 4;
-    // Opt-in while one hang is open: Netty's SocketFileRegionTest.testFileRegionNotAutoRead stalls in a full suite run
-    // with it on (it passes alone, and every other class passes).
+    // Opt-in: a batched flush leaves when the round's callbacks are done, not inside flush() as on Netty's epoll and
+    // NIO transports (io_uring's semantics), which a handler that flushes and then blocks its loop can tell.
     private static final boolean BATCH = Boolean.getBoolean("knot.netty.batch");
 
     private final ThreadAwareExecutor executor;
@@ -53,6 +53,7 @@ public final class KnotIoHandler implements IoHandler {
     private SocketBatch batch;                            // null where writes are not batched
     private AbstractKnotStreamChannel[] writers = new AbstractKnotStreamChannel[64], spare = new AbstractKnotStreamChannel[64];
     private int nwriters;
+    private boolean dispatching;                          // handing out a round's events: flushes join the batch
     private AbstractKnotStreamChannel[] readers = new AbstractKnotStreamChannel[64];
     private int nreaders;
     private final Set<Registration> registrations = new HashSet<>();
@@ -100,9 +101,8 @@ public final class KnotIoHandler implements IoHandler {
     @Override
     public int run(IoHandlerContext context) {
         Selector sel = selector();
-        if (nwriters > 0) submitWrites();
         long timeout;
-        if (!context.canBlock() || nwriters > 0) {
+        if (!context.canBlock()) {
             timeout = 0;
         } else if (context.deadlineNanos() == -1) {
             timeout = -1;                                     // nothing scheduled: until an event or a wakeup
@@ -124,20 +124,27 @@ public final class KnotIoHandler implements IoHandler {
         long start = report ? System.nanoTime() : 0;
         int handled = 0;
         SocketBatch b = batch;
-        for (int from = 0; from < n; ) {
-            int to = n;
-            if (b != null) to = queueReads(sel, from, n, b);
-            for (int i = from; i < to; i++) handled += dispatch(sel.readyKey(i));
-            if (b != null && b.size() > 0) {
-                for (int i = 0; i < nreaders; i++) {
-                    AbstractKnotStreamChannel ch = readers[i];
-                    readers[i] = null;
-                    ch.batchedReadDone();
+        dispatching = b != null;
+        try {
+            for (int from = 0; from < n; ) {
+                int to = n;
+                if (b != null) to = queueReads(sel, from, n, b);
+                for (int i = from; i < to; i++) handled += dispatch(sel.readyKey(i));
+                if (b != null && b.size() > 0) {
+                    for (int i = 0; i < nreaders; i++) {
+                        AbstractKnotStreamChannel ch = readers[i];
+                        readers[i] = null;
+                        ch.batchedReadDone();
+                    }
+                    nreaders = 0;
+                    b.clear();
                 }
-                nreaders = 0;
-                b.clear();
+                from = to;
             }
-            from = to;
+            if (nwriters > 0) submitWrites();
+        } finally {
+            dispatching = false;
+            writeHeldDirectly();                              // only if something above threw
         }
         if (report) context.reportActiveIoTime(System.nanoTime() - start);
         return handled;
@@ -149,13 +156,16 @@ public final class KnotIoHandler implements IoHandler {
     }
 
     /**
-     * Queues a channel's flushed data for the loop's next batch of writes, which goes to the kernel in one system
-     * call before the loop waits again. Loop thread only.
+     * Queues a channel's flushed data for the batch of writes that goes to the kernel in one system call when this
+     * round's events have all been handed out. Only flushes made while the loop hands out events are held: a flush
+     * from a task (a write from another thread, a listener of a registration) writes at once, as every Netty
+     * transport does, so a handler that blocks its loop after a flush (Netty's SocketHalfClosedTest does) still sees
+     * its data sent. Loop thread only.
      *
-     * @return false if this loop does not batch writes: then the channel writes directly
+     * @return false if this write is not batched: then the channel writes directly
      */
     boolean queueWrite(AbstractKnotStreamChannel ch) {
-        if (batch == null || destroyed) return false;
+        if (!dispatching || destroyed) return false;
         if (ch.writeQueued) return true;
         ch.writeQueued = true;
         if (nwriters == writers.length) writers = java.util.Arrays.copyOf(writers, nwriters * 2);
@@ -173,17 +183,40 @@ public final class KnotIoHandler implements IoHandler {
             spare = list;
             nwriters = 0;
             int i = 0;
-            while (i < n) {
-                int first = i;
-                while (i < n && b.room() > 0) list[i++].queueBatchedWrite(b);
-                b.submit();
-                for (int j = first; j < i; j++) {
-                    AbstractKnotStreamChannel ch = list[j];
-                    list[j] = null;
-                    ch.batchedWriteDone(b);
+            try {
+                while (i < n) {
+                    int first = i;
+                    while (i < n && b.room() > 0) list[i++].queueBatchedWrite(b);
+                    b.submit();
+                    for (int j = first; j < i; j++) {
+                        AbstractKnotStreamChannel ch = list[j];
+                        list[j] = null;
+                        ch.batchedWriteDone(b);
+                    }
+                    b.clear();
                 }
-                b.clear();
+            } finally {
+                if (b.size() > 0) b.clear();
+                // Something threw: the channels not yet finished write directly (writeHeldDirectly), none is lost.
+                for (int j = 0; j < n; j++) {
+                    AbstractKnotStreamChannel ch = list[j];
+                    if (ch == null) continue;
+                    list[j] = null;
+                    if (nwriters == writers.length) writers = java.util.Arrays.copyOf(writers, nwriters * 2);
+                    writers[nwriters++] = ch;
+                }
             }
+        }
+        // What the last round's completions flushed goes out now: nothing is held past this round.
+        dispatching = false;
+        writeHeldDirectly();
+    }
+
+    private void writeHeldDirectly() {
+        while (nwriters > 0) {
+            AbstractKnotStreamChannel ch = writers[--nwriters];
+            writers[nwriters] = null;
+            ch.writeNow();
         }
     }
 

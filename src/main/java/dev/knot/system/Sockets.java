@@ -250,6 +250,21 @@ public final class Sockets {
         }
     }
 
+    /**
+     * writev(2) as {@link #writev(int, MemorySegment, int)}, of an iovec array at a native address: no segment is
+     * made per call (see {@link #recvAddress}).
+     */
+    public static long writevAddress(int fd, long iovAddress, int count) throws ErrnoException {
+        MemorySegment st = CallState.forThread();
+        while (true) {
+            long r = uio_h.writev$raw(st, fd, iovAddress, count);
+            if (r >= 0) return r;
+            int e = CallState.errno(st);
+            if (e == errno_h.EAGAIN) return WOULD_BLOCK;
+            if (e != errno_h.EINTR) throw new ErrnoException("writev(" + fd + ")", e);
+        }
+    }
+
     /** shutdown(2); {@code how} is {@link #SHUT_RD} or {@link #SHUT_WR}. */
     public static void shutdown(int fd, int how) throws ErrnoException {
         MemorySegment st = CallState.forThread();

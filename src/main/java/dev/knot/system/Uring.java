@@ -6,16 +6,21 @@ import static dev.knot.bindings.linux.io_uring_h.IORING_FEAT_SINGLE_MMAP;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_CQ_RING;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQES;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OFF_SQ_RING;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_ASYNC_CANCEL;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_CTL;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_RECV;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_WRITEV;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_WAIT;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_LINK_TIMEOUT;
 import static dev.knot.bindings.linux.io_uring_h.IORING_REGISTER_PROBE;
 import static dev.knot.bindings.linux.io_uring_h.IORING_SETUP_CLAMP;
+import static dev.knot.bindings.linux.io_uring_h.IOSQE_IO_LINK;
 import static dev.knot.bindings.linux.io_uring_h.IO_URING_OP_SUPPORTED;
 import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_enter;
 import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_register;
 import static dev.knot.bindings.linux.io_uring_h.SYS_io_uring_setup;
 
+import dev.knot.bindings.linux.__kernel_timespec;
 import dev.knot.bindings.linux.epoll_event;
 import dev.knot.bindings.linux.errno_h;
 import dev.knot.bindings.linux.io_cqring_offsets;
@@ -41,6 +46,12 @@ import java.lang.invoke.VarHandle;
  * {@link #epollCtl}, then {@link #submit} hands the whole batch to the kernel in one {@code io_uring_enter} and
  * waits for every completion, whose result ({@code 0} or an errno) {@link #result} returns by position.
  *
+ * <p>Where the kernel has {@code IORING_OP_EPOLL_WAIT} (Linux 6.15; {@link #epollWaitAvailable()}),
+ * {@link #submitWithWait} sends the batch and an epoll_wait after it in the same {@code io_uring_enter}: the
+ * epoll_ctl calls are linked in a chain that ends in the wait (and, for a timed wait, in an
+ * {@code IORING_OP_LINK_TIMEOUT}), so the wait starts only once every call of the batch succeeded; the first one that
+ * fails cancels the rest of the chain, the wait included, and the caller learns which calls it must make itself.
+ *
  * <p>Ownership and threading: one owner opens, uses and closes a ring; it is not thread-safe (the kqueue emulation
  * uses it under its lock). Errors: {@link #open} throws; {@link #submit} never does: an operation the kernel did
  * not take reports {@link #NOT_DONE}, and the caller then makes that call itself.
@@ -52,7 +63,13 @@ public final class Uring implements AutoCloseable {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT;
     private static final VarHandle U32_VH = U32.varHandle();
     private static final String PROPERTY = "knot.uring";
+    private static final String WAIT_PROPERTY = "knot.uring.epollWait";
     private static volatile String unavailable;           // null until probed; "" once io_uring is known to work
+    private static volatile String waitUnavailable;       // set with unavailable: "" if the combined wait is used
+    // user_data of the operations after a batch's epoll_ctl calls (which carry their position)
+    private static final long WAIT_ID = 1L << 32, TIMEOUT_ID = (1L << 32) + 1;
+    /** How many epoll events one {@link #submitWithWait} can return. */
+    public static final int WAIT_EVENTS = 4096;
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment callState = CallState.allocate(arena);
@@ -70,6 +87,11 @@ public final class Uring implements AutoCloseable {
     private final long eventsAddress;
     private long submissions;
     private boolean broken;
+    private boolean leaked;
+    private int waitResult;
+    private boolean waitDone;
+    private MemorySegment waitEvents;                      // the wait's buffer: the ring's, so that it outlives any call
+    private final MemorySegment waitTimeout;
 
     private Uring(int fd, MemorySegment p, boolean socketIo) throws ErrnoException {
         this.fd = fd;
@@ -109,6 +131,7 @@ public final class Uring implements AutoCloseable {
         mask = sqRing.get(U32, sqMask);
         results = new int[entries];
         raw = new int[entries];
+        waitTimeout = __kernel_timespec.allocate(arena);
     }
 
     private static long u32(MemorySegment p, long off) {
@@ -140,6 +163,9 @@ public final class Uring implements AutoCloseable {
             try {
                 MemorySegment probe = probe(fd, a, st);
                 if (!supported(probe, IORING_OP_EPOLL_CTL)) throw new ErrnoException("io_uring IORING_OP_EPOLL_CTL", errno_h.EOPNOTSUPP);
+                boolean waits = supported(probe, IORING_OP_EPOLL_WAIT) && supported(probe, IORING_OP_LINK_TIMEOUT)
+                        && supported(probe, IORING_OP_ASYNC_CANCEL);
+                if (waitUnavailable == null) waitUnavailable = waits ? "" : "IORING_OP_EPOLL_WAIT not supported by this kernel";
                 return new Uring(fd, p, supported(probe, IORING_OP_WRITEV) && supported(probe, IORING_OP_RECV));
             } catch (ErrnoException | RuntimeException e) {
                 unistd_h.close(st, fd);
@@ -160,6 +186,28 @@ public final class Uring implements AutoCloseable {
         int last = Byte.toUnsignedInt(io_uring_probe.last_op(probe));
         MemorySegment op = probe.asSlice(io_uring_probe.SIZEOF + opcode * io_uring_probe_op.SIZEOF, io_uring_probe_op.SIZEOF);
         return last >= opcode && (io_uring_probe_op.flags(op) & IO_URING_OP_SUPPORTED) != 0;
+    }
+
+    /**
+     * Whether {@link #submitWithWait} may be used: io_uring is {@link #available()}, the kernel has
+     * {@code IORING_OP_EPOLL_WAIT} (probed on the pool's first ring), and neither {@code -Dknot.uring.epollWait=false}
+     * nor the environment's {@code KNOT_URING_EPOLL_WAIT=false} (which child processes inherit) turns it off.
+     */
+    public static boolean epollWaitAvailable() {
+        return available() && epollWaitUnavailableReason().isEmpty();
+    }
+
+    /** Why the combined wait is not used ("" if it is): the property, the kernel, or io_uring itself. */
+    public static String epollWaitUnavailableReason() {
+        String u = unavailableReason();
+        if (!u.isEmpty()) return u;
+        String env = System.getenv("KNOT_URING_EPOLL_WAIT");
+        if ("false".equalsIgnoreCase(System.getProperty(WAIT_PROPERTY, env == null ? "true" : env))) {
+            return System.getProperty(WAIT_PROPERTY) != null ? "disabled by -D" + WAIT_PROPERTY + "=false"
+                    : "disabled by KNOT_URING_EPOLL_WAIT=false";
+        }
+        String w = waitUnavailable;
+        return w == null ? "not probed" : w;
     }
 
     /**
@@ -198,7 +246,7 @@ public final class Uring implements AutoCloseable {
     // every thread that submitted to it, flagged like a signal, and that thread's next blocking epoll_wait would fail
     // with a spurious EINTR. The pool grows to the number of batches submitted at the same time.
     private static final Object POOL_LOCK = new Object();
-    private static final int POOL_ENTRIES = 64;
+    private static final int POOL_ENTRIES = 512;
     private static Uring[] pool = new Uring[4];
     private static int poolSize, opened;
 
@@ -229,6 +277,7 @@ public final class Uring implements AutoCloseable {
     /** Returns a ring taken with {@link #acquire} (empty: every batch it carried was submitted). */
     public static void release(Uring r) {
         r.pending = 0;                                     // queued but never submitted (an exception): drop them
+        if (r.leaked) return;                              // a wait may still write its memory: keep it mapped
         if (r.broken) {
             r.close();
             return;
@@ -349,6 +398,104 @@ public final class Uring implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Submits the queued batch followed by {@code epoll_wait(epfd, ..., maxEvents, timeout)} into {@link #waitEvents()}
+     * in one {@code io_uring_enter}, and waits until every operation has completed: the wait returned events, its
+     * timeout ({@code timeoutNanos >= 0}; negative waits until an event) expired, or an epoll_ctl call failed and
+     * cancelled the wait. A signal does not end it: the enter is repeated, and the timeout still counts from the
+     * submission. Afterwards {@link #result} gives each epoll_ctl call's outcome ({@link #NOT_DONE} for one cancelled
+     * by an earlier failure) and the return value is the number of events, 0 if the wait was cancelled or timed out,
+     * or {@code -errno}. The batch plus two must fit in {@link #capacity()} + 2 slots; {@code maxEvents} at most
+     * {@link #WAIT_EVENTS}.
+     */
+    public int submitWithWait(int epfd, int maxEvents, long timeoutNanos) {
+        int n = pending;
+        java.util.Arrays.fill(results, 0, n, NOT_DONE);
+        if (maxEvents < 1 || maxEvents > WAIT_EVENTS) throw new IllegalArgumentException("maxEvents " + maxEvents);
+        if (n + 2 > entries) throw new IllegalStateException("io_uring batch too large for a wait (" + n + ")");
+        if (waitEvents == null) waitEvents = epoll_event.allocateArray(WAIT_EVENTS, arena);
+        if (n == 0) tail = (int) U32_VH.getAcquire(sqRing, sqTail);
+        for (int i = 0; i < n; i++) {
+            long q = ((tail + i) & mask) * io_uring_sqe.SIZEOF;
+            sqes.set(io_uring_sqe.flags$LAYOUT, q + io_uring_sqe.flags$OFFSET, (byte) IOSQE_IO_LINK);
+        }
+        long q = sqe(n, IORING_OP_EPOLL_WAIT, epfd, WAIT_ID);
+        sqes.set(io_uring_sqe.addr$LAYOUT, q + io_uring_sqe.addr$OFFSET, waitEvents.address());
+        sqes.set(io_uring_sqe.len$LAYOUT, q + io_uring_sqe.len$OFFSET, maxEvents);
+        int total = n + 1;
+        if (timeoutNanos >= 0) {
+            sqes.set(io_uring_sqe.flags$LAYOUT, q + io_uring_sqe.flags$OFFSET, (byte) IOSQE_IO_LINK);
+            __kernel_timespec.tv_sec(waitTimeout, timeoutNanos / 1_000_000_000L);
+            __kernel_timespec.tv_nsec(waitTimeout, timeoutNanos % 1_000_000_000L);
+            long t = sqe(total++, IORING_OP_LINK_TIMEOUT, -1, TIMEOUT_ID);
+            sqes.set(io_uring_sqe.addr$LAYOUT, t + io_uring_sqe.addr$OFFSET, waitTimeout.address());
+            sqes.set(io_uring_sqe.len$LAYOUT, t + io_uring_sqe.len$OFFSET, 1);
+        }
+        pending = 0;
+        waitDone = false;
+        waitResult = -errno_h.ECANCELED;
+        int tail0 = tail;
+        U32_VH.setRelease(sqRing, sqTail, tail0 + total);
+        int done = 0;
+        for (int tries = 0; done < total && tries < 8; ) {
+            int toSubmit = total - ((int) U32_VH.getAcquire(sqRing, sqHead) - tail0);
+            submissions++;
+            long r = io_uring_h.syscall(callState, SYS_io_uring_enter, fd, toSubmit, total - done, IORING_ENTER_GETEVENTS, 0, 0);
+            int e = r < 0 ? CallState.errno(callState) : 0;
+            done += reap();
+            // EINTR: a signal, not a failure; the wait is still owed and the chain may still run, so wait on.
+            if (r < 0 && e != errno_h.EINTR) {
+                tries++;
+                if (e != errno_h.EAGAIN && e != errno_h.EBUSY) break;
+            }
+        }
+        int consumed = (int) U32_VH.getAcquire(sqRing, sqHead) - tail0;
+        if (consumed < total) U32_VH.setRelease(sqRing, sqTail, tail0 + consumed);
+        if (done < consumed && !waitDone && consumed > n) {
+            // io_uring_enter failed for good with the wait pending: cancel it, so that it takes no events that
+            // nobody would read. The cancel of a pending wait completes within the submission.
+            int t1 = (int) U32_VH.getAcquire(sqRing, sqTail);
+            tail = t1;
+            long c = sqe(0, IORING_OP_ASYNC_CANCEL, -1, TIMEOUT_ID + 1);
+            sqes.set(io_uring_sqe.addr$LAYOUT, c + io_uring_sqe.addr$OFFSET, WAIT_ID);
+            U32_VH.setRelease(sqRing, sqTail, t1 + 1);
+            consumed++;
+            for (int tries = 0; tries < 8 && done < consumed; tries++) {
+                submissions++;
+                long r = io_uring_h.syscall(callState, SYS_io_uring_enter, fd, tries == 0 ? 1 : 0, consumed - done, IORING_ENTER_GETEVENTS, 0, 0);
+                done += reap();
+                if (r < 0 && CallState.errno(callState) != errno_h.EINTR) break;
+            }
+        }
+        if (done < consumed) {
+            // The kernel still owes completions, the wait perhaps among them, and may still write waitEvents:
+            // never reuse this ring, and never unmap it or free its memory (see release).
+            broken = true;
+            leaked = true;
+            return -errno_h.EIO;
+        }
+        if (!waitDone) return consumed > n ? -errno_h.EIO : 0;
+        int w = waitResult;
+        return w >= 0 ? w : w == -errno_h.ECANCELED ? 0 : w;
+    }
+
+    /** The events of the last {@link #submitWithWait}: {@code epoll_event[WAIT_EVENTS]}, owned by this ring. */
+    public MemorySegment waitEvents() {
+        return waitEvents;
+    }
+
+    /** Zeroes submission slot {@code i} of the batch and sets its opcode, fd and user_data; returns its offset. */
+    private long sqe(int i, int opcode, int fd, long userData) {
+        int idx = (tail + i) & mask;
+        long q = idx * io_uring_sqe.SIZEOF;
+        for (long o = 0; o < io_uring_sqe.SIZEOF; o += 8) sqes.set(ValueLayout.JAVA_LONG, q + o, 0L);
+        sqes.set(io_uring_sqe.opcode$LAYOUT, q + io_uring_sqe.opcode$OFFSET, (byte) opcode);
+        sqes.set(io_uring_sqe.fd$LAYOUT, q + io_uring_sqe.fd$OFFSET, fd);
+        sqes.set(io_uring_sqe.user_data$LAYOUT, q + io_uring_sqe.user_data$OFFSET, userData);
+        sqRing.set(U32, sqArray + idx * 4L, idx);
+        return q;
+    }
+
     private int reap() {
         int head = (int) U32_VH.getAcquire(cqRing, cqHead);
         int tail = (int) U32_VH.getAcquire(cqRing, cqTail);
@@ -356,10 +503,15 @@ public final class Uring implements AutoCloseable {
         int count = 0;
         for (; head != tail; head++, count++) {
             long c = cqCqes + (long) (head & mask) * io_uring_cqe.SIZEOF;
-            int i = (int) cqRing.get(ValueLayout.JAVA_LONG, c + io_uring_cqe.user_data$OFFSET);
+            long id = cqRing.get(ValueLayout.JAVA_LONG, c + io_uring_cqe.user_data$OFFSET);
             int res = cqRing.get(U32, c + io_uring_cqe.res$OFFSET);
-            if (i >= 0 && i < results.length) {
-                results[i] = res >= 0 ? 0 : -res;
+            if (id == WAIT_ID) {
+                waitResult = res;
+                waitDone = true;
+            } else if (id >= 0 && id < results.length) {
+                int i = (int) id;
+                // ECANCELED: an earlier call of the linked chain failed and the kernel never made this one.
+                results[i] = res >= 0 ? 0 : res == -errno_h.ECANCELED ? NOT_DONE : -res;
                 raw[i] = res;
             }
         }

@@ -2,11 +2,12 @@
 package dev.knot.bench.jmh;
 
 /**
- * Runs the operation of {@link KeventFdBatchBench}, {@link KeventUserBatchBench} or {@link SelectorBench} a given
+ * Runs the operation of {@link KeventFdBatchBench}, {@link KeventWaitBatchBench}, {@link KeventUserBatchBench} or
+ * {@link SelectorBench} a given
  * number of times outside JMH, so that {@code strace -c} can count the system calls one operation makes.
  * scripts/bench runs it twice (0 and M operations after the same warm-up) and divides the difference by M.
  *
- * <p>Usage: {@code BatchProbe fd|user|selector-knot|selector-nio CHANGES WARMUP_OPS OPS} (CHANGES is ignored by the
+ * <p>Usage: {@code BatchProbe fd|fd-wait|fd-timed|user|selector-knot|selector-nio CHANGES WARMUP_OPS OPS} (CHANGES is ignored by the
  * selector workloads)
  */
 public final class BatchProbe {
@@ -23,6 +24,14 @@ public final class BatchProbe {
             b.changes = changes;
             b.setup();
             for (long i = 0; i < warmup + ops; i++) sum += b.op();
+            Deferred.closeAll();
+        } else if (workload.equals("fd-wait") || workload.equals("fd-timed")) {
+            KeventWaitBatchBench b = new KeventWaitBatchBench();
+            b.changes = changes;
+            b.waitNanos = workload.equals("fd-wait") ? -1 : 1_000_000_000L;
+            b.setup();
+            for (long i = 0; i < warmup + ops; i++) sum += b.op();
+            System.out.println("path " + b.path());
             Deferred.closeAll();
         } else if (workload.equals("user")) {
             KeventUserBatchBench b = new KeventUserBatchBench();
@@ -41,7 +50,7 @@ public final class BatchProbe {
             for (long i = 0; i < warmup + ops; i++) sum += st.opSelectedKeys(null);
             Deferred.closeAll();
         } else {
-            throw new IllegalArgumentException("workload fd, user, selector-knot or selector-nio, not " + workload);
+            throw new IllegalArgumentException("workload fd, fd-wait, fd-timed, user, selector-knot or selector-nio, not " + workload);
         }
         System.out.println("events " + sum);
     }
