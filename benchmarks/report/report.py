@@ -126,8 +126,10 @@ def load_results(raw):
     out = {}
     for sc, servers in by.items():
         for name, rs in servers.items():
-            ok = [r for r in rs if "error" not in r and r.get("cpu_us_per_req") is not None]
+            ok = [r for r in rs if "error" not in r and r.get("cpu_us_per_req") is not None and not r.get("disturbed")]
             agg = {"rounds": len(ok), "failures": [r["error"] for r in rs if "error" in r],
+                   "disturbed": sum(1 for r in rs if r.get("disturbed")),
+                   "steal": [r["steal_pct"] for r in sorted(ok, key=lambda r: r["round"]) if r.get("steal_pct") is not None],
                    "unverified": sum(1 for r in rs if r.get("verified") is False),
                    "commands": sorted({r.get("command", "") for r in ok}),
                    "server_command": next((r.get("server_command") for r in ok), None)}
@@ -146,6 +148,22 @@ def load_results(raw):
 
 
 # ----------------------------------------------------------------------------------------------- report
+
+# Everything from this line on in RESULTS.md is written by hand (one-off studies with their own commands and dates)
+# and survives a regeneration.
+KEEP_MARKER = "<!-- Sections below are written by hand; scripts/bench keeps them when it rewrites the sections above. -->"
+
+
+def kept_sections(results_md):
+    """The hand-written tail of an existing RESULTS.md, from KEEP_MARKER on, or ""."""
+    try:
+        with open(results_md) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    i = text.find(KEEP_MARKER)
+    return text[i:] if i >= 0 else ""
+
 
 def build(raw, results_md, svg_path):
     meta = load_json(os.path.join(raw, "meta.json"), {})
@@ -307,8 +325,8 @@ def build(raw, results_md, svg_path):
             continue
         s(f"**{SCENARIO_TITLES.get(sc, sc)}** (`{sc}`)")
         s("")
-        s("| server | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | syscalls/req | rounds |")
-        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        s("| server | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | server CPU µs/req [min–max] | server core use | Knot CPU/req ÷ this | syscalls/req | rounds | steal % per round |")
+        s("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         k = servers.get("knot", {}).get("cpu_us_per_req")
         for name in ("knot", "nio", "netty", "floor"):
             a = servers.get(name)
@@ -325,7 +343,9 @@ def build(raw, results_md, svg_path):
               f"{fmt(cpu, 2)}{' [' + fmt(a['cpu_min'], 2) + '–' + fmt(a['cpu_max'], 2) + ']' if cpu is not None else ''} | "
               f"{fmt(100 * a['server_cpu_util'], 0) + '%' if a.get('server_cpu_util') is not None else 'n/a'} | "
               f"{fmt(rel, 2) + 'x' if rel is not None and name != 'knot' else ('1.00x' if name == 'knot' and k else 'n/a')} | "
-              f"{fmt(a.get('syscalls_per_req'), 2)} | {a['rounds']} |")
+              f"{fmt(a.get('syscalls_per_req'), 2)} | {a['rounds']}"
+              f"{' (+' + str(a['disturbed']) + ' disturbed, rerun)' if a.get('disturbed') else ''} | "
+              f"{', '.join(fmt(v, 1) for v in a['steal']) or 'n/a'} |")
         s("")
         mixes = [(SERVER_TITLES[n], servers[n].get("syscall_mix")) for n in ("knot", "nio", "netty", "floor")
                  if n in servers and servers[n].get("syscall_mix")]
@@ -358,7 +378,7 @@ def build(raw, results_md, svg_path):
     # ---- targets table, then sections
     w("## Targets")
     w("")
-    w("| target (issue 6) | measured in this run | met |")
+    w("| target (issues 6 and 11) | measured in this run | met |")
     w("|---|---|---|")
     for t, v, ok in targets:
         w(f"| {t} | {v} | {verdict(ok)} |")
@@ -411,11 +431,17 @@ def build(raw, results_md, svg_path):
       " this quantizes to a few percent." % (meta.get("clk_tck", 100)))
     w("- wrk's latency with pipelining is per response, timed from the write of the batch that carried its request,"
       " and wrk prints 0 for a percentile its histogram could not place; those show as n/a.")
-    w("- Sharing the machine: the numbers are only as good as the machine was quiet (load average at start above).")
+    w("- Sharing the machine: the numbers are only as good as the machine was quiet (load average at start above)."
+      " Steal time (the hypervisor running other guests on our vCPUs, /proc/stat) is recorded for every load"
+      " measurement; one above `loadtest.py --max-steal` (5% by default) is marked disturbed, left out of the medians"
+      " and run again, up to twice.")
     w("")
     os.makedirs(os.path.dirname(os.path.abspath(results_md)), exist_ok=True)
+    kept = kept_sections(results_md)
     with open(results_md, "w") as f:
         f.write("\n".join(md))
+        if kept:
+            f.write("\n" + kept)
     write_svg(svg_path, meta, jmh, floor, load, targets, allocs_t)
 
 
