@@ -217,8 +217,12 @@ public final class ListenSocket extends SocketBase {
                 pauseAccepting(loop, key, e);
                 return accepted;
             }
-            if (pausedSince != 0) resumed(loop);
-            if (s == null) return accepted;
+            if (s == null) {
+                // The queue is drained: the shortage is over. One accept that succeeded is not enough to say so (a
+                // descriptor freed for a moment lets one through, and the next fails again: the same shortage).
+                if (pausedSince != 0) resumed(loop);
+                return accepted;
+            }
             accepted++;
             try {
                 handler.accepted(s);
@@ -233,6 +237,8 @@ public final class ListenSocket extends SocketBase {
             // A handler that turned accepting off (a drain, a worker at its request limit) means it: take no more.
             if (!key.isValid() || (key.interest() & Selector.OP_READ) == 0) return accepted;
         }
+        // A full batch without a failure ends a shortage too, where a steady stream of connects never drains the queue.
+        if (pausedSince != 0) resumed(loop);
         return accepted;
     }
 
