@@ -79,6 +79,8 @@ public final class AcceptPauseChild {
         deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (accepted.size() < CLIENTS && System.nanoTime() < deadline) Thread.sleep(10);
         check(accepted.size() == CLIENTS, "accepted " + accepted.size() + " of " + CLIENTS + " after the limit was restored");
+        // The shortage ends when the queue is drained: the resume line follows the last accept.
+        while (log.stream().noneMatch(m -> m.contains("resumed after")) && System.nanoTime() < deadline) Thread.sleep(10);
         // One report when the shortage began, one line when it ended: not one per 100 ms retry.
         check(errors.size() == 1, "reports during the shortage (one expected): " + errors);
         check(log.stream().filter(m -> m.contains("resumed after")).count() == 1, "no single resume line: " + log);
