@@ -69,6 +69,7 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     private EventLoop(Selector selector) {
         this.selector = selector;
+        PeerErrors.warmOnce();
     }
 
     /**

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.knot.loop;
 
+import dev.knot.sys.Errno;
 import dev.knot.sys.ErrnoException;
+
+import java.time.Instant;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An event loop's peer resets and broken pipes: counted for its metrics and summarised in its log at most once per
@@ -15,8 +19,11 @@ final class PeerErrors {
     private final EventLoop loop;
     private final Object lock = new Object();
     private long resets, brokenPipes, unloggedResets, unloggedPipes, lastLog;
+    private long flushDelay;
     private boolean logged, flushPending;
     private String last;
+    private final Runnable flushTask = this::flush;      // linked here, at start-up, not at the first flush
+    private static final AtomicBoolean WARMED = new AtomicBoolean();
     volatile long intervalNanos = TimeUnit.SECONDS.toNanos(10);
 
     PeerErrors(EventLoop loop) {
@@ -42,33 +49,75 @@ final class PeerErrors {
     }
 
     void count(ErrnoException e) {
-        String line = null;
-        long delay = 0;
+        String line;
+        long delay;
         synchronized (lock) {
-            if (e.errnoName().equals("ECONNRESET")) {
-                resets++;
-                unloggedResets++;
-            } else {
-                brokenPipes++;
-                unloggedPipes++;
-            }
-            last = e.getMessage();
-            long now = System.nanoTime();
-            long since = now - lastLog;
-            if (!logged || since >= intervalNanos) {
-                line = summary(now);
-            } else if (!flushPending) {
-                flushPending = true;                     // what comes in this interval is logged at its end
-                delay = intervalNanos - since;
-            }
+            line = record(e, System.nanoTime());
+            delay = flushDelay;
+            flushDelay = 0;
         }
         if (line != null) loop.log(line);
         if (delay > 0) {
             try {
-                loop.schedule(this::flush, delay, TimeUnit.NANOSECONDS);
+                loop.schedule(flushTask, delay, TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException shutDown) {
                 // the loop is going away: the counts stay in the metrics
             }
+        }
+    }
+
+    /**
+     * Counts {@code e}. Returns the line to log now, or null; when a flush at the end of the interval is due, leaves
+     * its delay in {@link #flushDelay}. Holds {@link #lock}; touches nothing outside this object, so {@link #warm} can
+     * run it on a throwaway instance.
+     */
+    private String record(ErrnoException e, long now) {
+        if (e.errnoName().equals("ECONNRESET")) {
+            resets++;
+            unloggedResets++;
+        } else {
+            brokenPipes++;
+            unloggedPipes++;
+        }
+        last = e.getMessage();
+        long since = now - lastLog;
+        if (!logged || since >= intervalNanos) return summary(now);
+        if (!flushPending) {
+            flushPending = true;                         // what comes in this interval is logged at its end
+            flushDelay = intervalNanos - since;
+        }
+        return null;
+    }
+
+    /**
+     * Starts, once per JVM, a daemon thread that runs the peer-error path on throwaway objects.
+     *
+     * <p>Why: otherwise the first reset or broken pipe of the process pays, on the loop thread and while it serves,
+     * for linking that path: the errno name table, a strerror downcall stub, the string concatenations of the
+     * exception and of the summary, and the timestamp of the default log line (about 20 hidden classes). On the HTTP
+     * example under load that was a stall of about 20 ms for every connection the loop held when a client first
+     * reset one (benchmarks/RESULTS.md, "Tail latency"). Nothing is logged and no loop state is touched.
+     */
+    static void warmOnce() {
+        if (WARMED.compareAndSet(false, true)) Thread.ofPlatform().daemon().name("knot-warm-errors").start(PeerErrors::warm);
+    }
+
+    private static void warm() {
+        try {
+            for (int errno : new int[] {Errno.ECONNRESET, Errno.EPIPE}) {
+                ErrnoException e = new ErrnoException("recv(" + errno + ")", errno);
+                isPeerGone(e);
+                PeerErrors p = new PeerErrors(null);
+                synchronized (p.lock) {
+                    long now = System.nanoTime();
+                    p.record(e, now);                    // the first summary of a loop
+                    p.record(e, now + p.intervalNanos);  // and a later one, with its interval
+                    p.summary(now + 2 * p.intervalNanos);
+                }
+            }
+            String.valueOf(Instant.now());
+        } catch (Throwable ignored) {
+            // a warm-up that fails leaves the path to link on first use, as before
         }
     }
 

@@ -67,6 +67,26 @@ class PeerErrorLogTest {
         }
     }
 
+    /**
+     * The once-per-JVM warm-up of this path (PeerErrors.warmOnce) runs on throwaway objects: it must end, log nothing
+     * through any loop and count nothing in its metrics.
+     */
+    @Test
+    void warmingThePeerErrorPathLogsNothingCountsNothingAndEnds() throws Exception {
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (EventLoop loop = EventLoop.open()) {
+            loop.onLog(log::add);
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if (t.getName().equals("knot-warm-errors")) {
+                    t.join(TimeUnit.SECONDS.toMillis(20));
+                    assertTrue(!t.isAlive(), "the warm-up thread is still running: " + List.of(t.getStackTrace()));
+                }
+            }
+            assertTrue(log.isEmpty(), "logged: " + log);
+            assertTrue(loop.metrics().peerResets() == 0 && loop.metrics().brokenPipes() == 0, "counted: " + loop.metrics());
+        }
+    }
+
     static long resetsIn(String line) {
         var m = java.util.regex.Pattern.compile("^peer errors: (\\d+) connection resets").matcher(line);
         return m.find() ? Long.parseLong(m.group(1)) : 0;
