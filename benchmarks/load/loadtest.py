@@ -5,7 +5,8 @@
 Each server runs alone in its own JVM, pinned to CPU 0 (taskset -c 0); the load client (benchmarks/floor/echo_client
 for echo, wrk for HTTP) is pinned to CPU 1. On a 2-core machine the client saturates its core, so requests/s mostly
 measures the client; what separates the servers is their CPU per request: (utime + stime of the server process from
-/proc/PID/stat over the measured window) / requests. Every measurement starts a fresh server JVM, warms it up, then
+/proc/PID/stat over the measured window) / requests. Every measurement starts a fresh server JVM, warms it up (for
+HTTP in two wrk runs, so that connections have closed once before the measured run: see warm_wrk), then
 measures; the order of the servers rotates from round to round (interleaving), and the report takes medians.
 
 Writes one JSON object per measurement to OUT/load.jsonl and a log to stdout. Standard library only.
@@ -293,14 +294,31 @@ def parse_wrk(out):
     return r
 
 
+def warm_wrk(prefix, suffix, warmup):
+    """Warms a server with wrk (prefix + [-dNs] + suffix) for about warmup seconds, ending with a 1 s second run.
+
+    Why the second run: wrk keeps its connections open for the whole run, so a single warm-up closes none until it
+    ends, and the JIT compiles the servers' loops without ever seeing a connection end. Those branches are then
+    compiled out; the warm-up's 64 closes, just before the measured run, deoptimise the hot path at once, and its
+    recompilation on the server's one CPU lands in the first second of the measured run (tens of ms of p99.9 for
+    Knot and NIO alike; benchmarks/RESULTS.md, "Tail latency"). A short second run makes the first closes, and the
+    recompilation, part of the warm-up; the measured run then starts as a server in service would, with the whole
+    connection life compiled. Every server gets the same warm-up.
+    """
+    if warmup <= 0:
+        return
+    first = max(1, round(warmup) - 1)
+    for seconds in ((first, 1) if warmup >= 2 else (first,)):
+        subprocess.run(prefix + [f"-d{seconds}s"] + suffix, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True)
+
+
 def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag):
     url = f"http://127.0.0.1:{server.port}/plaintext"
     base = ["taskset", "-c", "1", wrk, "-t1", "-c64"]
     extra = ["-s", script if depth > 1 else os.path.join(os.path.dirname(os.path.abspath(script)), "latency.lua")]
     tail = ["--", str(depth)] if depth > 1 else []
-    if warmup > 0:
-        subprocess.run(base + [f"-d{max(1, round(warmup))}s"] + extra + [url] + tail, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
+    warm_wrk(base, extra + [url] + tail, warmup)
     cmd = base + [f"-d{max(1, round(duration))}s", "--latency"] + extra + [url] + tail
     counter = Syscalls(server.pid, os.path.join(raw, f"syscalls-{tag}.csv"))
     c0, t0 = cpu_ticks(server.pid), time.time()

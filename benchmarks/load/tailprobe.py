@@ -114,7 +114,11 @@ def measure(a, name, rnd, port):
         url = f"http://127.0.0.1:{port}/plaintext"
         lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency.lua")
         base = ["taskset", "-c", "1", a.wrk, "-t1", "-c64", "-s", lua]
-        subprocess.run(base + [f"-d{a.warmup}s", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        if a.single_warmup:
+            subprocess.run(base + [f"-d{a.warmup}s", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=True)
+        else:
+            loadtest.warm_wrk(base, [url], a.warmup)
         for w in range(1, a.windows + 1):
             th0, c0, st0, up0 = threads(srv.pid), loadtest.cpu_ticks(srv.pid), loadtest.cpu_stat(), jvm_uptime(srv.pid)
             p = subprocess.run(base + [f"-d{a.duration}s", "--latency", url], capture_output=True, text=True)
@@ -170,6 +174,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--port", type=int, default=18300)
     ap.add_argument("--keep-logs", action="store_true")
+    ap.add_argument("--single-warmup", action="store_true",
+                    help="one wrk run as the warm-up, as loadtest.py did before: no connection closes before the "
+                         "first window (see loadtest.warm_wrk)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     names = a.servers.split(",")
