@@ -69,7 +69,6 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     private EventLoop(Selector selector) {
         this.selector = selector;
-        PeerErrors.warmOnce();
     }
 
     /**
@@ -310,6 +309,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             if (thread != null) throw new IllegalStateException("the event loop already ran on " + thread.getName());
             thread = Thread.currentThread();
         }
+        PeerErrors.warmOnce();                           // at the first run, not at open: a loop never run costs nothing
         try {
             loop();
         } finally {

@@ -76,6 +76,10 @@ class PeerErrorLogTest {
         List<String> log = new CopyOnWriteArrayList<>();
         try (EventLoop loop = EventLoop.open()) {
             loop.onLog(log::add);
+            loop.start("warm");
+            CountDownLatch ran = new CountDownLatch(1);
+            loop.execute(ran::countDown);
+            assertTrue(ran.await(10, TimeUnit.SECONDS), "the loop did not run");
             for (Thread t : Thread.getAllStackTraces().keySet()) {
                 if (t.getName().equals("knot-warm-errors")) {
                     t.join(TimeUnit.SECONDS.toMillis(20));
