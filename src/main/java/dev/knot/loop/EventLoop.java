@@ -64,6 +64,7 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     // Metrics (written by the loop thread; read racily by metrics()).
     private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
+    private boolean warmStarted;                         // loop thread only
 
     private record Registration(Handler handler, AutoCloseable owned) {}
 
@@ -309,7 +310,6 @@ public final class EventLoop implements Executor, AutoCloseable {
             if (thread != null) throw new IllegalStateException("the event loop already ran on " + thread.getName());
             thread = Thread.currentThread();
         }
-        PeerErrors.warmOnce();                           // at the first run, not at open: a loop never run costs nothing
         try {
             loop();
         } finally {
@@ -333,6 +333,12 @@ public final class EventLoop implements Executor, AutoCloseable {
             } else {
                 Timer next = timers.peek();
                 timeout = next == null ? -1 : Math.max(0, next.deadline - System.nanoTime());
+            }
+            if (timeout != 0 && !warmStarted) {
+                // The first time the loop is about to wait with nothing to do: the warm-up's CPU then takes nothing
+                // from the loop's start-up (a prefork worker's, up to ready) nor from work already queued.
+                warmStarted = true;
+                PeerErrors.warmOnce();
             }
             try {
                 selector.select(timeout);

@@ -95,11 +95,18 @@ final class PeerErrors {
      * <p>Why: otherwise the first reset or broken pipe of the process pays, on the loop thread and while it serves,
      * for linking that path: the errno name table, a strerror downcall stub, the string concatenations of the
      * exception and of the summary, and the timestamp of the default log line (about 20 hidden classes). On the HTTP
-     * example under load that was a stall of about 20 ms for every connection the loop held when a client first
-     * reset one (benchmarks/RESULTS.md, "Tail latency"). Nothing is logged and no loop state is touched.
+     * example that was a stall of 20-45 ms for every connection the loop held when a client first reset one
+     * (benchmarks/RESULTS.md, "Tail latency"). Nothing is logged and no loop state is touched. {@link EventLoop}
+     * calls this the first time it is about to wait with nothing to do, so that the thread's CPU takes nothing from
+     * start-up work.
      */
     static void warmOnce() {
         if (WARMED.compareAndSet(false, true)) Thread.ofPlatform().daemon().name("knot-warm-errors").start(PeerErrors::warm);
+    }
+
+    /** {@return whether {@link #warmOnce} has started the warm-up in this JVM} (for tests) */
+    static boolean warmStarted() {
+        return WARMED.get();
     }
 
     private static void warm() {

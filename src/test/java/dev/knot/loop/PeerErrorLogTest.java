@@ -80,6 +80,10 @@ class PeerErrorLogTest {
             CountDownLatch ran = new CountDownLatch(1);
             loop.execute(ran::countDown);
             assertTrue(ran.await(10, TimeUnit.SECONDS), "the loop did not run");
+            // The warm-up starts once the loop waits with nothing to do.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!PeerErrors.warmStarted() && System.nanoTime() < deadline) Thread.sleep(5);
+            assertTrue(PeerErrors.warmStarted(), "an idle loop did not start the warm-up");
             for (Thread t : Thread.getAllStackTraces().keySet()) {
                 if (t.getName().equals("knot-warm-errors")) {
                     t.join(TimeUnit.SECONDS.toMillis(20));
