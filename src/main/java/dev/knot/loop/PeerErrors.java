@@ -5,7 +5,6 @@ import dev.knot.sys.Errno;
 import dev.knot.sys.ErrnoException;
 
 import java.time.Instant;
-
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -101,7 +100,12 @@ final class PeerErrors {
      * start-up work.
      */
     static void warmOnce() {
-        if (WARMED.compareAndSet(false, true)) Thread.ofPlatform().daemon().name("knot-warm-errors").start(PeerErrors::warm);
+        if (!WARMED.compareAndSet(false, true)) return;
+        try {
+            Thread.ofPlatform().daemon().name("knot-warm-errors").start(PeerErrors::warm);
+        } catch (Throwable noThread) {
+            // out of threads or memory: the loop must not fail for an optimisation; the path links on first use
+        }
     }
 
     /** {@return whether {@link #warmOnce} has started the warm-up in this JVM} (for tests) */
