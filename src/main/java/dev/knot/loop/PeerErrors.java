@@ -117,13 +117,11 @@ final class PeerErrors {
         try {
             for (int errno : new int[] {Errno.ECONNRESET, Errno.EPIPE}) {
                 ErrnoException e = new ErrnoException("recv(" + errno + ")", errno);
-                isPeerGone(e);
                 PeerErrors p = new PeerErrors(null);
                 synchronized (p.lock) {
                     long now = System.nanoTime();
                     p.record(e, now);                    // the first summary of a loop
-                    p.record(e, now + p.intervalNanos);  // and a later one, with its interval
-                    p.summary(now + 2 * p.intervalNanos);
+                    p.record(e, now + p.intervalNanos);  // and a later one, with its interval (flush's shape too)
                 }
             }
             String.valueOf(Instant.now());
