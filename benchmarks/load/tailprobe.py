@@ -114,11 +114,7 @@ def measure(a, name, rnd, port):
         url = f"http://127.0.0.1:{port}/plaintext"
         lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency.lua")
         base = ["taskset", "-c", "1", a.wrk, "-t1", "-c64", "-s", lua]
-        if a.single_warmup:
-            subprocess.run(base + [f"-d{a.warmup}s", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           check=True)
-        else:
-            loadtest.warm_wrk(base, [url], a.warmup)
+        loadtest.warm_wrk(base, [url], a.warmup, runs=1 if a.single_warmup else 2)
         for w in range(1, a.windows + 1):
             th0, c0, st0, up0 = threads(srv.pid), loadtest.cpu_ticks(srv.pid), loadtest.cpu_stat(), jvm_uptime(srv.pid)
             p = subprocess.run(base + [f"-d{a.duration}s", "--latency", url], capture_output=True, text=True)
