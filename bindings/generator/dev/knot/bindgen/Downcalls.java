@@ -49,6 +49,14 @@ final class Downcalls {
             sb.append(variant(f, f.name + "$plain", f.name, false, false, retJava, names,
                     "{@snippet lang=c : " + c + " }\n     * <p>As jextract binds it: without errno capture, so errno is lost; use the {@code callState} overload where it matters."));
         }
+        if (f.critical) {
+            sb.append(variant(f, f.name + "$critical$", f.name + "$critical", false, true, true, retJava, names,
+                    "{@snippet lang=c : " + c + " }\n     * <p>For calls that return at once and never block (a query such as FIONREAD):"
+                            + " linked with {@code Linker.Option.critical(false)}, so the thread stays in Java state and a"
+                            + " safepoint waits for the call; pointer arguments are raw addresses and errno is not"
+                            + " captured, so on failure make the call again through {@code " + f.name + "(callState, ...)}"
+                            + " to learn why. No thread-state change, call-state slice or segment session is touched."));
+        }
         if (f.raw) {
             sb.append(variant(f, f.name + "$raw$", f.name + "$raw", f.errno, true, retJava, names,
                     "{@snippet lang=c : " + c + " }\n     * <p>Pointer arguments as raw addresses, for callers that hold one (a framework's direct buffer):"
@@ -63,6 +71,15 @@ final class Downcalls {
      * the first call only, so a program links just the functions it calls (as jextract's holder classes do).
      */
     String variant(Func f, String holder, String method, boolean errno, boolean raw, String retJava, List<String> names, String doc) {
+        return variant(f, holder, method, errno, raw, false, retJava, names, doc);
+    }
+
+    /**
+     * As above; a {@code critical} variant is called through its {@code static final} handle, which the JIT inlines
+     * whole: it makes no call-state slice, so the reason for the non-final {@code CALL} (see Abi) does not apply.
+     */
+    String variant(Func f, String holder, String method, boolean errno, boolean raw, boolean critical, String retJava,
+                   List<String> names, String doc) {
         String arch0 = e.arches.get(0);
         List<String> descs = new ArrayList<>();
         for (String a : e.arches) {
@@ -88,13 +105,14 @@ final class Downcalls {
         sb.append("\n    private static final class ").append(holder).append(" {\n");
         sb.append("        static final FunctionDescriptor DESC = ").append(e.perArch(descs)).append(";\n");
         sb.append("        static final MethodHandle HANDLE = Abi.downcall(\"").append(f.name).append("\", DESC, ")
-          .append(errno).append(", ").append(f.firstVariadic()).append(");\n");
-        sb.append("        static MethodHandle CALL = HANDLE;      // not final: see Abi\n    }\n\n");
+          .append(errno).append(", ").append(f.firstVariadic()).append(critical ? ", true" : "").append(");\n");
+        if (!critical) sb.append("        static MethodHandle CALL = HANDLE;      // not final: see Abi\n");
+        sb.append("    }\n\n");
         sb.append("    /**\n     * ").append(doc).append("\n     */\n");
         sb.append("    public static ").append(retJava).append(' ').append(method).append('(').append(String.join(", ", sig)).append(") {\n");
         sb.append("        try {\n            ");
         if (!retJava.equals("void")) sb.append("return (").append(retJava).append(") ");
-        sb.append(holder).append(".CALL.invokeExact(").append(String.join(", ", call)).append(");\n");
+        sb.append(holder).append(critical ? ".HANDLE" : ".CALL").append(".invokeExact(").append(String.join(", ", call)).append(");\n");
         sb.append("        } catch (Throwable t) {\n            throw new AssertionError(\"knot: downcall ").append(f.name)
           .append(" failed\", t);\n        }\n    }\n\n");
         return sb.toString();

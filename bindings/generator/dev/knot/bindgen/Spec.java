@@ -68,14 +68,24 @@ final class Func {
     final boolean errno;
     /** Also bind a variant taking pointer arguments as raw addresses ({@code long}), for callers that hold one. */
     final boolean raw;
+    /**
+     * Also bind {@code NAME$critical}: raw addresses, no errno capture, linked with {@code Linker.Option.critical}
+     * (no thread-state transition), for per-event queries that return at once and never block.
+     */
+    final boolean critical;
     final String line;
 
     Func(String ret, String name, List<Param> params, boolean errno, String line) {
-        this(ret, name, params, errno, false, line);
+        this(ret, name, params, errno, false, false, line);
     }
 
     Func(String ret, String name, List<Param> params, boolean errno, boolean raw, String line) {
-        this.ret = ret; this.name = name; this.params = params; this.errno = errno; this.raw = raw; this.line = line;
+        this(ret, name, params, errno, raw, false, line);
+    }
+
+    Func(String ret, String name, List<Param> params, boolean errno, boolean raw, boolean critical, String line) {
+        this.ret = ret; this.name = name; this.params = params; this.errno = errno; this.raw = raw;
+        this.critical = critical; this.line = line;
     }
 
     boolean variadic() { return params.stream().anyMatch(p -> p.variadic); }
@@ -130,7 +140,7 @@ final class Spec {
         return new ArrayList<>(all);
     }
 
-    static final Pattern FUNC = Pattern.compile("func\\s+(.+?)\\s*\\b(\\w+)\\s*\\((.*)\\)((?:\\s*\\b(?:errno|raw)\\b)*)\\s*");
+    static final Pattern FUNC = Pattern.compile("func\\s+(.+?)\\s*\\b(\\w+)\\s*\\((.*)\\)((?:\\s*\\b(?:errno|raw|critical)\\b)*)\\s*");
 
     static Spec parse(Path path) throws IOException {
         Spec s = new Spec();
@@ -214,7 +224,7 @@ final class Spec {
         }
         List<String> flags = List.of(m.group(4).strip().split("\\s+"));
         return new Func(m.group(1).strip(), m.group(2), params, flags.contains("errno"), flags.contains("raw"),
-                line.substring(4, line.lastIndexOf(')') + 1).strip());
+                flags.contains("critical"), line.substring(4, line.lastIndexOf(')') + 1).strip());
     }
 
     static boolean isTypeWord(String w) {

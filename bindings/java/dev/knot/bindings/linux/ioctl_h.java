@@ -76,4 +76,22 @@ public final class ioctl_h {
     public static MemorySegment ioctl$address() {
         return Abi.symbol("ioctl");
     }
+
+    private static final class ioctl$critical$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("ioctl", DESC, false, 2, true);
+    }
+
+    /**
+     * {@snippet lang=c : int ioctl(int fd, unsigned long request, ...void *arg) }
+     * <p>For calls that return at once and never block (a query such as FIONREAD): linked with {@code Linker.Option.critical(false)}, so the thread stays in Java state and a safepoint waits for the call; pointer arguments are raw addresses and errno is not captured, so on failure make the call again through {@code ioctl(callState, ...)} to learn why. No thread-state change, call-state slice or segment session is touched.
+     */
+    public static int ioctl$critical(int fd, long request, long arg) {
+        try {
+            return (int) ioctl$critical$.HANDLE.invokeExact(fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall ioctl failed", t);
+        }
+    }
+
 }

@@ -633,6 +633,24 @@ public final class socket_h {
     }
 
 
+    private static final class getsockopt$critical$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("getsockopt", DESC, false, -1, true);
+    }
+
+    /**
+     * {@snippet lang=c : int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen) }
+     * <p>For calls that return at once and never block (a query such as FIONREAD): linked with {@code Linker.Option.critical(false)}, so the thread stays in Java state and a safepoint waits for the call; pointer arguments are raw addresses and errno is not captured, so on failure make the call again through {@code getsockopt(callState, ...)} to learn why. No thread-state change, call-state slice or segment session is touched.
+     */
+    public static int getsockopt$critical(int fd, int level, int optname, long optval, long optlen) {
+        try {
+            return (int) getsockopt$critical$.HANDLE.invokeExact(fd, level, optname, optval, optlen);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall getsockopt failed", t);
+        }
+    }
+
+
     private static final class setsockopt$ {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Abi.downcall("setsockopt", DESC, true, -1);

@@ -75,10 +75,17 @@ public final class Abi {
      * in its own unit it is always scalar-replaced. The price is one indirect call per downcall.
      */
     static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic) {
+        return downcall(name, descriptor, errno, firstVariadic, false);
+    }
+
+    /** As above; {@code critical}: linked with {@code Linker.Option.critical(false)} (spec flag critical). */
+    static MethodHandle downcall(String name, FunctionDescriptor descriptor, boolean errno, int firstVariadic,
+                                 boolean critical) {
         MemorySegment address = symbol(name);
         List<Linker.Option> options = new java.util.ArrayList<>();
         if (errno) options.add(Linker.Option.captureCallState("errno"));
         if (firstVariadic >= 0) options.add(Linker.Option.firstVariadicArg(firstVariadic));
+        if (critical) options.add(Linker.Option.critical(false));
         return Linker.nativeLinker().downcallHandle(address, descriptor, options.toArray(Linker.Option[]::new));
     }
 }

@@ -28,6 +28,8 @@ final class Scratch {
     final MemorySegment clock = timespec.allocate(arena);
     final MemorySegment intArg = arena.allocate(ValueLayout.JAVA_INT);
     final MemorySegment lenArg = arena.allocate(ValueLayout.JAVA_INT);
+    /** The addresses of {@link #intArg} and {@link #lenArg}, for the critical downcalls (see Sys). */
+    final long intArgAddress = intArg.address(), lenArgAddress = lenArg.address();
     final MemorySegment longArg = arena.allocate(ValueLayout.JAVA_LONG);
     final MemorySegment tcpInfo = tcp_info.allocate(arena);
     final MemorySegment stat = dev.knot.bindings.linux.stat.allocate(arena);

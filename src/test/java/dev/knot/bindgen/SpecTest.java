@@ -99,7 +99,14 @@ class SpecTest {
         assertTrue(r.errno);
         assertTrue(r.raw);
         assertEquals("ssize_t recv(int fd, void *buf, size_t n, int flags)", r.line);
+        assertFalse(r.critical);
+        Func q = Spec.parseFunc("func int ioctl(int fd, unsigned long request, ...void *arg) errno critical", "x: ");
+        assertTrue(q.errno);
+        assertTrue(q.critical);
+        assertFalse(q.raw);
+        assertEquals(2, q.firstVariadic());
         assertThrows(Failure.class, () -> Spec.parseFunc("func int f(int a) errnoo", "x: "));
+        assertThrows(Failure.class, () -> Spec.parseFunc("func int f(int a) criticall", "x: "));
     }
 
     @Test
