@@ -334,4 +334,22 @@ public final class epoll_h {
         }
     }
 
+
+    private static final class epoll_pwait2$critical$ {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG);
+        static final MethodHandle HANDLE = Abi.downcall("epoll_pwait2", DESC, false, -1, true);
+    }
+
+    /**
+     * {@snippet lang=c : int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents, const struct timespec *timeout, const sigset_t *sigmask) }
+     * <p>For calls that return at once and never block (a query such as FIONREAD): linked with {@code Linker.Option.critical(false)}, so the thread stays in Java state and a safepoint waits for the call; pointer arguments are raw addresses and errno is not captured, so on failure make the call again through {@code epoll_pwait2(callState, ...)} to learn why. No thread-state change, call-state slice or segment session is touched.
+     */
+    public static int epoll_pwait2$critical(int epfd, long events, int maxevents, long timeout, long sigmask) {
+        try {
+            return (int) epoll_pwait2$critical$.HANDLE.invokeExact(epfd, events, maxevents, timeout, sigmask);
+        } catch (Throwable t) {
+            throw new AssertionError("knot: downcall epoll_pwait2 failed", t);
+        }
+    }
+
 }

@@ -157,6 +157,13 @@ final class Scan {
     }
 
     private int epollWait(int ep, MemorySegment buf, int max, long waitNanos, Scratch s) {
+        if (waitNanos == 0) {
+            // A poll that cannot sleep: the critical variant, as Sys's queries (the kernel only re-polls the ready
+            // list, at most max entries). A failure is made again through the capturing form to learn errno.
+            int r = epoll_h.epoll_pwait2$critical(ep, buf.address(), max, s.zeroTimeoutAddress, 0L);
+            if (r >= 0) return r;
+            return epoll_h.epoll_pwait2(s.callState, ep, buf, max, s.zeroTimeout, MemorySegment.NULL);
+        }
         if (waitNanos < 0) return epoll_h.epoll_pwait2(s.callState, ep, buf, max, MemorySegment.NULL, MemorySegment.NULL);
         timespec.tv_sec(s.timeout, waitNanos / 1_000_000_000L);
         timespec.tv_nsec(s.timeout, waitNanos % 1_000_000_000L);

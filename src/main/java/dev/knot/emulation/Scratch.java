@@ -24,6 +24,9 @@ final class Scratch {
     final MemorySegment callState = CallState.allocate(arena);
     final MemorySegment ctlEvent = epoll_event.allocate(arena);
     final MemorySegment timeout = timespec.allocate(arena);
+    /** A zero timespec, never written after it is made: the timeout of the polls that must not wait (see Scan). */
+    final MemorySegment zeroTimeout = timespec.allocate(arena);
+    final long zeroTimeoutAddress = zeroTimeout.address();
     final MemorySegment timerSpec = itimerspec.allocate(arena);
     final MemorySegment clock = timespec.allocate(arena);
     final MemorySegment intArg = arena.allocate(ValueLayout.JAVA_INT);
