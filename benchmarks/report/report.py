@@ -434,9 +434,8 @@ def build(raw, results_md, svg_path):
     w("- Sharing the machine: the numbers are only as good as the machine was quiet (load average at start above)."
       " Steal time (the hypervisor running other guests on our vCPUs, /proc/stat) is recorded for every load"
       " measurement; one above `loadtest.py --max-steal` (5% by default) is marked disturbed, left out of the medians"
-      " and run again, up to twice. So is one whose client rate fell more than `--max-slowdown` (15% by default)"
-      " below the best of the same server in the same scenario: on this VM whole rounds slow down by 20-45% with no"
-      " steal at all, and the client, which saturates its own core, shows it. Those reruns come after the rounds.")
+      " and run again, up to twice. `--max-slowdown P` (off by default) does the same, after the rounds, for one"
+      " whose client rate fell more than P% below the best of the same server in the same scenario.")
     w("")
     os.makedirs(os.path.dirname(os.path.abspath(results_md)), exist_ok=True)
     kept = kept_sections(results_md)
