@@ -308,9 +308,7 @@ def warm_wrk(prefix, suffix, warmup, runs=2):
     """
     if warmup <= 0:
         return
-    first = max(1, round(warmup) - 1)
-    if runs == 1:
-        first = max(1, round(warmup))
+    first = max(1, round(warmup) - (1 if runs > 1 else 0))
     for seconds in ((first, 1) if warmup >= 2 and runs > 1 else (first,)):
         subprocess.run(prefix + [f"-d{seconds}s"] + suffix, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=True)
@@ -399,14 +397,13 @@ def slow_rounds(records, max_slowdown, retries):
     whose three rounds were all in slow phases was never flagged. The reference is each server's own best, so this
     becomes a best-of-several for some servers only. A sound check needs a reference that does not depend on which
     server ran."""
+    kept = [r for r in records if "error" not in r and not r.get("disturbed") and r.get("rps")]
     best = {}
-    for r in records:
-        if "error" not in r and not r.get("disturbed") and r.get("rps"):
-            key = (r["scenario"], r["server"])
-            best[key] = max(best.get(key, 0), r["rps"])
-    return [r for r in records
-            if "error" not in r and not r.get("disturbed") and r.get("rps") and r["attempt"] < retries
-            and r["rps"] < (1 - max_slowdown / 100.0) * best[(r["scenario"], r["server"])]]
+    for r in kept:
+        key = (r["scenario"], r["server"])
+        best[key] = max(best.get(key, 0), r["rps"])
+    return [r for r in kept
+            if r["attempt"] < retries and r["rps"] < (1 - max_slowdown / 100.0) * best[(r["scenario"], r["server"])]]
 
 
 def main():
@@ -439,7 +436,7 @@ def main():
     scenarios = a.scenarios.split(",")
     path = os.path.join(a.out, "load.jsonl")
     # Records from earlier runs into the same directory (scripts/bench runs this twice) stay as they are; this run's
-    # are appended as they come, and rewritten at the end with the marks the rate check adds.
+    # are appended as they come, and rewritten at the end with the marks added after they were written.
     start = os.path.getsize(path) if os.path.exists(path) else 0
     records = []
     port = a.port
