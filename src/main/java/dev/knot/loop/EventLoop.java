@@ -21,8 +21,8 @@ import java.util.function.Consumer;
  * thread may feed, and timers with nanosecond deadlines, all driven by one kevent call per iteration.
  *
  * <p>One iteration: run the timers that are due, apply pending interest changes and wait (until the next timer,
- * or not at all when tasks are queued) in a single kevent call, dispatch every ready key, then run the queued tasks.
- * Dispatching and task running allocate nothing.
+ * or not at all when tasks are queued) in a single kevent call, dispatch every ready key (between the two calls of
+ * each {@link RoundHook}), then run the queued tasks. Dispatching and task running allocate nothing.
  *
  * <p><b>Threading:</b> {@link #run()} runs the loop on the calling thread (or {@link #start(String)} on a new
  * one). {@link #register}, {@link Key} methods and handlers belong to that thread; {@link #execute},
@@ -48,6 +48,38 @@ public final class EventLoop implements Executor, AutoCloseable {
         void ready(Key key) throws Exception;
     }
 
+    /**
+     * Work done once per iteration around the dispatch of its ready keys: what a server batches across its
+     * connections (reads of every readable socket before their handlers run, writes of every answer after) goes to
+     * the kernel in one system call instead of one per connection.
+     *
+     * <p><b>Threading:</b> both methods run on the loop thread. <b>Errors:</b> an exception from either goes to the
+     * loop's error handler; the dispatch (or the next hook) runs regardless.
+     */
+    public interface RoundHook {
+        /**
+         * The select has returned and its ready keys ({@link Selector#readyKey}) are about to be handed out.
+         *
+         * @param selector the loop's selector, holding this iteration's ready keys
+         * @throws Exception anything; the loop passes it to its error handler
+         */
+        default void beforeDispatch(Selector selector) throws Exception {}
+
+        /**
+         * Every ready key of this iteration has been handed out; the queued tasks have not run yet.
+         *
+         * @throws Exception anything; the loop passes it to its error handler
+         */
+        default void afterDispatch() throws Exception {}
+
+        /**
+         * The loop has stopped and closed what it owns: release what the hook holds. The loop forgets the hook.
+         *
+         * @throws Exception anything; the loop passes it to its error handler
+         */
+        default void loopTerminated() throws Exception {}
+    }
+
     private static final int RUNNING = 0, SHUTTING_DOWN = 1, STOPPING_NOW = 2, TERMINATED = 3;
 
     private final Selector selector;
@@ -65,6 +97,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     // Metrics (written by the loop thread; read racily by metrics()).
     private long iterations, tasksRun, timersFired, maxTimerLag, totalTimerLag, busyNanos;
     private boolean warmStarted;                         // loop thread only
+    private RoundHook[] hooks = new RoundHook[0];        // loop thread only
 
     private record Registration(Handler handler, AutoCloseable owned) {}
 
@@ -209,6 +242,43 @@ public final class EventLoop implements Executor, AutoCloseable {
         return selector.watch(ident, filter, flags, fflags, data, new Registration(Objects.requireNonNull(handler), null));
     }
 
+    /**
+     * Runs {@code hook} around every later iteration's dispatch, after the hooks added before it.
+     *
+     * @param hook what to run; the caller keeps it, the loop holds it until {@link #removeRoundHook}
+     * @throws IllegalStateException off the loop thread (once it runs) or after shutdown
+     */
+    public void addRoundHook(RoundHook hook) {
+        Objects.requireNonNull(hook, "hook");
+        checkLoopThread();
+        RoundHook[] h = java.util.Arrays.copyOf(hooks, hooks.length + 1);
+        h[hooks.length] = hook;
+        hooks = h;
+    }
+
+    /**
+     * Stops running {@code hook}; nothing if it was not added.
+     *
+     * @param hook a hook given to {@link #addRoundHook}
+     * @throws IllegalStateException off the loop thread (once it runs)
+     */
+    public void removeRoundHook(RoundHook hook) {
+        Thread t = thread;
+        if (t != null && t != Thread.currentThread()) throw new IllegalStateException("remove a round hook on the loop thread (" + t.getName() + ")");
+        List<RoundHook> h = new ArrayList<>(List.of(hooks));
+        if (h.remove(hook)) hooks = h.toArray(new RoundHook[0]);
+    }
+
+    /**
+     * The handler a key was registered (or {@link #attach attached}) with on this loop.
+     *
+     * @param key a key of this loop's selector
+     * @return its handler, or null if it has none (a key restored from a snapshot that nothing attached)
+     */
+    public Handler handler(Key key) {
+        return key.attachment() instanceof Registration r ? r.handler : null;
+    }
+
     private void checkLoopThread() {
         Thread t = thread;
         if (t != null && t != Thread.currentThread()) {
@@ -313,11 +383,25 @@ public final class EventLoop implements Executor, AutoCloseable {
         try {
             loop();
         } finally {
-            closeOwned();
-            selector.close();
-            state.set(TERMINATED);
-            terminated.countDown();
+            terminate();
         }
+    }
+
+    /** Closes what the loop owns, tells the round hooks, closes the selector: the loop's last act. */
+    private void terminate() {
+        closeOwned();
+        RoundHook[] h = hooks;
+        hooks = new RoundHook[0];
+        for (RoundHook hook : h) {
+            try {
+                hook.loopTerminated();
+            } catch (Throwable t) {
+                error(t);
+            }
+        }
+        selector.close();
+        state.set(TERMINATED);
+        terminated.countDown();
     }
 
     private void loop() {
@@ -348,7 +432,22 @@ public final class EventLoop implements Executor, AutoCloseable {
                 sleepAfterFailure();
             }
             long t0 = System.nanoTime();
+            RoundHook[] h = hooks;
+            for (RoundHook hook : h) {
+                try {
+                    hook.beforeDispatch(selector);
+                } catch (Throwable t) {
+                    error(t);
+                }
+            }
             dispatch();
+            for (RoundHook hook : h) {
+                try {
+                    hook.afterDispatch();
+                } catch (Throwable t) {
+                    error(t);
+                }
+            }
             runTasks();
             busyNanos += System.nanoTime() - t0;
             iterations++;
@@ -505,10 +604,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             synchronized (this) {
                 if (thread == null) {
                     thread = Thread.currentThread();
-                    closeOwned();
-                    selector.close();
-                    state.set(TERMINATED);
-                    terminated.countDown();
+                    terminate();
                     return;
                 }
             }

@@ -306,4 +306,80 @@ class EventLoopTest {
         loop.close();
         pair[1].close();
     }
+
+    @Test
+    @Timeout(30)
+    void roundHooksRunAroundTheDispatchInOrderSurviveTheirErrorsAndHearOfTermination() throws Exception {
+        EventLoop loop = EventLoop.open();
+        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        loop.onError(errors::add);
+        List<String> trace = java.util.Collections.synchronizedList(new ArrayList<>());
+        dev.knot.net.StreamSocket[] pair = dev.knot.net.StreamSocket.pair();
+        CountDownLatch handled = new CountDownLatch(1), terminated = new CountDownLatch(2);
+        EventLoop.RoundHook first = new EventLoop.RoundHook() {
+            @Override
+            public void beforeDispatch(Selector selector) {
+                // A hook sees the ready keys and their handlers before the dispatch hands them out.
+                for (int i = 0; i < selector.readyCount(); i++) {
+                    Key k = selector.readyKey(i);
+                    if (k.fd() == pair[0].fd()) trace.add("before " + (loop.handler(k) != null));
+                }
+            }
+
+            @Override
+            public void afterDispatch() {
+                if (!trace.isEmpty() && !trace.getLast().startsWith("after")) trace.add("after");
+                throw new IllegalStateException("a failing hook");
+            }
+
+            @Override
+            public void loopTerminated() {
+                terminated.countDown();
+            }
+        };
+        EventLoop.RoundHook second = new EventLoop.RoundHook() {
+            @Override
+            public void afterDispatch() {
+                if (!trace.isEmpty() && trace.getLast().equals("after")) trace.add("second after");
+            }
+
+            @Override
+            public void loopTerminated() {
+                terminated.countDown();
+            }
+        };
+        EventLoop.RoundHook removed = new EventLoop.RoundHook() {
+            @Override
+            public void beforeDispatch(Selector selector) {
+                trace.add("removed hook ran");
+            }
+        };
+        CountDownLatch registered = new CountDownLatch(1);
+        loop.execute(() -> {
+            loop.addRoundHook(first);
+            loop.addRoundHook(second);
+            loop.addRoundHook(removed);
+            loop.removeRoundHook(removed);
+            loop.register(pair[0], Selector.OP_READ, k -> {
+                pair[0].read(java.lang.foreign.Arena.ofAuto().allocate(64));
+                trace.add("ready");
+                handled.countDown();
+            });
+            registered.countDown();
+        });
+        loop.start("hooks");
+        assertTrue(registered.await(5, TimeUnit.SECONDS));
+        assertThrows(IllegalStateException.class, () -> loop.addRoundHook(second), "hooks are added on the loop thread");
+        pair[1].write(java.lang.foreign.Arena.ofAuto().allocateFrom("x"));
+        assertTrue(handled.await(5, TimeUnit.SECONDS));
+        CountDownLatch round = new CountDownLatch(1);
+        loop.execute(round::countDown);                // tasks run after the round's afterDispatch
+        assertTrue(round.await(5, TimeUnit.SECONDS));
+        assertEquals(List.of("before true", "ready", "after", "second after"), List.copyOf(trace).subList(0, 4));
+        assertFalse(trace.contains("removed hook ran"));
+        assertTrue(errors.stream().anyMatch(t -> "a failing hook".equals(t.getMessage())), "a hook's error goes to the error handler");
+        loop.close();
+        assertTrue(terminated.await(5, TimeUnit.SECONDS), "every hook hears the loop terminate");
+        pair[1].close();
+    }
 }
