@@ -41,6 +41,8 @@ SERVERS = {
     },
     "http": {
         "knot": "dev.knot.examples.http.HttpServer",
+        # The example with its batched socket I/O turned off: one read and one write system call per connection.
+        "knot-direct": "-Dknot.http.batch=false dev.knot.examples.http.HttpServer",
         "nio": "dev.knot.bench.servers.NioHttpServer",
         "netty": "dev.knot.bench.servers.NettyHttpServer",
         "netty-knot": "dev.knot.bench.servers.NettyHttpServer knot",

@@ -141,6 +141,36 @@ class HttpServerTest {
     }
 
     @Test
+    void theKeptAliveHelloCarriesTheCurrentDateAndTheSameBytesAsTheOtherRoutes() throws Exception {
+        // The kept-alive /plaintext answer is pre-rendered with its Date: it must move with the clock, and be the bytes
+        // the piecewise path renders (the one a closing answer takes, which adds only Connection: close).
+        java.time.format.DateTimeFormatter http = java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME;
+        String one = "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n";
+        String first = exchange(one + one + one, false);
+        String date = header(first, "Date");
+        long skew = Math.abs(java.time.Duration.between(java.time.ZonedDateTime.parse(date, http), java.time.ZonedDateTime.now()).toSeconds());
+        assertTrue(skew <= 2, "Date " + date + " is " + skew + " s off the clock");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        String later = date;
+        while (later.equals(date) && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000_000);
+            later = header(exchange(one + one + one, false), "Date");
+        }
+        assertTrue(!later.equals(date), "the Date header stayed " + date + " for 5 s");
+        String piecewise = exchange("GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true)
+                .replace("\r\nConnection: close", "");
+        String a = first.substring(0, first.indexOf("Hello, World!") + 13).replace(date, "D");
+        String b = piecewise.substring(0, piecewise.indexOf("Hello, World!") + 13).replaceAll("Date: [^\r]*", "Date: D");
+        assertEquals(b, a);
+    }
+
+    private static String header(String response, String name) {
+        int at = response.indexOf("\r\n" + name + ": ");
+        assertTrue(at >= 0, "no " + name + " in " + response);
+        return response.substring(at + name.length() + 4, response.indexOf("\r\n", at + 2));
+    }
+
+    @Test
     void malformedRequestsGet400AndTheConnectionCloses() throws Exception {
         for (String bad : new String[] {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/1.1\r\nNo-Colon\r\n\r\n",
             "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",

@@ -31,6 +31,9 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler, Ru
     private boolean closed;
     private boolean waiting;                    // a /sleep answer is pending: later requests wait their turn
     private boolean bodyPending;                 // parse stopped inside a body, not a head
+    private boolean preReadPending;              // BatchedIo read for the next ready(): preReadResult or preReadError
+    private int preReadResult;
+    private IOException preReadError;
     private byte phase;
     private long requestsAnswered;
     private final TimeoutWheel.Timeout timeout;
@@ -135,27 +138,98 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler, Ru
             }
         }
         // One read per readiness: READ is level-triggered, so what is left is reported again, and reading until
-        // the socket would block costs every request one more recv that returns nothing.
-        if (k.isReadable() && canRead() && haveRoom()) {
-            // recv needs native memory: it lands in the server's one staging segment and moves to `in` at once
-            // (the parser reads byte by byte, and an array read is a plain load where a segment read also checks
-            // bounds and the arena's liveness).
-            MemorySegment staging = server.staging;
-            int n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
+        // the socket would block costs every request one more recv that returns nothing. The read may have been made
+        // already, batched with the other ready connections' (BatchedIo): then its bytes are in `in`.
+        boolean pre = preReadPending;
+        if (pre || (k.isReadable() && canRead() && haveRoom())) {
+            int n;
+            if (pre) {
+                preReadPending = false;
+                IOException e = preReadError;
+                if (e != null) {
+                    preReadError = null;
+                    throw e;
+                }
+                n = preReadResult;
+            } else {
+                // recv needs native memory: it lands in the server's one staging segment and moves to `in` at once
+                // (the parser reads byte by byte, and an array read is a plain load where a segment read also
+                // checks bounds and the arena's liveness).
+                MemorySegment staging = server.staging;
+                n = socket.read(staging, 0, Math.min(staging.byteSize(), in.length - inEnd));
+                if (n > 0) {
+                    MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, in, inEnd, n);
+                    inEnd += n;
+                }
+            }
             if (n < 0) {
                 // The client is done sending: answer what is complete, then close.
                 closeAfterWrite = true;
             } else if (n > 0) {
-                MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, in, inEnd, n);
-                inEnd += n;
                 parse();
             }
             releaseInputIfEmpty();
+            BatchedIo io = server.io;
+            if (outStart != outEnd && io != null && io.queueWrite(this, out.address() + outStart, outEnd - outStart)) {
+                track(n > 0);
+                return;                                  // written() goes on once the iteration's answers went out
+            }
             boolean flushed = flush();
             track(n > 0);
             if (!flushed) return;
         }
         if (done()) close();
+    }
+
+    /**
+     * Whether {@link #ready} would read now with these ready ops (and nothing to flush first): then its read may be
+     * batched with the other ready connections'. Borrows the input buffer the read will fill.
+     */
+    boolean wouldRead(Key k) {
+        int ops = k.readyOps();
+        if ((ops & Key.ERROR) != 0 || k.isWritable() || !k.isReadable() || closed || preReadPending) return false;
+        return canRead() && haveRoom();
+    }
+
+    /** At most this many bytes for the batched read: as many as the direct read would take. */
+    int readLength(long slotSize) {
+        return (int) Math.min(slotSize, in.length - inEnd);
+    }
+
+    /** The batched read's result ({@link StreamSocket#read} counts): its bytes move to {@code in}, and {@link #ready} parses them. */
+    void preRead(MemorySegment slots, long offset, int n) {
+        if (n > 0) {
+            MemorySegment.copy(slots, ValueLayout.JAVA_BYTE, offset, in, inEnd, n);
+            inEnd += n;
+        }
+        preReadResult = n;
+        preReadPending = true;
+    }
+
+    /** The batched read failed: {@link #ready} throws it, as it would have thrown the direct read's. */
+    void preReadFailed(IOException e) {
+        preReadError = e;
+        preReadPending = true;
+    }
+
+    /**
+     * The batched write of the answers queued in {@link #ready} took {@code n} bytes: what is left goes directly, and
+     * the connection goes on as after a direct {@link #flush}.
+     */
+    void written(long n) throws IOException {
+        if (closed) return;
+        outStart += (int) n;
+        boolean flushed = flush();
+        track(true);
+        if (flushed && done()) close();
+    }
+
+    HttpServer server() {
+        return server;
+    }
+
+    StreamSocket socket() {
+        return socket;
     }
 
     /** Nothing is owed and nothing more is wanted: the client is done, or the server drains and this one is idle. */
@@ -277,7 +351,17 @@ final class Connection implements Pollable, AutoCloseable, EventLoop.Handler, Ru
 
     private void respond(Request r, int bodyStart, int bodyLen) {
         switch (r.route) {
-            case Request.ROUTE_HELLO -> appendResponse(Responses.OK_TEXT, r.head ? null : HttpServer.HELLO, 0, HttpServer.HELLO.length);
+            case Request.ROUTE_HELLO -> {
+                if (r.head || closeAfterWrite) {
+                    appendResponse(Responses.OK_TEXT, r.head ? null : HttpServer.HELLO, 0, HttpServer.HELLO.length);
+                } else {
+                    MemorySegment hello = server.hello;
+                    int n = (int) hello.byteSize();
+                    ensureOut(n);
+                    MemorySegment.copy(hello, 0, out, outEnd, n);
+                    outEnd += n;
+                }
+            }
             case Request.ROUTE_ECHO -> appendResponse(Responses.OK_OCTETS, r.head ? null : in, bodyStart, bodyLen);
             default -> appendResponse(Responses.NOT_FOUND, null, 0, 0);
         }
