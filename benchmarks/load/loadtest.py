@@ -27,6 +27,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = {
     "echo": {
         "knot": "dev.knot.examples.EchoServer",
+        # The example with its connections' batched socket I/O turned off: a read and a write per message.
+        "knot-direct": "-Dknot.net.batch=false dev.knot.examples.EchoServer",
         "nio": "dev.knot.bench.servers.NioEchoServer",
         "netty": "dev.knot.bench.servers.NettyEchoServer",
         # The same Netty server on each Netty transport (scripts/bench --netty): Knot's, native epoll, io_uring, NIO.

@@ -138,6 +138,13 @@ public final class Connection {
     private boolean writable = true, readingPaused, inputEnded;
     private int state = OPEN;
     private Object attachment;
+    // Batched I/O (IoRound, where the loop has it): a read made for this connection before the dispatch, and whether
+    // the queue waits for the iteration's batched write.
+    private final IoRound round;
+    private MemorySegment preRead;
+    private int preReadBytes;
+    private IOException preReadError;
+    private boolean writeHeld;
 
     private Connection(EventLoop loop, StreamSocket socket, Handler handler, Options options, BufferPool pool) {
         this.loop = loop;
@@ -147,6 +154,7 @@ public final class Connection {
         this.bufferSize = pool.bufferSize();
         this.high = options.highWaterMark();
         this.low = options.lowWaterMark();
+        this.round = IoRound.of(loop);
         Owned owned = new Owned();
         this.key = loop.register(owned, Selector.OP_READ, owned);
     }
@@ -197,6 +205,13 @@ public final class Connection {
         long len = src.byteSize();
         if (len == 0) return writable;
         boolean wasEmpty = queueEmpty();
+        if (writeHeld || (wasEmpty && round != null && round.holdWrite(this))) {
+            // Written with the other connections' answers once the dispatch is over: one system call for them all.
+            writeHeld = true;
+            enqueue(src);
+            if (writable && pending > high) setWritable(false);
+            return writable;
+        }
         if (wasEmpty && src.isNative()) {
             int n;
             try {
@@ -327,18 +342,34 @@ public final class Connection {
 
     private void ready() {
         if (state == CLOSED) return;
-        if (key.isWritable() || (key.readyOps() & Key.WRITE_EOF) != 0) {
-            flush();
-            if (state == CLOSED) return;
+        if (preRead != null || preReadError != null) {
+            takePreRead();                               // made in this iteration's batch, under the same conditions
+        } else {
+            if (key.isWritable() || (key.readyOps() & Key.WRITE_EOF) != 0) {
+                flush();
+                if (state == CLOSED) return;
+            }
+            if (key.isReadable() && !readingPaused && !inputEnded && state == OPEN) read();
         }
-        if (key.isReadable() && !readingPaused && !inputEnded && state == OPEN) read();
         if (state != CLOSED) updateInterest();
     }
 
     private void read() {
         MemorySegment buf = pool.borrow();
+        int n;
         try {
-            int n = socket.read(buf);
+            n = socket.read(buf);
+        } catch (IOException e) {
+            pool.release(buf);
+            fail(e);
+            return;
+        }
+        deliver(buf, n);
+    }
+
+    /** Hands {@code n} bytes read into {@code buf} (or the end of input, or nothing) to the handler; gives {@code buf} back. */
+    private void deliver(MemorySegment buf, int n) {
+        try {
             if (n > 0) {
                 handler.onData(this, buf.asSlice(0, n));
             } else if (n < 0) {
@@ -355,6 +386,84 @@ public final class Connection {
         }
     }
 
+    /**
+     * Whether {@link #ready} would make just a read with these ready ops: then that read may go into the iteration's
+     * batch ({@link IoRound}).
+     */
+    boolean wouldRead(Key k) {
+        if (state != OPEN || readingPaused || inputEnded || preRead != null || preReadError != null) return false;
+        return k.isReadable() && !k.isWritable() && (k.readyOps() & (Key.WRITE_EOF | Key.ERROR)) == 0;
+    }
+
+    /** The buffer the batched read fills: borrowed now, given back once the handler had its bytes. */
+    MemorySegment borrowPreRead() {
+        return preRead = pool.borrow();
+    }
+
+    /** The batched read's outcome, as {@link StreamSocket#read} counts it. */
+    void preRead(int n) {
+        preReadBytes = n;
+    }
+
+    /** The batched read failed: {@link #ready} fails the connection as the direct read would have. */
+    void preReadFailed(IOException e) {
+        pool.release(preRead);
+        preRead = null;
+        preReadError = e;
+    }
+
+    private void takePreRead() {
+        MemorySegment buf = preRead;
+        IOException e = preReadError;
+        preRead = null;
+        preReadError = null;
+        if (e != null) {
+            fail(e);
+        } else {
+            deliver(buf, preReadBytes);
+        }
+    }
+
+    /**
+     * Puts the held queue's first buffers into {@code batch} as one gathering write.
+     *
+     * @return the operation's index, or -1 if there is nothing to write (closed, or the queue went out meanwhile)
+     */
+    int queueHeldWrite(SocketBatch batch) {
+        if (state == CLOSED || queueEmpty()) {
+            writeHeld = false;
+            return -1;
+        }
+        IoVecArray iov = batch.iovecs();
+        int base = batch.iovBase(), count = 0, last = queue.size() - 1;
+        for (MemorySegment b : queue) {
+            int start = count == 0 ? headStart : 0;
+            int end = count == last ? tailEnd : bufferSize;
+            iov.set(base + count, b.address() + start, end - start);
+            if (++count == SocketBatch.IOV_PER_WRITE) break;
+        }
+        return batch.writev(socket, count);
+    }
+
+    /** The batched write took {@code n} bytes: the rest waits for WRITE readiness, as after a short direct write. */
+    void heldWriteDone(long n) {
+        writeHeld = false;
+        if (state == CLOSED) return;
+        if (n > 0) consume(n);
+        if (queueEmpty() && state == CLOSING) {
+            closeNow(inputEnded ? CloseReason.PEER_CLOSED : CloseReason.LOCAL, null);
+            return;
+        }
+        if (!writable && pending <= low && state == OPEN) setWritable(true);
+        updateInterest();
+    }
+
+    /** The batched write failed: as a failed direct write. */
+    void heldWriteFailed(IOException e) {
+        writeHeld = false;
+        fail(e);
+    }
+
     private void setWritable(boolean on) {
         writable = on;
         try {
@@ -368,7 +477,7 @@ public final class Connection {
     private void updateInterest() {
         if (state == CLOSED || !key.isValid()) return;
         int want = (state == OPEN && !readingPaused && !inputEnded ? Selector.OP_READ : 0)
-                | (queueEmpty() ? 0 : Selector.OP_WRITE);
+                | (queueEmpty() || writeHeld ? 0 : Selector.OP_WRITE);
         if (key.interest() != want) key.interest(want);
     }
 
@@ -442,6 +551,10 @@ public final class Connection {
         if (state == CLOSED) return;
         state = CLOSED;
         while (!queueEmpty()) pool.release(queue.pollFirst());
+        if (preRead != null) {
+            pool.release(preRead);
+            preRead = null;
+        }
         pending = 0;
         if (key.isValid()) key.cancelForClose();
         try {
@@ -487,7 +600,12 @@ public final class Connection {
     }
 
     /** What the loop owns (on its shutdown it closes the connection at once) and its handler. */
-    private final class Owned implements Pollable, AutoCloseable, EventLoop.Handler {
+    final class Owned implements Pollable, AutoCloseable, EventLoop.Handler {
+        /** {@return the connection this is the loop's handle of} */
+        Connection connection() {
+            return Connection.this;
+        }
+
         @Override
         public void ready(Key k) {
             Connection.this.ready();

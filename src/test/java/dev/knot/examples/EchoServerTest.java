@@ -23,6 +23,7 @@ class EchoServerTest {
     @Timeout(180)
     void thousandConcurrentConnectionsWithRandomSizesAllGetExactEchoes() throws Exception {
         ChildJvm.warmUp();
+        dev.knot.testing.Rings.warmPool();
         List<Integer> fdsBefore = Fds.openDescriptors();
         EventLoop loop = EventLoop.open();
         AtomicReference<EchoServer> server = new AtomicReference<>();

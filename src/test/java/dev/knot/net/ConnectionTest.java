@@ -45,9 +45,13 @@ class ConnectionTest {
     private final AtomicReference<Throwable> loopErrors = new AtomicReference<>();
     private java.util.List<Integer> fdsBefore;
 
-    /** The JDK's socket code keeps a descriptor of its own from its first connection on: open it before counting. */
+    /**
+     * The JDK's socket code keeps a descriptor of its own from its first connection on, and Knot's ring pool its rings:
+     * open them before counting.
+     */
     @BeforeAll
     static void warmUpJdkSockets() throws Exception {
+        dev.knot.testing.Rings.warmPool();
         try (ListenSocket l = ListenSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
              Socket s = new Socket(InetAddress.getLoopbackAddress(), l.port())) {
             StreamSocket a = null;

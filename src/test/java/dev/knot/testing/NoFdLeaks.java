@@ -16,8 +16,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * Fails a test class that leaves descriptors open: compares /proc/self/fd before and after the class. Descriptors
  * the JVM opens lazily for itself and keeps (jar files of the class path, the JDK's modules image, the random devices
- * of SecureRandom, which File.createTempFile uses) are not counted, and the first ring of Knot's io_uring pool is opened
- * before the count.
+ * of SecureRandom, which File.createTempFile uses) are not counted, and the rings of Knot's io_uring pool are opened
+ * before the count ({@link Rings}).
  */
 public final class NoFdLeaks implements BeforeAllCallback, AfterAllCallback {
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(NoFdLeaks.class);
@@ -40,8 +40,8 @@ public final class NoFdLeaks implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        // Knot's pool of io_uring rings opens its first ring once per process and keeps it: open it before counting.
-        if (dev.knot.sys.Platform.CURRENT == dev.knot.sys.Platform.LINUX) dev.knot.system.Uring.available();
+        // Knot's pool of io_uring rings opens its rings once per process and keeps them: open them before counting.
+        Rings.warmPool();
         context.getStore(NS).put("fds", snapshot());
     }
 
