@@ -49,24 +49,33 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Work done once per iteration around the dispatch of its ready keys: what a server batches across its
-     * connections (reads of every readable socket before their handlers run, writes of every answer after) goes to
-     * the kernel in one system call instead of one per connection.
+     * Work done around the dispatch of an iteration's ready keys: what a server batches across its connections
+     * (reads of every readable socket before their handlers run, writes of every answer after) goes to the kernel in
+     * one system call instead of one per connection. The ready keys are handed out in runs: before each run every
+     * hook sees its keys and may end it sooner (the loop takes the shortest, at least one key), so that a batch's
+     * first answers do not wait for hundreds of handlers; after each run every hook hears that it is over. An
+     * iteration without ready keys calls neither.
      *
-     * <p><b>Threading:</b> both methods run on the loop thread. <b>Errors:</b> an exception from either goes to the
-     * loop's error handler; the dispatch (or the next hook) runs regardless.
+     * <p><b>Threading:</b> the loop thread. <b>Errors:</b> an exception from a hook goes to the loop's error handler;
+     * the dispatch (or the next hook) runs regardless.
      */
     public interface RoundHook {
         /**
-         * The select has returned and its ready keys ({@link Selector#readyKey}) are about to be handed out.
+         * The ready keys {@code from} to {@code to - 1} ({@link Selector#readyKey}) are about to be handed out.
          *
          * @param selector the loop's selector, holding this iteration's ready keys
-         * @throws Exception anything; the loop passes it to its error handler
+         * @param from the first key of the run
+         * @param to the end of the run the loop proposes
+         * @return where this hook wants the run to end, {@code from + 1} to {@code to} (the loop clamps it)
+         * @throws Exception anything; the loop passes it to its error handler and keeps the run as proposed
          */
-        default void beforeDispatch(Selector selector) throws Exception {}
+        default int beforeDispatch(Selector selector, int from, int to) throws Exception {
+            return to;
+        }
 
         /**
-         * Every ready key of this iteration has been handed out; the queued tasks have not run yet.
+         * The run of keys announced by the last {@link #beforeDispatch} has been handed out; the queued tasks have not
+         * run yet.
          *
          * @throws Exception anything; the loop passes it to its error handler
          */
@@ -433,19 +442,28 @@ public final class EventLoop implements Executor, AutoCloseable {
             }
             long t0 = System.nanoTime();
             RoundHook[] h = hooks;
-            for (RoundHook hook : h) {
-                try {
-                    hook.beforeDispatch(selector);
-                } catch (Throwable t) {
-                    error(t);
-                }
-            }
-            dispatch();
-            for (RoundHook hook : h) {
-                try {
-                    hook.afterDispatch();
-                } catch (Throwable t) {
-                    error(t);
+            int n = selector.readyCount();
+            if (h.length == 0) {
+                dispatch(0, n);
+            } else {
+                for (int from = 0; from < n; ) {
+                    int to = n;
+                    for (RoundHook hook : h) {
+                        try {
+                            to = Math.clamp(hook.beforeDispatch(selector, from, to), from + 1, to);
+                        } catch (Throwable t) {
+                            error(t);
+                        }
+                    }
+                    dispatch(from, to);
+                    for (RoundHook hook : h) {
+                        try {
+                            hook.afterDispatch();
+                        } catch (Throwable t) {
+                            error(t);
+                        }
+                    }
+                    from = to;
                 }
             }
             runTasks();
@@ -454,9 +472,8 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    private void dispatch() {
-        int n = selector.readyCount();
-        for (int i = 0; i < n; i++) {
+    private void dispatch(int from, int to) {
+        for (int i = from; i < to; i++) {
             Key k = selector.readyKey(i);
             if (!k.isValid()) continue;
             if (!(k.attachment() instanceof Registration r)) {

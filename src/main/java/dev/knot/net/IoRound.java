@@ -75,9 +75,14 @@ final class IoRound implements EventLoop.RoundHook {
     }
 
     @Override
-    public void beforeDispatch(Selector selector) {
-        int n = selector.readyCount(), found = 0;
-        for (int i = 0; i < n && found < readers.length; i++) {
+    public int beforeDispatch(Selector selector, int from, int to) {
+        // A run ends where the batch is full: the ready keys after it make the next run, batched in turn.
+        int found = 0, end = to, limit = readers.length;
+        for (int i = from; i < to; i++) {
+            if (found == limit) {
+                end = i;
+                break;
+            }
             Key k = selector.readyKey(i);
             if (k.isValid() && loop.handler(k) instanceof Connection.Owned o && o.connection().wouldRead(k)) {
                 readers[found++] = o.connection();
@@ -86,7 +91,7 @@ final class IoRound implements EventLoop.RoundHook {
         holding = found >= 2;
         if (!holding) {
             if (found == 1) readers[0] = null;       // alone, it reads directly in its handler
-            return;
+            return end;
         }
         for (int j = 0; j < found; j++) {
             Connection c = readers[j];
@@ -105,6 +110,7 @@ final class IoRound implements EventLoop.RoundHook {
             }
         }
         batch.clear();
+        return end;
     }
 
     /**

@@ -318,12 +318,13 @@ class EventLoopTest {
         CountDownLatch handled = new CountDownLatch(1), terminated = new CountDownLatch(2);
         EventLoop.RoundHook first = new EventLoop.RoundHook() {
             @Override
-            public void beforeDispatch(Selector selector) {
+            public int beforeDispatch(Selector selector, int from, int to) {
                 // A hook sees the ready keys and their handlers before the dispatch hands them out.
-                for (int i = 0; i < selector.readyCount(); i++) {
+                for (int i = from; i < to; i++) {
                     Key k = selector.readyKey(i);
                     if (k.fd() == pair[0].fd()) trace.add("before " + (loop.handler(k) != null));
                 }
+                return to;
             }
 
             @Override
@@ -350,8 +351,9 @@ class EventLoopTest {
         };
         EventLoop.RoundHook removed = new EventLoop.RoundHook() {
             @Override
-            public void beforeDispatch(Selector selector) {
+            public int beforeDispatch(Selector selector, int from, int to) {
                 trace.add("removed hook ran");
+                return to;
             }
         };
         CountDownLatch registered = new CountDownLatch(1);
@@ -381,5 +383,63 @@ class EventLoopTest {
         loop.close();
         assertTrue(terminated.await(5, TimeUnit.SECONDS), "every hook hears the loop terminate");
         pair[1].close();
+    }
+
+    @Test
+    @Timeout(30)
+    void aHookThatEndsRunsEarlyGetsEveryReadyKeyInRunsOfItsLength() throws Exception {
+        EventLoop loop = EventLoop.open();
+        int pairs = 6;
+        dev.knot.net.StreamSocket[][] sockets = new dev.knot.net.StreamSocket[pairs][];
+        for (int i = 0; i < pairs; i++) sockets[i] = dev.knot.net.StreamSocket.pair();
+        AtomicInteger inRun = new AtomicInteger(), runs = new AtomicInteger(), handled = new AtomicInteger();
+        List<String> broken = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch all = new CountDownLatch(pairs);
+        loop.execute(() -> {
+            loop.addRoundHook(new EventLoop.RoundHook() {
+                @Override
+                public int beforeDispatch(Selector selector, int from, int to) {
+                    if (inRun.getAndSet(0) != 0) broken.add("a run began before the last one ended");
+                    inRun.set(-1);
+                    return Math.min(to, from + 2);       // runs of two keys
+                }
+
+                @Override
+                public void afterDispatch() {
+                    int n = -inRun.getAndSet(0) - 1;
+                    if (n < 1 || n > 2) broken.add("a run of " + n + " keys");
+                    runs.incrementAndGet();
+                }
+            });
+            for (dev.knot.net.StreamSocket[] p : sockets) {
+                loop.register(p[0], Selector.OP_READ, k -> {
+                    p[0].read(java.lang.foreign.Arena.ofAuto().allocate(64));
+                    inRun.decrementAndGet();
+                    handled.incrementAndGet();
+                    all.countDown();
+                });
+            }
+            // All six become ready before the next select: one iteration, three runs.
+            for (dev.knot.net.StreamSocket[] p : sockets) {
+                try {
+                    p[1].write(java.lang.foreign.Arena.ofAuto().allocateFrom("x"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+        loop.start("runs");
+        assertTrue(all.await(5, TimeUnit.SECONDS));
+        CountDownLatch round = new CountDownLatch(1);
+        loop.execute(round::countDown);
+        assertTrue(round.await(5, TimeUnit.SECONDS));
+        assertEquals(List.of(), List.copyOf(broken));
+        assertEquals(pairs, handled.get());
+        assertTrue(runs.get() >= pairs / 2, runs.get() + " runs for " + pairs + " keys in runs of two");
+        loop.close();
+        for (dev.knot.net.StreamSocket[] p : sockets) {
+            p[0].close();
+            p[1].close();
+        }
     }
 }

@@ -72,10 +72,15 @@ final class BatchedIo implements EventLoop.RoundHook {
     }
 
     @Override
-    public void beforeDispatch(Selector selector) {
+    public int beforeDispatch(Selector selector, int from, int to) {
         dispatching = true;
-        int n = selector.readyCount(), found = 0;
-        for (int i = 0; i < n && found < readers.length; i++) {
+        // A run ends where the batch is full: the ready keys after it make the next run, batched in turn.
+        int found = 0, end = to, limit = readers.length;
+        for (int i = from; i < to; i++) {
+            if (found == limit) {
+                end = i;
+                break;
+            }
             Key k = selector.readyKey(i);
             if (k.isValid() && loop.handler(k) instanceof Connection c && c.server() == server && c.wouldRead(k)) {
                 readers[found++] = c;
@@ -83,7 +88,7 @@ final class BatchedIo implements EventLoop.RoundHook {
         }
         if (found < 2) {
             readers[0] = null;                       // alone, it reads directly in its handler
-            return;
+            return end;
         }
         for (int j = 0; j < found; j++) {
             Connection c = readers[j];
@@ -101,6 +106,7 @@ final class BatchedIo implements EventLoop.RoundHook {
             }
         }
         batch.clear();
+        return end;
     }
 
     /**
