@@ -24,6 +24,12 @@ import java.util.Objects;
  * {@link Handler#onWritabilityChanged} with {@code false}); when it drains to the low water mark it becomes writable
  * again. A producer that stops writing while unwritable holds at most the high mark plus its last write.
  *
+ * <p><b>Batched I/O:</b> where io_uring runs socket I/O (Linux; not with {@code -Dknot.net.batch=false}), the
+ * connections of a loop that are ready together are read in one system call before their handlers run, and what
+ * those handlers write is queued and sent in one more once they have all returned. A write in {@code onData} then
+ * leaves when the run's handlers are done, not inside the call: a handler must not block its loop waiting for the
+ * peer's answer to it. Writes from tasks, timers and a lone ready connection are direct calls, as everywhere else.
+ *
  * <p><b>Reading:</b> each READ readiness makes one read into a buffer borrowed from the loop's
  * {@link BufferPool}, handed to {@link Handler#onData} and given back right after, so an idle connection holds no
  * buffer (neither does an empty write queue). {@link #pauseReading()} drops READ interest, {@link #resumeReading()}
