@@ -126,11 +126,35 @@ public final class io_uring_h {
     public static int IORING_OP_ASYNC_CANCEL() {
         return IORING_OP_ASYNC_CANCEL;
     }
+    /** {@code IORING_OP_URING_CMD} */
+    public static final int IORING_OP_URING_CMD = 46;
+    /** {@code IORING_OP_URING_CMD}, as jextract has it. */
+    public static int IORING_OP_URING_CMD() {
+        return IORING_OP_URING_CMD;
+    }
     /** {@code 59} */
     public static final int IORING_OP_EPOLL_WAIT = 59;
     /** {@code IORING_OP_EPOLL_WAIT}, as jextract has it. */
     public static int IORING_OP_EPOLL_WAIT() {
         return IORING_OP_EPOLL_WAIT;
+    }
+    /** {@code 0} */
+    public static final int SOCKET_URING_OP_SIOCINQ = 0;
+    /** {@code SOCKET_URING_OP_SIOCINQ}, as jextract has it. */
+    public static int SOCKET_URING_OP_SIOCINQ() {
+        return SOCKET_URING_OP_SIOCINQ;
+    }
+    /** {@code 1} */
+    public static final int SOCKET_URING_OP_SIOCOUTQ = 1;
+    /** {@code SOCKET_URING_OP_SIOCOUTQ}, as jextract has it. */
+    public static int SOCKET_URING_OP_SIOCOUTQ() {
+        return SOCKET_URING_OP_SIOCOUTQ;
+    }
+    /** {@code offsetof(struct io_uring_sqe, cmd_op)} */
+    public static final long IO_URING_SQE_CMD_OP_OFFSET = 8L;
+    /** {@code IO_URING_SQE_CMD_OP_OFFSET}, as jextract has it. */
+    public static long IO_URING_SQE_CMD_OP_OFFSET() {
+        return IO_URING_SQE_CMD_OP_OFFSET;
     }
 
     private static final class syscall$ {
