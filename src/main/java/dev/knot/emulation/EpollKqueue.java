@@ -133,6 +133,7 @@ public final class EpollKqueue implements FdWatchers.Watcher {
     final KnoteTable table = new KnoteTable(this);
     private final ChangeList changeList = new ChangeList(this);
     private final Scan scanner = new Scan(this);
+    final DataQueries dataQueries = new DataQueries();
     private final EpollRebuild rebuilder = new EpollRebuild(this);
     final KnoteQueue queue = new KnoteQueue();
 
@@ -462,6 +463,22 @@ public final class EpollKqueue implements FdWatchers.Watcher {
                     : "wait: epoll_pwait2 (" + Uring.epollWaitUnavailableReason() + ")";
             return "io_uring (" + (b == null ? 0 : b.batches) + " submissions of " + (b == null ? 0 : b.batchedChanges)
                     + " changes; " + ChangeList.MIN_BATCH + "+ changes per call; epoll_ctl otherwise; " + wait + ")";
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * How this kqueue computes EVFILT_READ's exact data on sockets: "io_uring" with the counts so far when the
+     * FIONREADs of one scan go to the kernel as one submission of SIOCINQ commands, or "ioctl" with the reason not.
+     */
+    public String dataQueryPath() {
+        lock.lock();
+        try {
+            String u = DataQueries.unavailableReason();
+            if (!u.isEmpty()) return "ioctl (" + u + ")";
+            return "io_uring (" + dataQueries.batches + " submissions of " + dataQueries.queries + " SIOCINQ queries; "
+                    + DataQueries.MIN_BATCH + "+ TCP/UDP sockets per scan; ioctl otherwise)";
         } finally {
             lock.unlock();
         }

@@ -201,10 +201,13 @@ final class FdFilter extends Filter {
             // The owner asked for a lower bound (Kqueue.setReadDataExact(false)) to save the FIONREAD: on a stream
             // or pipe, EPOLLIN alone means at least one byte; with EOF or an error there may be none.
             data = (ev & EPOLLIN) != 0 && !eof && (ev & EPOLLERR) == 0 ? 1 : 0;
+        } else if (s.inqNext >= 0 && rec.readKind == K_IOCTL) {
+            data = s.inqNext;                                 // asked with the scan's other sockets (DataQueries)
         } else {
             data = readData(kn.fd, rec, s);
             if (data == Long.MIN_VALUE) return CLOSED;
         }
+        s.inqNext = DataQueries.NONE;
         kn.data = data;
         if (eof && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)) == 0 && isSocket(rec, s)) {
             // HUP alone on a socket: it never connected (or was shut down before it did). FreeBSD's filt_soread has
@@ -221,6 +224,16 @@ final class FdFilter extends Filter {
         kn.flags &= ~EV_EOF;
         if ((kn.sfflags & NOTE_LOWAT) != 0) return data >= kn.sdata ? READY : NOT_READY;
         return (ev & (EPOLLIN | EPOLLERR)) != 0 ? READY : NOT_READY;
+    }
+
+    /** Whether READ's data for the descriptor is a FIONREAD that {@link DataQueries} may ask as SIOCINQ. */
+    static boolean queriesInq(FdRecord rec) {
+        return rec.readKind == K_IOCTL && !rec.inqRefused;
+    }
+
+    /** The descriptor answered SIOCINQ through io_uring with EOPNOTSUPP (AF_UNIX, a pipe): FIONREAD from now on. */
+    static void refuseInq(FdRecord rec) {
+        rec.inqRefused = true;
     }
 
     /** EVFILT_READ's data for the descriptor, learning once how to get it; Long.MIN_VALUE if it is closed. */

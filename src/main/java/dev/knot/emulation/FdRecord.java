@@ -18,12 +18,15 @@ final class FdRecord {
     boolean readLingers, writeLingers;
     /** Knot shut the sending side down (shutdown(SHUT_WR) through Knot): WRITE reports EV_EOF, as SBS_CANTSENDMORE does. */
     boolean sendShut;
+    /** The descriptor refused SIOCINQ as an io_uring command (it is no TCP or UDP socket): see DataQueries. */
+    boolean inqRefused;
 
     /** Forgets what was learnt about the file behind the number: a new knote may be on another file. */
     void forget() {
         readKind = writeKind = fileType = 0;
         soError = 0;
         sendShut = false;
+        inqRefused = false;
     }
 
     FdRecord(int fd) {

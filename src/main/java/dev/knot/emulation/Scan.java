@@ -177,9 +177,14 @@ final class Scan {
     private int processEpoll(MemorySegment buf, int r, MemorySegment out, int nevents, int callId, Scratch s) {
         int n = 0;
         boolean writeReady = false, inotifyReady = false, procReady = false;
+        long[] inq = kq.dataQueries.prefetch(kq, buf, r, callId, s) ? s.inq(r) : null;
         for (int i = 0; i < r; i++) {
             long token = buf.get(epoll_event.data$LAYOUT, i * EV_SIZE + EV_DATA);
             int ev = buf.get(epoll_event.events$LAYOUT, i * EV_SIZE + EV_EVENTS);
+            if (inq != null) {
+                s.inqNext = inq[i];
+                inq[i] = DataQueries.NONE;
+            }
             int slot = (int) token;
             switch (slot) {
                 case T_WAKE -> kq.wakePending = false;
@@ -193,6 +198,7 @@ final class Scan {
                         kq.staleMain = true;
                     } else if (kn.fop == kq.readFilter) {
                         n = deliverFd(kn, ev, out, n, callId, s);
+                        s.inqNext = DataQueries.NONE;           // unused if the knote was not evaluated
                     } else if (kn.fop == kq.procFilter) {
                         kq.procFilter.exited(kq, kn, s);
                     }

@@ -45,6 +45,10 @@ final class Scratch {
     /** Tokens of disabled knotes the kernel reported in this scan, not yet disarmed (see Scan.deliverFd). */
     long[] deferred = new long[64];
     int deferredDisarms;
+    /** READ data asked ahead by {@link DataQueries}, by epoll report position; {@link DataQueries#NONE} elsewhere. */
+    private long[] inq = new long[0];
+    /** The asked-ahead data of the report being evaluated, or {@link DataQueries#NONE}; FdFilter consumes it. */
+    long inqNext = DataQueries.NONE;
     /** Set by the change list while the change it applies may queue its epoll_ctl in this batch. */
     ChangeBatch batch;
     /** The ring holding this call's last batch, between the change pass and the combined wait (Scan.scanCombined). */
@@ -61,6 +65,15 @@ final class Scratch {
             }
         }
         return events;
+    }
+
+    /** {@link #inq} with room for {@code n} reports, every slot {@link DataQueries#NONE}. */
+    long[] inq(int n) {
+        if (n > inq.length) {
+            inq = new long[Math.max(n, Math.min(MAX_EPOLL_EVENTS, inq.length * 2))];
+            java.util.Arrays.fill(inq, DataQueries.NONE);
+        }
+        return inq;
     }
 
     void deferDisarm(long token) {

@@ -51,6 +51,11 @@ sealed interface Backend permits NativeBackend, EmulatedBackend {
         return "kevent";
     }
 
+    /** See {@link Kqueue#dataQueryPath}. */
+    default String dataQueryPath() {
+        return "kevent";
+    }
+
     /** Wakes every thread blocked in {@link #kevent}; later calls fail. */
     void wakeAll();
 

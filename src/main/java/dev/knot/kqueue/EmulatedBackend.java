@@ -73,6 +73,11 @@ final class EmulatedBackend implements Backend {
     }
 
     @Override
+    public String dataQueryPath() {
+        return kq.dataQueryPath();
+    }
+
+    @Override
     public void wakeAll() {
         kq.wakeAll();
     }

@@ -116,6 +116,22 @@ public final class Kqueue implements AutoCloseable {
     }
 
     /**
+     * Knot extension, for diagnostics: how EVFILT_READ's exact {@code data} (the bytes readable) is computed for
+     * the sockets this kqueue returns. On FreeBSD and macOS {@code "kevent"}: the kernel fills it in as it collects.
+     * On Linux {@code "io_uring (...)"} when the byte counts of the TCP and UDP sockets of one call are asked in one
+     * io_uring submission ({@code SOCKET_URING_OP_SIOCINQ}, Linux 6.7; with the counts so far), or
+     * {@code "ioctl (reason)"} when each is its own FIONREAD: io_uring is unavailable, the kernel lacks the socket
+     * commands, or {@code -Dknot.uring.dataQueries=false} (or {@code KNOT_URING_DATA_QUERIES=false}) turned it off.
+     * AF_UNIX sockets and pipes always take the FIONREAD, and a kqueue in the lower-bound mode
+     * ({@link #setReadDataExact}) asks nothing. Thread-safe.
+     *
+     * @return a one-line description that starts with {@code "kevent"}, {@code "io_uring"} or {@code "ioctl"}
+     */
+    public String dataQueryPath() {
+        return backend.dataQueryPath();
+    }
+
+    /**
      * Knot extension, for diagnostics and benchmarks: how many registration changes the Linux emulation has made
      * in the kernel for this kqueue since it opened (epoll_ctl calls, whether made directly or carried by io_uring).
      * A native kqueue applies its changelist in the kernel itself and reports -1. Any thread may call it.

@@ -11,6 +11,10 @@ import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_CTL;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_RECV;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_WRITEV;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_EPOLL_WAIT;
+import static dev.knot.bindings.linux.io_uring_h.IORING_OP_URING_CMD;
+import static dev.knot.bindings.linux.io_uring_h.IO_URING_SQE_CMD_OP_OFFSET;
+import static dev.knot.bindings.linux.io_uring_h.SOCKET_URING_OP_SIOCINQ;
+import static dev.knot.bindings.linux.io_uring_h.SOCKET_URING_OP_SIOCOUTQ;
 import static dev.knot.bindings.linux.io_uring_h.IORING_OP_LINK_TIMEOUT;
 import static dev.knot.bindings.linux.io_uring_h.IORING_REGISTER_PROBE;
 import static dev.knot.bindings.linux.io_uring_h.IORING_SETUP_CLAMP;
@@ -81,6 +85,7 @@ public final class Uring implements AutoCloseable {
     private final int[] results;
     private final int[] raw;                              // each completion's res as the kernel gave it
     private final boolean socketIo;                       // the kernel runs IORING_OP_WRITEV and IORING_OP_RECV
+    private final boolean commands;                       // the kernel runs IORING_OP_URING_CMD
     private int pending;
     private int tail;                                     // the SQ tail when the batch began
     private final int mask;
@@ -93,9 +98,10 @@ public final class Uring implements AutoCloseable {
     private MemorySegment waitEvents;                      // the wait's buffer: the ring's, so that it outlives any call
     private final MemorySegment waitTimeout;
 
-    private Uring(int fd, MemorySegment p, boolean socketIo) throws ErrnoException {
+    private Uring(int fd, MemorySegment p, boolean socketIo, boolean commands) throws ErrnoException {
         this.fd = fd;
         this.socketIo = socketIo;
+        this.commands = commands;
         this.entries = io_uring_params.sq_entries(p);
         int cqEntries = io_uring_params.cq_entries(p);
         long so = io_uring_params.sq_off$OFFSET, co = io_uring_params.cq_off$OFFSET;
@@ -166,7 +172,8 @@ public final class Uring implements AutoCloseable {
                 boolean waits = supported(probe, IORING_OP_EPOLL_WAIT) && supported(probe, IORING_OP_LINK_TIMEOUT)
                         && supported(probe, IORING_OP_ASYNC_CANCEL);
                 if (waitUnavailable == null) waitUnavailable = waits ? "" : "IORING_OP_EPOLL_WAIT not supported by this kernel";
-                return new Uring(fd, p, supported(probe, IORING_OP_WRITEV) && supported(probe, IORING_OP_RECV));
+                return new Uring(fd, p, supported(probe, IORING_OP_WRITEV) && supported(probe, IORING_OP_RECV),
+                        supported(probe, IORING_OP_URING_CMD));
             } catch (ErrnoException | RuntimeException e) {
                 unistd_h.close(st, fd);
                 throw e;
@@ -347,6 +354,38 @@ public final class Uring implements AutoCloseable {
     public int recv(int fd, long address, int length) {
         if (pending >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
         return queue(IORING_OP_RECV, fd, 0, address, length, socket_h.MSG_DONTWAIT);
+    }
+
+    /**
+     * Whether this kernel runs {@code IORING_OP_URING_CMD}, which {@link #siocinq} and {@link #siocoutq} need. The
+     * socket commands themselves came in Linux 6.7; an older kernel with URING_CMD answers them -EOPNOTSUPP, as every
+     * kernel does for a descriptor whose protocol has no such ioctl (AF_UNIX, pipes, files).
+     */
+    public boolean socketQueries() {
+        return commands;
+    }
+
+    /**
+     * Queues {@code ioctl(fd, SIOCINQ)} as a socket command at position {@link #pending()} ({@link #socketQueries()}
+     * must be true): the bytes waiting to be read on a TCP or UDP socket, answered at submission. {@link #bytes} gives
+     * the count, or minus an errno: EOPNOTSUPP where the protocol or the kernel has no such command, EINVAL on a
+     * listening socket, EBADF for a closed number.
+     */
+    public int siocinq(int fd) {
+        return command(fd, SOCKET_URING_OP_SIOCINQ);
+    }
+
+    /** As {@link #siocinq} for {@code ioctl(fd, SIOCOUTQ)}: the bytes in the socket's send queue. */
+    public int siocoutq(int fd) {
+        return command(fd, SOCKET_URING_OP_SIOCOUTQ);
+    }
+
+    private int command(int fd, int op) {
+        if (pending >= entries) throw new IllegalStateException("io_uring batch full (" + entries + ")");
+        int i = queue(IORING_OP_URING_CMD, fd, 0, 0, 0, 0);
+        // cmd_op is the low half of off's union slot; written as itself so that byte order never matters.
+        sqes.set(U32, ((tail + i) & mask) * io_uring_sqe.SIZEOF + IO_URING_SQE_CMD_OP_OFFSET, op);
+        return i;
     }
 
     private int queue(int opcode, int fd, long off, long addr, int len, int msgFlags) {

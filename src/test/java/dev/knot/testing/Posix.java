@@ -63,6 +63,15 @@ public final class Posix {
         return write(fd, s.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** FIONREAD: the bytes readable on a socket or pipe now. */
+    public static int readable(int fd) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
+            check("ioctl(" + fd + ", FIONREAD)", dev.knot.bindings.linux.ioctl_h.ioctl(st(), fd, dev.knot.bindings.linux.ioctl_h.FIONREAD, n));
+            return n.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     /** Reads up to {@code n} bytes (blocking unless the fd is non-blocking). */
     public static byte[] read(int fd, int n) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
