@@ -46,6 +46,11 @@ final class DataQueries {
     private static final Object PROBE_LOCK = new Object();
     private static volatile String kernelRefuses;         // null: not probed; "" the kernel answers; else why not
 
+    // A kqueue whose reports hold too few sockets to ask (AF_UNIX, pipes, idle TCP) skips the pass over them for a
+    // while, doubling up to MAX_SKIP scans, so that it costs those workloads next to nothing; new TCP traffic is
+    // noticed within that many scans.
+    private static final int MAX_SKIP = 64;
+    private int skip, backoff;
     private Knote[] knotes = new Knote[64];
     private int[] positions = new int[64];
     long batches, queries;                 // for EpollKqueue.dataQueryPath
@@ -100,8 +105,12 @@ final class DataQueries {
     boolean prefetch(EpollKqueue kq, MemorySegment buf, int r, int callId, Scratch s) {
         String k = kernelRefuses;
         if (r < MIN_BATCH || DISABLED != null || (k != null && !k.isEmpty())) return false;
+        if (skip > 0) {
+            skip--;
+            return false;
+        }
         boolean exact = kq.readDataExact;
-        int c = 0;
+        int c = 0, learning = 0;
         for (int i = 0; i < r; i++) {
             long token = buf.get(epoll_event.data$LAYOUT, i * epoll_event.SIZEOF + epoll_event.data$OFFSET);
             if ((int) token <= T_PROCCN) continue;
@@ -110,7 +119,11 @@ final class DataQueries {
             // evaluated in this scan: a stale answer must never wait for a later one.
             if (kn == null || kn.fop != kq.readFilter || kn.isDisabled() || kn.polled || kn.deliveredInCall == callId) continue;
             FdRecord rec = kn.rec;
-            if (!FdFilter.queriesInq(rec) || (!exact && (kn.sfflags & event_h.NOTE_LOWAT) == 0)) continue;
+            if (!exact && (kn.sfflags & event_h.NOTE_LOWAT) == 0) continue;
+            if (!FdFilter.queriesInq(rec)) {
+                if (FdFilter.kindUnknown(rec)) learning++;      // its first evaluation learns whether it may be asked
+                continue;
+            }
             if (c == knotes.length) {
                 knotes = java.util.Arrays.copyOf(knotes, c * 2);
                 positions = java.util.Arrays.copyOf(positions, c * 2);
@@ -120,8 +133,13 @@ final class DataQueries {
         }
         if (c < MIN_BATCH) {
             java.util.Arrays.fill(knotes, 0, c, null);
+            if (c + learning < MIN_BATCH) {
+                backoff = Math.min(MAX_SKIP, Math.max(1, backoff * 2));
+                skip = backoff;
+            }
             return false;
         }
+        backoff = 0;
         Uring ring = Uring.acquire();
         if (ring == null) {
             java.util.Arrays.fill(knotes, 0, c, null);

@@ -231,6 +231,11 @@ final class FdFilter extends Filter {
         return rec.readKind == K_IOCTL && !rec.inqRefused;
     }
 
+    /** Whether READ has not yet learnt how to compute the descriptor's data (its first event will). */
+    static boolean kindUnknown(FdRecord rec) {
+        return rec.readKind == K_UNKNOWN;
+    }
+
     /** The descriptor answered SIOCINQ through io_uring with EOPNOTSUPP (AF_UNIX, a pipe): FIONREAD from now on. */
     static void refuseInq(FdRecord rec) {
         rec.inqRefused = true;

@@ -56,6 +56,9 @@ import java.lang.invoke.VarHandle;
  * {@code IORING_OP_LINK_TIMEOUT}), so the wait starts only once every call of the batch succeeded; the first one that
  * fails cancels the rest of the chain, the wait included, and the caller learns which calls it must make itself.
  *
+ * <p>The same batches carry socket I/O ({@link #writev}, {@link #recv}) and socket queries ({@link #siocinq},
+ * {@link #siocoutq}), whose outcomes {@link #bytes} returns.
+ *
  * <p>Ownership and threading: one owner opens, uses and closes a ring; it is not thread-safe (the kqueue emulation
  * uses it under its lock). Errors: {@link #open} throws; {@link #submit} never does: an operation the kernel did
  * not take reports {@link #NOT_DONE}, and the caller then makes that call itself.

@@ -116,6 +116,38 @@ class DataQueryTest {
     }
 
     @Test
+    void tcpSocketsArrivingAfterManyUnixOnlyScansAreStillBatched() throws Exception {
+        int[][] unix = new int[8][], tcp = new int[8][];
+        for (int i = 0; i < unix.length; i++) {
+            unix[i] = fds.add(Posix.socketpair());
+            kq.add(unix[i][0], EVFILT_READ, EV_ADD, 0, 0, 0);
+            Posix.write(unix[i][1], "u".repeat(i + 1));
+        }
+        for (int round = 0; round < 200; round++) assertEquals(unix.length, kq.poll().size());   // nothing to batch
+        long[] before = batched();
+        for (int i = 0; i < tcp.length; i++) {
+            tcp[i] = fds.add(Posix.tcpPair());
+            kq.add(tcp[i][0], EVFILT_READ, EV_ADD, 0, 0, 0);
+            Posix.write(tcp[i][1], "t".repeat(i + 100));
+        }
+        awaitAllReadable(tcp);
+        for (int round = 0; round < 80; round++) {
+            Map<Long, Long> got = dataByIdent(kq.poll());
+            assertEquals(unix.length + tcp.length, got.size());
+            for (int i = 0; i < tcp.length; i++) {
+                assertEquals(i + 100, got.get((long) tcp[i][0]), "tcp " + i + " round " + round);
+                assertEquals(i + 1, got.get((long) unix[i][0]), "unix " + i + " round " + round);
+            }
+        }
+        long[] after = batched();
+        if (expectBatching() && kernelHasSocketCommands()) {
+            // The pass over the reports backs off to one scan in 64 while there is nothing to ask, so at least the
+            // last 80 - 64 - 1 scans ask, each in one submission.
+            assertTrue(after[0] - before[0] >= 15, "TCP sockets were noticed: " + kq.kq.dataQueryPath());
+        }
+    }
+
+    @Test
     void aDrainedSocketIsNotReturnedAndEofKeepsItsCount() throws Exception {
         int[][] pairs = new int[6][];
         for (int i = 0; i < pairs.length; i++) {
