@@ -12,6 +12,9 @@
  *   byte pending, never drained. One op = encode N kevent changes {fd, EVFILT_READ, EV_ENABLE} (memory only: an
  *   enable of an armed level knote needs no system call), one epoll_pwait2(timeout 0, 64 events) that returns 64,
  *   then per event one ioctl(FIONREAD) for the kevent data field, written into a struct kevent eventlist, decoded.
+ *   workload "fd-tcp" (--tcp): as "fd" on 256 loopback TCP connections (the accepted ends registered), and
+ *   "fd-tcp-uring": the same with the 64 FIONREADs asked in one io_uring_enter of IORING_OP_URING_CMD
+ *   SOCKET_URING_OP_SIOCINQ entries (Linux 6.7+), the fewest system calls the data can cost on Linux.
  *   workload "user": one op = encode N NOTE_TRIGGER changes, one epoll_pwait2(timeout 0) that returns 0 (user
  *   events live in user space), N events written into the eventlist, decoded.
  *
@@ -20,7 +23,7 @@
  * (shared/research/perf-anchors.md).
  *
  * Build: gcc -O2 -pthread -o kevent_floor kevent_floor.c
- * Usage: kevent_floor [--st] REPS MS_PER_REP [N ...]     (default N: 1 16 64 256)
+ * Usage: kevent_floor [--st] [--tcp] REPS MS_PER_REP [N ...]     (default N: 1 16 64 256)
  * Output: one JSON object per line: {"workload":"fd","changes":16,"threads":2,"ns_per_op":[..one per rep..]}
  */
 #define _GNU_SOURCE
@@ -71,6 +74,12 @@ static void die(const char *what) {
     exit(2);
 }
 
+#include "sockq.h"
+
+static struct ring ring;
+static int ready_fds[EVENTS];
+static long inq[EVENTS];
+
 static double now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -91,20 +100,23 @@ static void setup_kqueue(void) {
     ctl_add(ep, wep, EPOLLIN, 1);
 }
 
-static void setup_fd(void) {
+static void setup_fd(int tcp) {
     setup_kqueue();
+    if (tcp) pairs("tcp", DESCRIPTORS, READY_EVERY, fds, peers);
     for (int i = 0; i < DESCRIPTORS; i++) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) die("socketpair");
-        fds[i] = sv[0];
-        peers[i] = sv[1];
+        if (!tcp) {
+            int sv[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) die("socketpair");
+            fds[i] = sv[0];
+            peers[i] = sv[1];
+            if (i % READY_EVERY == 0 && write(peers[i], "x", 1) != 1) die("write");
+        }
         udata[i] = i;
         ctl_add(ep, fds[i], EPOLLIN | EPOLLRDHUP, (uint64_t)(FIRST_SLOT + i));
-        if (i % READY_EVERY == 0 && write(peers[i], "x", 1) != 1) die("write");
     }
 }
 
-static inline int op_fd(int n) {
+static inline int op_fd(int n, int batched) {
     for (int j = 0; j < n; j++) {
         struct kev *c = &changes[j];
         c->ident = (uint64_t)fds[j];
@@ -119,10 +131,19 @@ static inline int op_fd(int n) {
     struct timespec zero = {0, 0};
     int r = epoll_pwait2(ep, evs, EVENTS, &zero, NULL);
     if (r < 0) die("epoll_pwait2");
+    if (batched) {
+        for (int i = 0; i < r; i++) ready_fds[i] = fds[(int)(uint32_t)evs[i].data.u64 - FIRST_SLOT];
+        int err = 0;
+        if (ring_query(&ring, ready_fds, r, inq, &err)) {
+            errno = err;
+            die("URING_CMD SIOCINQ");
+        }
+    }
     for (int i = 0; i < r; i++) {
         int idx = (int)(uint32_t)evs[i].data.u64 - FIRST_SLOT;
         int avail;
-        if (ioctl(fds[idx], FIONREAD, &avail) != 0) die("ioctl");
+        if (batched) avail = (int)inq[i];
+        else if (ioctl(fds[idx], FIONREAD, &avail) != 0) die("ioctl");
         struct kev *o = &out[i];
         o->ident = (uint64_t)fds[idx];
         o->filter = EVFILT_READ;
@@ -177,18 +198,18 @@ static void *idle_thread(void *arg) {
     return NULL;
 }
 
-static void measure(const char *workload, int user, int n, int reps, double ms, int threads) {
+static void measure(const char *workload, int user, int batched, int n, int reps, double ms, int threads) {
     /* Calibrate the op count of a rep from a short warm-up, then run reps + 1 (the first untimed). */
     long ops = 1000;
     double t0 = now_ns();
-    for (long i = 0; i < ops; i++) user ? op_user(n) : op_fd(n);
+    for (long i = 0; i < ops; i++) user ? op_user(n) : op_fd(n, batched);
     double per = (now_ns() - t0) / ops;
     ops = (long)(ms * 1e6 / per);
     if (ops < 100) ops = 100;
     printf("{\"workload\":\"%s\",\"changes\":%d,\"threads\":%d,\"ops_per_rep\":%ld,\"ns_per_op\":[", workload, n, threads, ops);
     for (int rep = 0; rep <= reps; rep++) {
         double start = now_ns();
-        for (long i = 0; i < ops; i++) user ? op_user(n) : op_fd(n);
+        for (long i = 0; i < ops; i++) user ? op_user(n) : op_fd(n, batched);
         double ns = (now_ns() - start) / ops;
         if (rep > 0) printf("%s%.1f", rep > 1 ? "," : "", ns);
     }
@@ -197,13 +218,14 @@ static void measure(const char *workload, int user, int n, int reps, double ms, 
 }
 
 int main(int argc, char **argv) {
-    int a = 1, single = 0;
-    if (a < argc && strcmp(argv[a], "--st") == 0) {
-        single = 1;
-        a++;
+    int a = 1, single = 0, tcp = 0;
+    for (; a < argc && argv[a][0] == '-' && argv[a][1] == '-'; a++) {
+        if (strcmp(argv[a], "--st") == 0) single = 1;
+        else if (strcmp(argv[a], "--tcp") == 0) tcp = 1;
+        else break;
     }
     if (argc - a < 2) {
-        fprintf(stderr, "usage: %s [--st] REPS MS_PER_REP [N ...]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--st] [--tcp] REPS MS_PER_REP [N ...]\n", argv[0]);
         return 2;
     }
     int reps = atoi(argv[a++]);
@@ -221,16 +243,29 @@ int main(int argc, char **argv) {
         threads = 2;
     }
 
-    setup_fd();
-    if (op_fd(1) != DESCRIPTORS / READY_EVERY) {
+    setup_fd(tcp);
+    if (op_fd(1, 0) != DESCRIPTORS / READY_EVERY) {
         fprintf(stderr, "fd workload: expected %d events\n", DESCRIPTORS / READY_EVERY);
         return 1;
     }
-    for (int i = 0; i < count; i++) measure("fd", 0, ns[i], reps, ms, threads);
+    if (tcp) {
+        ring_open(&ring, EVENTS);
+        if (op_fd(1, 1) != DESCRIPTORS / READY_EVERY || out[0].data != 1) {
+            fprintf(stderr, "fd-tcp-uring workload: expected %d events of 1 byte\n", DESCRIPTORS / READY_EVERY);
+            return 1;
+        }
+        // Interleaved, so that a disturbance of the machine falls on both alike.
+        for (int i = 0; i < count; i++) {
+            measure("fd-tcp", 0, 0, ns[i], reps, ms, threads);
+            measure("fd-tcp-uring", 0, 1, ns[i], reps, ms, threads);
+        }
+        return 0;
+    }
+    for (int i = 0; i < count; i++) measure("fd", 0, 0, ns[i], reps, ms, threads);
 
     /* A fresh kqueue without the socketpairs, as KeventUserBatchBench has. */
     close(ep);
     setup_kqueue();
-    for (int i = 0; i < count; i++) measure("user", 1, ns[i], reps, ms, threads);
+    for (int i = 0; i < count; i++) measure("user", 1, 0, ns[i], reps, ms, threads);
     return 0;
 }

@@ -2,12 +2,12 @@
 package dev.knot.bench.jmh;
 
 /**
- * Runs the operation of {@link KeventFdBatchBench}, {@link KeventWaitBatchBench}, {@link KeventUserBatchBench} or
+ * Runs the operation of {@link KeventFdBatchBench} (or {@link KeventTcpBatchBench}), {@link KeventWaitBatchBench}, {@link KeventUserBatchBench} or
  * {@link SelectorBench} a given
  * number of times outside JMH, so that {@code strace -c} can count the system calls one operation makes.
  * scripts/bench runs it twice (0 and M operations after the same warm-up) and divides the difference by M.
  *
- * <p>Usage: {@code BatchProbe fd|fd-wait|fd-timed|user|selector-knot|selector-nio CHANGES WARMUP_OPS OPS} (CHANGES is ignored by the
+ * <p>Usage: {@code BatchProbe fd|fd-tcp|fd-wait|fd-timed|user|selector-knot|selector-nio CHANGES WARMUP_OPS OPS} (CHANGES is ignored by the
  * selector workloads)
  */
 public final class BatchProbe {
@@ -19,11 +19,12 @@ public final class BatchProbe {
         long warmup = Long.parseLong(args[2]);
         long ops = Long.parseLong(args[3]);
         long sum = 0;
-        if (workload.equals("fd")) {
-            KeventFdBatchBench b = new KeventFdBatchBench();
+        if (workload.equals("fd") || workload.equals("fd-tcp")) {
+            KeventFdBatchBench b = workload.equals("fd") ? new KeventFdBatchBench() : new KeventTcpBatchBench();
             b.changes = changes;
             b.setup();
             for (long i = 0; i < warmup + ops; i++) sum += b.op();
+            if (workload.equals("fd-tcp")) System.out.println("path " + b.kq.dataQueryPath());
             Deferred.closeAll();
         } else if (workload.equals("fd-wait") || workload.equals("fd-timed")) {
             KeventWaitBatchBench b = new KeventWaitBatchBench();
@@ -50,7 +51,7 @@ public final class BatchProbe {
             for (long i = 0; i < warmup + ops; i++) sum += st.opSelectedKeys(null);
             Deferred.closeAll();
         } else {
-            throw new IllegalArgumentException("workload fd, fd-wait, fd-timed, user, selector-knot or selector-nio, not " + workload);
+            throw new IllegalArgumentException("workload fd, fd-tcp, fd-wait, fd-timed, user, selector-knot or selector-nio, not " + workload);
         }
         System.out.println("events " + sum);
     }

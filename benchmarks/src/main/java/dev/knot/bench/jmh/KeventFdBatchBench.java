@@ -56,7 +56,7 @@ public class KeventFdBatchBench extends RunSettings {
         try (KeventArray reg = KeventArray.allocate(DESCRIPTORS); Arena a = Arena.ofConfined()) {
             MemorySegment one = a.allocate(1);
             for (int i = 0; i < DESCRIPTORS; i++) {
-                pairs[i] = StreamSocket.pair();
+                pairs[i] = newPair();
                 fds[i] = pairs[i][0].fd();
                 reg.set(i, fds[i], EVFILT_READ, EV_ADD, 0, 0, i);
                 if (i % (DESCRIPTORS / READY) == 0 && pairs[i][1].write(one) != 1) throw new IllegalStateException("write");
@@ -65,6 +65,7 @@ public class KeventFdBatchBench extends RunSettings {
         }
         changeList = KeventArray.allocate(DESCRIPTORS);
         events = KeventArray.allocate(EVENTS);
+        awaitDelivered();
         // Sanity: every call returns the 64 ready descriptors with data = 1.
         for (int k = 0; k < 3; k++) {
             int n = op();
@@ -73,6 +74,15 @@ public class KeventFdBatchBench extends RunSettings {
                 if (events.filter(i) != EVFILT_READ || events.data(i) != 1) throw new IllegalStateException("event " + events.toString(i));
             }
         }
+    }
+
+    /** One connected pair, {reading end, writing end}: an AF_UNIX socketpair here. */
+    StreamSocket[] newPair() throws IOException {
+        return StreamSocket.pair();
+    }
+
+    /** Waits until every written byte is readable (a socketpair's are at once). */
+    void awaitDelivered() throws IOException {
     }
 
     int op() throws KqueueException {
