@@ -148,6 +148,41 @@ class DataQueryTest {
     }
 
     @Test
+    void udpSocketsReportTheNextDatagramsSizeAsFionreadDoes() throws Exception {
+        java.net.InetSocketAddress any = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0);
+        dev.knot.net.DatagramSocket[] rx = new dev.knot.net.DatagramSocket[6];
+        try (dev.knot.net.DatagramSocket tx = dev.knot.net.DatagramSocket.bind(any)) {
+            try {
+                for (int i = 0; i < rx.length; i++) {
+                    rx[i] = dev.knot.net.DatagramSocket.bind(any);
+                    kq.add(rx[i].fd(), EVFILT_READ, EV_ADD, 0, 0, 0);
+                    // Two datagrams: Linux's FIONREAD (and SIOCINQ) on UDP is the first one's payload; the last is empty.
+                    tx.send(new byte[i == 0 ? 0 : i + 10], 0, i == 0 ? 0 : i + 10, rx[i].localAddress());
+                    tx.send(new byte[500], 0, 500, rx[i].localAddress());
+                }
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (kq.poll().size() < rx.length) {
+                    if (System.nanoTime() > deadline) throw new AssertionError("datagrams never arrived");
+                    Thread.onSpinWait();
+                }
+                long[] before = batched();
+                for (int round = 0; round < 3; round++) {
+                    Map<Long, Long> got = dataByIdent(kq.poll());
+                    assertEquals(rx.length, got.size());
+                    for (int i = 0; i < rx.length; i++) {
+                        assertEquals(i == 0 ? 0 : i + 10, got.get((long) rx[i].fd()), "udp " + i + " round " + round);
+                    }
+                }
+                if (expectBatching() && kernelHasSocketCommands()) {
+                    assertTrue(batched()[1] - before[1] >= 2L * rx.length, "UDP was batched: " + kq.kq.dataQueryPath());
+                }
+            } finally {
+                for (dev.knot.net.DatagramSocket d : rx) if (d != null) d.close();
+            }
+        }
+    }
+
+    @Test
     void aDrainedSocketIsNotReturnedAndEofKeepsItsCount() throws Exception {
         int[][] pairs = new int[6][];
         for (int i = 0; i < pairs.length; i++) {
