@@ -258,6 +258,37 @@ def build(raw, results_md, svg_path):
         targets.append((f"batch path ({wl}) 0 B/op", alloc_summary(tallocs, allocs),
                         None if not tallocs else max(t["bytes_per_op"] for t in tallocs) < THREAD_ALLOC_ZERO))
 
+    # ---- 1b. the fd workload on TCP, where READ data can be batched
+    if any(k[0] == "KeventTcpBatchBench.batch" for k in jmh) or any(k[0] == "fd-tcp" for k in floor):
+        s("**fd-tcp**: the fd workload on 256 loopback TCP connections (`KeventTcpBatchBench`), where the 64 FIONREADs"
+          " of a call go to the kernel as one io_uring submission of `SOCKET_URING_OP_SIOCINQ` commands (Linux 6.7+;"
+          " `Kqueue.dataQueryPath()`). Two C floors (`kevent_floor --tcp`): `fd-tcp` makes one ioctl per event, as"
+          " Knot would without the batch; `fd-tcp-uring` batches the queries as Knot does.")
+        if sysc and "fd-tcp" in sysc:
+            tc = ", ".join(f"{v:g} × {k}" for k, v in sysc["fd-tcp"]["per_op"].items()) or "none"
+            s("")
+            s(f"System calls per op on the Java path (strace, N = {sysc['fd-tcp']['changes']}): {tc}.")
+        s("")
+        s("| N changes | Knot ns/op (± JMH error) | C fd-tcp (ioctl) ns/op | C fd-tcp-uring ns/op | Knot / C ioctl | Knot / C uring | B/op, JMH -prof gc |")
+        s("|---:|---:|---:|---:|---:|---:|---:|")
+        worst, worst_n = None, None
+        for n in (1, 16, 64, 256):
+            j = jmh.get(("KeventTcpBatchBench.batch", n))
+            fi, fu = floor.get(("fd-tcp", n)), floor.get(("fd-tcp-uring", n))
+            if not j and not fi:
+                continue
+            ri = j["score"] / fi["median"] if j and fi and j["score"] else None
+            ru = j["score"] / fu["median"] if j and fu and j["score"] else None
+            if ri is not None and (worst is None or ri > worst):
+                worst, worst_n = ri, n
+            s(f"| {n} | {fmt(j['score']) if j else 'n/a'}{' ± ' + fmt(j['error']) if j and j['error'] else ''} | "
+              f"{fmt(fi['median']) if fi else 'n/a'} | {fmt(fu['median']) if fu else 'n/a'} | "
+              f"{fmt(ri, 2) + 'x' if ri else 'n/a'} | {fmt(ru, 2) + 'x' if ru else 'n/a'} | "
+              f"{fmt(j['alloc'], 3) if j and j['alloc'] is not None else 'n/a'} |")
+        s("")
+        targets.append(("batch path (fd-tcp) below the C floor that makes per-event ioctls (batched data queries)",
+                        f"worst {fmt(worst, 2)}x (N={worst_n})" if worst else "n/a", None if worst is None else worst < 1.0))
+
     # ---- 2. selector
     sec2 = []
     s = sec2.append

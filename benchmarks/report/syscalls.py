@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Counts the system calls one batch-path operation makes (KeventFdBatchBench / KeventUserBatchBench).
+"""Counts the system calls one batch-path operation makes (KeventFdBatchBench, KeventTcpBatchBench, KeventUserBatchBench).
 
 Runs dev.knot.bench.jmh.BatchProbe under `strace -f -c` twice, with the same warm-up and 0 or OPS measured
 operations, and divides the difference of each syscall count by OPS: what the JVM does at start-up and exit cancels
@@ -35,7 +35,7 @@ def main():
     ap.add_argument("--ops", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=20, help="ops before the measured ones (syscall counts need no JIT warm-up)")
     ap.add_argument("--changes", type=int, default=16)
-    ap.add_argument("--workloads", default="fd,user,selector-knot,selector-nio",
+    ap.add_argument("--workloads", default="fd,fd-tcp,user,selector-knot,selector-nio",
                     help="BatchProbe workloads; fd-wait and fd-timed: N changes then a blocking or timed wait")
     ap.add_argument("--jvm-arg", action="append", default=[], help="a JVM option for BatchProbe (repeatable)")
     ap.add_argument("--out", required=True)
