@@ -38,11 +38,10 @@ final class DataQueries {
      * the gain is smaller where system calls are cheap. {@code -Dknot.uring.dataQueries.minBatch=N} overrides it.
      */
     static final int MIN_BATCH = Math.max(2, Integer.getInteger("knot.uring.dataQueries.minBatch", 4));
-    private static final String PROPERTY = "knot.uring.dataQueries";
     /** No answer for this event (the slot value between scans). */
     static final long NONE = -1;
 
-    private static final String DISABLED = disabledReason();
+    private static final String DISABLED = Uring.turnedOff("knot.uring.dataQueries", "KNOT_URING_DATA_QUERIES");
     private static final Object PROBE_LOCK = new Object();
     private static volatile String kernelRefuses;         // null: not probed; "" the kernel answers; else why not
 
@@ -54,13 +53,6 @@ final class DataQueries {
     private Knote[] knotes = new Knote[64];
     private int[] positions = new int[64];
     long batches, queries;                 // for EpollKqueue.dataQueryPath
-
-    private static String disabledReason() {
-        String env = System.getenv("KNOT_URING_DATA_QUERIES");
-        String v = System.getProperty(PROPERTY, env == null ? "true" : env);
-        if (!"false".equalsIgnoreCase(v)) return null;
-        return System.getProperty(PROPERTY) != null ? "disabled by -D" + PROPERTY + "=false" : "disabled by KNOT_URING_DATA_QUERIES=false";
-    }
 
     /** Why the queries are not batched ("" if they may be). */
     static String unavailableReason() {
@@ -131,44 +123,47 @@ final class DataQueries {
             knotes[c] = kn;
             positions[c++] = i;
         }
-        if (c < MIN_BATCH) {
-            java.util.Arrays.fill(knotes, 0, c, null);
-            if (c + learning < MIN_BATCH) {
-                backoff = Math.min(MAX_SKIP, Math.max(1, backoff * 2));
-                skip = backoff;
-            }
-            return false;
-        }
-        backoff = 0;
-        Uring ring = Uring.acquire();
-        if (ring == null) {
-            java.util.Arrays.fill(knotes, 0, c, null);
-            return false;
-        }
-        boolean any = false;
         try {
-            if (k == null && !probe(ring, s)) return false;
-            long[] inq = s.inq(r);
-            for (int from = 0; from < c; from += ring.capacity()) {
-                int to = Math.min(c, from + ring.capacity());
-                for (int j = from; j < to; j++) ring.siocinq(knotes[j].fd);
-                ring.submit();
-                batches++;
-                queries += to - from;
-                for (int j = from; j < to; j++) {
-                    int res = ring.bytes(j - from);
-                    if (res >= 0) {
-                        inq[positions[j]] = res;
-                        any = true;
-                    } else if (res == -EOPNOTSUPP || res == -ENOTTY || res == -EINVAL) {
-                        FdFilter.refuseInq(knotes[j].rec);
-                    }
-                    // Anything else (EBADF: the number was closed) is left to FIONREAD, which learns what it means.
+            if (c < MIN_BATCH) {
+                if (c + learning < MIN_BATCH) {
+                    backoff = Math.min(MAX_SKIP, Math.max(1, backoff * 2));
+                    skip = backoff;
                 }
+                return false;
+            }
+            backoff = 0;
+            Uring ring = Uring.acquire();
+            if (ring == null) return false;
+            try {
+                if (k == null && !probe(ring, s)) return false;
+                return ask(ring, c, s.inq(r));
+            } finally {
+                Uring.release(ring);
             }
         } finally {
-            Uring.release(ring);
-            java.util.Arrays.fill(knotes, 0, c, null);
+            java.util.Arrays.fill(knotes, 0, c, null);      // the knotes are the table's: hold none between scans
+        }
+    }
+
+    /** The {@code c} collected knotes' SIOCINQ, in submissions of the ring's capacity; whether any was answered. */
+    private boolean ask(Uring ring, int c, long[] inq) {
+        boolean any = false;
+        for (int from = 0; from < c; from += ring.capacity()) {
+            int to = Math.min(c, from + ring.capacity());
+            for (int j = from; j < to; j++) ring.siocinq(knotes[j].fd);
+            ring.submit();
+            batches++;
+            queries += to - from;
+            for (int j = from; j < to; j++) {
+                int res = ring.bytes(j - from);
+                if (res >= 0) {
+                    inq[positions[j]] = res;
+                    any = true;
+                } else if (res == -EOPNOTSUPP || res == -ENOTTY || res == -EINVAL) {
+                    FdFilter.refuseInq(knotes[j].rec);
+                }
+                // Anything else (EBADF: the number was closed) is left to FIONREAD, which learns what it means.
+            }
         }
         return any;
     }

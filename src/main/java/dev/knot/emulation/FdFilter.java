@@ -207,7 +207,6 @@ final class FdFilter extends Filter {
             data = readData(kn.fd, rec, s);
             if (data == Long.MIN_VALUE) return CLOSED;
         }
-        s.inqNext = DataQueries.NONE;
         kn.data = data;
         if (eof && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR)) == 0 && isSocket(rec, s)) {
             // HUP alone on a socket: it never connected (or was shut down before it did). FreeBSD's filt_soread has

@@ -181,8 +181,9 @@ final class Scan {
         for (int i = 0; i < r; i++) {
             long token = buf.get(epoll_event.data$LAYOUT, i * EV_SIZE + EV_DATA);
             int ev = buf.get(epoll_event.events$LAYOUT, i * EV_SIZE + EV_EVENTS);
+            long asked = DataQueries.NONE;
             if (inq != null) {
-                s.inqNext = inq[i];
+                asked = inq[i];
                 inq[i] = DataQueries.NONE;
             }
             int slot = (int) token;
@@ -197,8 +198,9 @@ final class Scan {
                     if (kn == null) {
                         kq.staleMain = true;
                     } else if (kn.fop == kq.readFilter) {
+                        s.inqNext = asked;                      // only for this knote's evaluation
                         n = deliverFd(kn, ev, out, n, callId, s);
-                        s.inqNext = DataQueries.NONE;           // unused if the knote was not evaluated
+                        s.inqNext = DataQueries.NONE;
                     } else if (kn.fop == kq.procFilter) {
                         kq.procFilter.exited(kq, kn, s);
                     }

@@ -47,7 +47,8 @@ final class Scratch {
     int deferredDisarms;
     /** READ data asked ahead by {@link DataQueries}, by epoll report position; {@link DataQueries#NONE} elsewhere. */
     private long[] inq = new long[0];
-    /** The asked-ahead data of the report being evaluated, or {@link DataQueries#NONE}; FdFilter consumes it. */
+    /** The asked-ahead data of the report being evaluated, or {@link DataQueries#NONE}; Scan.processEpoll sets it
+     *  before a READ knote's delivery and clears it after, FdFilter reads it. */
     long inqNext = DataQueries.NONE;
     /** Set by the change list while the change it applies may queue its epoll_ctl in this batch. */
     ChangeBatch batch;

@@ -211,13 +211,22 @@ public final class Uring implements AutoCloseable {
     public static String epollWaitUnavailableReason() {
         String u = unavailableReason();
         if (!u.isEmpty()) return u;
-        String env = System.getenv("KNOT_URING_EPOLL_WAIT");
-        if ("false".equalsIgnoreCase(System.getProperty(WAIT_PROPERTY, env == null ? "true" : env))) {
-            return System.getProperty(WAIT_PROPERTY) != null ? "disabled by -D" + WAIT_PROPERTY + "=false"
-                    : "disabled by KNOT_URING_EPOLL_WAIT=false";
-        }
+        String off = turnedOff(WAIT_PROPERTY, "KNOT_URING_EPOLL_WAIT");
+        if (off != null) return off;
         String w = waitUnavailable;
         return w == null ? "not probed" : w;
+    }
+
+    /**
+     * Whether an io_uring feature is switched off: {@code -Dproperty=false}, or else the environment's
+     * {@code variable=false} (which child processes inherit); any other value, or none, leaves it on.
+     *
+     * @return null if it is on, else the reason, naming the property or the variable that turned it off
+     */
+    public static String turnedOff(String property, String variable) {
+        String p = System.getProperty(property);
+        if (p != null) return "false".equalsIgnoreCase(p) ? "disabled by -D" + property + "=false" : null;
+        return "false".equalsIgnoreCase(System.getenv(variable)) ? "disabled by " + variable + "=false" : null;
     }
 
     /**
@@ -235,10 +244,8 @@ public final class Uring implements AutoCloseable {
         if (u != null) return u;
         synchronized (POOL_LOCK) {
             if (unavailable != null) return unavailable;
-            String env = System.getenv("KNOT_URING");
-            if ("false".equalsIgnoreCase(System.getProperty(PROPERTY, env == null ? "true" : env))) {
-                u = System.getProperty(PROPERTY) != null ? "disabled by -D" + PROPERTY + "=false" : "disabled by KNOT_URING=false";
-            } else {
+            u = turnedOff(PROPERTY, "KNOT_URING");
+            if (u == null) {
                 try {
                     pool[poolSize++] = open(POOL_ENTRIES);
                     opened++;
