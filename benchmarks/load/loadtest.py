@@ -15,11 +15,13 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -110,45 +112,111 @@ def port_free(port):
 
 
 class Syscalls:
-    """Counts the system calls a process makes in a window: perf's syscalls:sys_enter_* tracepoints (in-kernel
-    counters, so the server is not slowed as under strace). Unavailable (no perf, no tracefs) means no counts."""
+    """Counts the system calls a process makes in a window with perf's syscall tracepoints (in-kernel counters, so
+    the server is not slowed as under strace): raw_syscalls:sys_enter for the total and one sys_enter_* per call in
+    MIX for the breakdown. perf attaches when this is made, counting nothing, and is ready before the caller's
+    warm-up: attaching thousands of tracepoint counters (every sys_enter_* on every JVM thread) takes perf longer
+    than a measured window, so a perf started at the window counted nothing. start() and stop() switch the counters
+    on and off through perf's control FIFO. No perf, or one without --control, means no counts."""
 
-    def __init__(self, pid, path):
+    MIX = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "epoll_wait",
+           "epoll_pwait", "epoll_pwait2", "epoll_ctl", "io_uring_enter", "ioctl", "getsockopt", "accept4", "futex",
+           "sched_yield", "clock_nanosleep", "nanosleep"]
+
+    def __init__(self, pid, path, ready_timeout=60):
         self.path = path
         self.proc = None
+        self.ctl = self.ack = None
         if shutil.which("perf") is None:
             return
-        self.proc = subprocess.Popen(["perf", "stat", "-x,", "-e", "syscalls:sys_enter_*", "-p", str(pid), "-o", path],
+        self.dir = tempfile.mkdtemp(prefix="knot-perfctl-")
+        ctl, ack = os.path.join(self.dir, "ctl"), os.path.join(self.dir, "ack")
+        os.mkfifo(ctl)
+        os.mkfifo(ack)
+        events = ",".join(["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in self.MIX])
+        self.proc = subprocess.Popen(["perf", "stat", "-x,", "-D", "-1", "--control", f"fifo:{ctl},{ack}",
+                                      "-e", events, "-p", str(pid), "-o", path],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + ready_timeout
+        try:
+            self.ack = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
+            while self.ctl is None:
+                try:
+                    self.ctl = os.open(ctl, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:               # ENXIO until perf opens its end
+                    if self.proc.poll() is not None or time.time() > deadline:
+                        raise RuntimeError("perf did not open its control FIFO")
+                    time.sleep(0.05)
+            # perf answers a command only once its counters are attached: that is the readiness to wait for.
+            self._command(b"disable", deadline - time.time())
+        except (OSError, RuntimeError):
+            self._close()
+            self.proc = None
+
+    def _command(self, cmd, timeout):
+        os.write(self.ctl, cmd + b"\n")
+        got = b""
+        deadline = time.time() + max(0.1, timeout)
+        while b"ack" not in got:
+            left = deadline - time.time()
+            if left <= 0 or self.proc.poll() is not None:
+                raise RuntimeError(f"perf did not acknowledge {cmd!r}")
+            if select.select([self.ack], [], [], left)[0]:
+                got += os.read(self.ack, 64)
+
+    def _close(self):
+        for fd in (self.ctl, self.ack):
+            if fd is not None:
+                os.close(fd)
+        self.ctl = self.ack = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self):
+        """Starts counting; a counter that could not attach stays off."""
+        if self.proc is None:
+            return
+        try:
+            self._command(b"enable", 10)
+        except (OSError, RuntimeError):
+            self._close()
+            self.proc = None
 
     def stop(self):
-        """Returns {syscall: count} for the window, or None."""
+        """Stops counting and returns {"total": n, syscall: count, ...} for the window, or None."""
         if self.proc is None:
             return None
-        self.proc.send_signal(signal.SIGINT)
         try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self._command(b"disable", 10)
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+        except (OSError, RuntimeError, subprocess.TimeoutExpired):
+            self._close()
             return None
+        self._close()
         counts = {}
         try:
             with open(self.path) as f:
                 for line in f:
                     parts = line.strip().split(",")
-                    if len(parts) >= 3 and parts[0].isdigit() and parts[2].startswith("syscalls:sys_enter_"):
-                        if int(parts[0]):
-                            counts[parts[2][len("syscalls:sys_enter_"):]] = int(parts[0])
+                    if len(parts) < 3 or not parts[0].isdigit():
+                        continue
+                    if parts[2] == "raw_syscalls:sys_enter":
+                        counts["total"] = int(parts[0])
+                    elif parts[2].startswith("syscalls:sys_enter_") and int(parts[0]):
+                        counts[parts[2][len("syscalls:sys_enter_"):]] = int(parts[0])
         except OSError:
             return None
-        return counts or None
+        return counts if counts.get("total") else None
 
 
 def per_request(counts, requests):
     if not counts or not requests:
         return None
-    per = {k: v / requests for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
-    return {"total": sum(per.values()), **{k: round(v, 4) for k, v in per.items() if v >= 0.001}}
+    per = {k: v / requests for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if k != "total"}
+    return {"total": counts["total"] / requests, **{k: round(v, 4) for k, v in per.items() if v >= 0.001}}
 
 
 class Server:
@@ -245,28 +313,49 @@ def verify_echo(port):
     return [] if got == msg else ["echo returned different bytes"]
 
 
-def run_echo(client, server, conns, warmup, duration, sc_path):
+def echo_client_run(client, server, conns, warmup, duration, on_start=None, on_end=None):
+    """One echo_client run against server; on_start/on_end are called at its MEASURE_START and MEASURE_END lines.
+    Returns its JSON result."""
     cmd = ["taskset", "-c", "1", client, "127.0.0.1", str(server.port), str(conns), "64", str(warmup), str(duration)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    c0 = c1 = t0 = t1 = None
     result = None
-    counter = None
+    started = ended = False
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in p.stdout:
         line = line.strip()
         if line == "MEASURE_START":
-            counter = Syscalls(server.pid, sc_path)
-            c0, t0 = cpu_ticks(server.pid), time.time()
+            started = True
+            if on_start:
+                on_start()
         elif line == "MEASURE_END":
-            c1, t1 = cpu_ticks(server.pid), time.time()
-            server.syscalls = counter.stop() if counter else None
+            ended = True
+            if on_end:
+                on_end()
         elif line.startswith("{"):
             result = json.loads(line)
     err = p.stderr.read()
     p.wait()
-    if p.returncode != 0 or result is None or c0 is None or c1 is None:
+    if p.returncode != 0 or result is None or not started or not ended:
         raise RuntimeError(f"echo_client failed ({p.returncode}): {err.strip()}")
     result["command"] = " ".join(cmd)
-    return result, c1 - c0, t1 - t0
+    return result
+
+
+def run_echo(client, server, conns, warmup, duration, sc_path, count_s):
+    window = {}
+
+    def start():
+        window["c0"], window["t0"] = cpu_ticks(server.pid), time.time()
+
+    def end():
+        window["c1"], window["t1"] = cpu_ticks(server.pid), time.time()
+
+    result = echo_client_run(client, server, conns, warmup, duration, start, end)
+    if count_s > 0:
+        counter = Syscalls(server.pid, sc_path)
+        counted = echo_client_run(client, server, conns, 1, count_s, counter.start,
+                                  lambda: setattr(server, "syscalls", counter.stop()))
+        server.syscall_requests = counted["requests"]
+    return result, window["c1"] - window["c0"], window["t1"] - window["t0"]
 
 
 UNITS = {"us": 1.0, "ms": 1000.0, "s": 1e6, "m": 60e6}
@@ -318,24 +407,29 @@ def warm_wrk(prefix, suffix, warmup, runs=2):
                        check=True)
 
 
-def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag):
+def run_wrk(wrk, script, server, depth, warmup, duration, raw, tag, count_s):
     url = f"http://127.0.0.1:{server.port}/plaintext"
     base = ["taskset", "-c", "1", wrk, "-t1", "-c64"]
     extra = ["-s", script if depth > 1 else os.path.join(os.path.dirname(os.path.abspath(script)), "latency.lua")]
     tail = ["--", str(depth)] if depth > 1 else []
     warm_wrk(base, extra + [url] + tail, warmup)
     cmd = base + [f"-d{max(1, round(duration))}s", "--latency"] + extra + [url] + tail
-    counter = Syscalls(server.pid, os.path.join(raw, f"syscalls-{tag}.csv"))
     c0, t0 = cpu_ticks(server.pid), time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     c1, t1 = cpu_ticks(server.pid), time.time()
-    server.syscalls = counter.stop()
     with open(os.path.join(raw, f"wrk-{tag}.txt"), "w") as f:
         f.write(p.stdout + p.stderr)
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}")
     r = parse_wrk(p.stdout)
     r["command"] = " ".join(cmd)
+    if count_s > 0:
+        counter = Syscalls(server.pid, os.path.join(raw, f"syscalls-{tag}.csv"))
+        counter.start()
+        q = subprocess.run(base + [f"-d{max(1, round(count_s))}s"] + extra + [url] + tail, capture_output=True, text=True)
+        server.syscalls = counter.stop()
+        if q.returncode == 0:
+            server.syscall_requests = parse_wrk(q.stdout)["requests"]
     return r, c1 - c0, t1 - t0
 
 
@@ -358,9 +452,10 @@ def measure(a, rnd, sc, name, attempt, port):
         steal0 = cpu_stat()
         if client == "echo":
             r, ticks, wall = run_echo(a.echo_client, srv, param, a.warmup, a.duration,
-                                      os.path.join(a.out, f"syscalls-{tag}.csv"))
+                                      os.path.join(a.out, f"syscalls-{tag}.csv"), a.count_syscalls)
         else:
-            r, ticks, wall = run_wrk(a.wrk, a.pipeline_script, srv, param, a.warmup, a.duration, a.out, tag)
+            r, ticks, wall = run_wrk(a.wrk, a.pipeline_script, srv, param, a.warmup, a.duration, a.out, tag,
+                                     a.count_syscalls)
         steal1 = cpu_stat()
         dt = steal1[1] - steal0[1]
         rec["steal_pct"] = 100.0 * (steal1[0] - steal0[0]) / dt if dt > 0 else None
@@ -369,7 +464,7 @@ def measure(a, rnd, sc, name, attempt, port):
         rec["server_cpu_util"] = ticks / CLK_TCK / wall if wall > 0 else None
         rec["cpu_us_per_req"] = ticks / CLK_TCK * 1e6 / r["requests"] if r["requests"] else None
         rec["server_alive"] = srv.alive()
-        rec["syscalls_per_req"] = per_request(getattr(srv, "syscalls", None), r["requests"])
+        rec["syscalls_per_req"] = per_request(getattr(srv, "syscalls", None), getattr(srv, "syscall_requests", None))
         spr = rec["syscalls_per_req"]
         log(f"[{tag}] {r['rps']:.0f} req/s, p50 {r.get('p50_us', 0):.0f} us, p99 {r.get('p99_us', 0):.0f} us, "
             f"p99.9 {r.get('p99_9_us', 0):.0f} us, "
@@ -421,6 +516,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--count-syscalls", type=float, default=3,
+                    help="seconds of a second run after each measured one in which perf counts the server's system "
+                         "calls (0: none). Not the measured run itself: a syscall tracepoint adds about 200 ns to "
+                         "every system call the server makes (140 to 350 ns for getppid here), which would weigh in "
+                         "its CPU per request")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--servers", default="knot,nio,netty,floor",
                     help="servers to run (comma-separated: knot, nio, netty, floor (the C servers in the --echo-client's "

@@ -381,7 +381,8 @@ def build(raw, results_md, svg_path):
         mixes = [(SERVER_TITLES[n], servers[n].get("syscall_mix")) for n in ("knot", "nio", "netty", "floor")
                  if n in servers and servers[n].get("syscall_mix")]
         if mixes:
-            s("System calls per request (perf `syscalls:sys_enter_*` over the measured window, median round): "
+            s("System calls per request (perf's `raw_syscalls:sys_enter` and `syscalls:sys_enter_*` counters over a "
+              "3 s run of the same load right after the measured one, which the counters would slow; median round): "
               + "; ".join(f"{t}: {m}" for t, m in mixes) + ".")
             s("")
         fl = servers.get("floor", {}).get("cpu_us_per_req")
